@@ -1,0 +1,62 @@
+//! The command line (DESIGN §5): clap-derived structs and `run`, which dispatches to a command.
+//!
+//! Parsing turns argv into plain structs with no I/O; each command then validates them, together
+//! with its profile, into one immutable scenario.
+
+pub mod load;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::exit_code_for;
+
+/// Drive an unruly OTLP load, run a well-behaved sentinel tenant through the same pipeline, and
+/// report whether its verification degrades under load.
+#[derive(Debug, Parser)]
+#[command(name = "span-sentinel", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load only (like telemetrygen): paced, template-encoded OTLP to a target or a discard sink.
+    Load(load::LoadArgs),
+}
+
+/// Parses `args` and runs the command, printing errors with their whole context chain.
+/// Exit codes: 0 success, 1 verdict not pass, 2 usage or configuration error, 3 target
+/// unreachable.
+pub fn main_with_args<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap exits 0 for --help/--version and 2 for usage errors, as DESIGN §5 wants.
+            let _ = err.print();
+            return ExitCode::from(err.exit_code() as u8);
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit_code_for(&err))
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Load(args) => load::run(args),
+    }
+}

@@ -1,0 +1,1 @@
+//! OTLP/gRPC export through tonic, sending pre-encoded bytes.

@@ -1,0 +1,1 @@
+//! OTLP/HTTP export through hyper.
