@@ -1,14 +1,138 @@
-//! `span-sentinel load`: the load engine on its own.
+//! `span-sentinel load`: the load engine on its own, like telemetrygen but paced open-loop and
+//! accounting for every span.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
-/// Flags of `span-sentinel load`.
-#[derive(Debug, Args)]
-pub struct LoadArgs {}
+use crate::config::load::load_plan;
+use crate::engine::run_load;
+use crate::report::load::LoadReport;
+use crate::report::{JsonOut, progress};
+
+/// `--rate`: spans per second, or `max`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateArg {
+    /// Unthrottled.
+    Max,
+    /// A constant rate in spans per second.
+    PerSec(f64),
+}
+
+/// Parses `--rate`: a positive number or `max`.
+pub fn parse_rate(s: &str) -> Result<RateArg, String> {
+    if s.eq_ignore_ascii_case("max") {
+        return Ok(RateArg::Max);
+    }
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(RateArg::PerSec(v)),
+        Ok(_) => Err(format!(
+            "{s} is not a positive rate; give spans per second (e.g. 1000000) or max"
+        )),
+        Err(_) => Err(format!(
+            "{s:?} is not a number; give spans per second (e.g. 1000000) or max"
+        )),
+    }
+}
+
+/// Parses a human duration flag such as `30s`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let d = crate::config::duration::parse(s)?;
+    if d.is_zero() {
+        Err("must be longer than zero".into())
+    } else {
+        Ok(d)
+    }
+}
+
+/// Parses `--header k=v`.
+pub fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?} is not KEY=VALUE"))?;
+    Ok((k.trim().to_owned(), v.trim().to_owned()))
+}
+
+/// Sinks that are not a network target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Sink {
+    /// Encode and count, send nowhere: measures the generator alone.
+    Discard,
+}
+
+/// Flags of `span-sentinel load`. Flags override the profile's `[load]` section.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LoadArgs {
+    /// Where to send: grpc://HOST:PORT or http://HOST:PORT/v1/traces.
+    #[arg(long, value_name = "URL", conflicts_with = "sink")]
+    pub target: Option<String>,
+    /// Send nowhere: `discard` measures the generator alone.
+    #[arg(long, value_enum)]
+    pub sink: Option<Sink>,
+    /// Offered rate in spans per second across all threads, or `max` (unthrottled).
+    #[arg(long, value_name = "N|max", value_parser = parse_rate, allow_hyphen_values = true)]
+    pub rate: Option<RateArg>,
+    /// How long to send, e.g. 30s or 5m.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+    /// Spans per request (rounded to whole traces).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: Option<u32>,
+    /// Tenant of every stream (sent in the tenant header).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Header that carries the tenant (default x-scope-orgid).
+    #[arg(long)]
+    pub tenant_header: Option<String>,
+    /// Extra header on every request, KEY=VALUE; repeatable.
+    #[arg(long = "header", value_name = "KEY=VALUE", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Seed of trace and span IDs.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Connections per thread.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub connections: Option<u16>,
+    /// Requests in flight per thread.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: Option<u16>,
+    /// Gzip OTLP/HTTP bodies.
+    #[arg(long)]
+    pub gzip: bool,
+    /// Profile whose `[load]` section gives streams, shapes and the rate profile.
+    #[arg(long, value_name = "FILE")]
+    pub profile: Option<PathBuf>,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
 
 /// Runs `span-sentinel load`.
-pub fn run(_args: LoadArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("load: not wired yet")
+pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
+    let plan = load_plan(&args)?;
+    let json = args.json.as_deref().map(JsonOut::create).transpose()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    crate::cli::stop_on_ctrl_c(&stop);
+    let quiet = args.quiet;
+    let outcome = run_load(&plan, stop, |tick| {
+        if !quiet {
+            eprintln!("{}", progress::load_line(tick));
+        }
+    })?;
+    let report = LoadReport::new(&plan, &outcome);
+    eprint!("{}", report.summary());
+    if let Some(json) = json {
+        json.write(&report)?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -60,3 +60,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Load(args) => load::run(args),
     }
 }
+
+/// The flag Ctrl-C sets: the current run's, replaced by each run in the process.
+static CTRL_C_FLAG: std::sync::Mutex<Option<std::sync::Arc<std::sync::atomic::AtomicBool>>> =
+    std::sync::Mutex::new(None);
+
+/// Sets `stop` on the first Ctrl-C or SIGTERM, so a run ends early and still reports what it
+/// measured; a second Ctrl-C exits at once.
+pub fn stop_on_ctrl_c(stop: &std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::Ordering;
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    *CTRL_C_FLAG.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop.clone());
+    INSTALL.call_once(|| {
+        let _ = ctrlc::set_handler(|| {
+            let flag = CTRL_C_FLAG
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            if flag.is_none_or(|f| f.swap(true, Ordering::SeqCst)) {
+                std::process::exit(130);
+            }
+        });
+    });
+}

@@ -69,3 +69,50 @@ impl Default for TransportOptions {
         }
     }
 }
+
+use std::future::Future;
+
+use bytes::Bytes;
+
+use crate::error::UnreachableError;
+
+/// One worker's connection(s) to a target; cheap to clone.
+#[derive(Debug, Clone)]
+pub enum Exporter {
+    /// Counts and forgets.
+    Discard,
+}
+
+impl Exporter {
+    /// Connects to `target` (eagerly, so an unreachable target is reported before any load).
+    pub async fn connect(
+        target: &Target,
+        _opts: &TransportOptions,
+    ) -> Result<Self, UnreachableError> {
+        match target {
+            Target::Discard => Ok(Exporter::Discard),
+            other => Err(UnreachableError {
+                target: other.to_string(),
+                reason: "not implemented yet".into(),
+            }),
+        }
+    }
+
+    /// True for the discard sink, which the engine short-cuts.
+    pub fn is_discard(&self) -> bool {
+        matches!(self, Exporter::Discard)
+    }
+
+    /// Sends one encoded batch of `spans` spans for `tenant`, retrying as the policy says.
+    pub fn export(
+        &self,
+        _tenant: HeaderValue,
+        _body: Bytes,
+        spans: u64,
+    ) -> impl Future<Output = Delivery> + Send + use<> {
+        std::future::ready(Delivery {
+            acked: spans,
+            ..Delivery::default()
+        })
+    }
+}

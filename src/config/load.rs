@@ -1,0 +1,147 @@
+//! Validation of the load: profile `[load]` section + `load` flags → `LoadPlan`.
+
+use http::{HeaderName, HeaderValue};
+
+use super::profile::{LoadSection, ProfileSource};
+use crate::cli::load::{LoadArgs, RateArg};
+use crate::engine::{LoadPlan, RateProfile};
+use crate::error::UsageError;
+use crate::model::StreamModel;
+use crate::transport::{RetryPolicy, Target, TransportOptions};
+
+/// Reads the profile (if any), applies the flags over it and validates the result.
+pub fn load_plan(args: &LoadArgs) -> Result<LoadPlan, UsageError> {
+    let (section, source) = match &args.profile {
+        Some(path) => {
+            let (profile, source) = ProfileSource::read(path)?;
+            (profile.load, Some(source))
+        }
+        None => (LoadSection::default(), None),
+    };
+    let field = |path: &str, msg: &str| match &source {
+        Some(src) => src.field_error(path, msg),
+        None => UsageError::new(format!("{path}: {msg}")),
+    };
+    let target = match (&args.target, args.sink) {
+        (Some(url), _) => url.parse::<Target>()?,
+        (None, Some(_)) => Target::Discard,
+        (None, None) => return Err(UsageError::new("load needs --target URL or --sink discard")),
+    };
+    let section = apply_flags(section, args);
+    section
+        .rate
+        .validate()
+        .map_err(|e| field("load.rate", &e))?;
+    if section.batch == 0 {
+        return Err(field("load.batch", "must be at least 1"));
+    }
+    if section.streams.is_empty() {
+        return Err(field("load.streams", "needs at least one stream"));
+    }
+    let mut streams = Vec::with_capacity(section.streams.len());
+    for (i, spec) in section.streams.iter().enumerate() {
+        HeaderValue::from_str(&spec.tenant).map_err(|_| {
+            field(
+                &format!("load.streams.{i}.tenant"),
+                "is not a valid header value",
+            )
+        })?;
+        let model = StreamModel::new(spec.clone(), section.seed, i as u32)
+            .map_err(|e| field(&format!("load.streams.{i}"), &e))?;
+        streams.push(model);
+    }
+    Ok(LoadPlan {
+        threads: if section.threads == 0 {
+            available_cores()
+        } else {
+            section.threads
+        },
+        batch_spans: section.batch,
+        rate: section.rate.clone(),
+        duration: section.duration,
+        streams,
+        target,
+        transport: transport_options(&section, args)?,
+    })
+}
+
+fn apply_flags(mut s: LoadSection, args: &LoadArgs) -> LoadSection {
+    if let Some(rate) = args.rate {
+        s.rate = match rate {
+            RateArg::Max => RateProfile::Max,
+            RateArg::PerSec(v) => RateProfile::Constant { spans_per_sec: v },
+        };
+    }
+    if let Some(d) = args.duration {
+        s.duration = d;
+    }
+    let numbers = [
+        (args.threads.map(usize::from), &mut s.threads),
+        (args.batch.map(|b| b as usize), &mut s.batch),
+        (args.connections.map(usize::from), &mut s.connections),
+        (args.concurrency.map(usize::from), &mut s.concurrency),
+    ];
+    for (flag, value) in numbers {
+        if let Some(v) = flag {
+            *value = v;
+        }
+    }
+    if let Some(seed) = args.seed {
+        s.seed = seed;
+    }
+    if let Some(tenant) = &args.tenant {
+        s.streams
+            .iter_mut()
+            .for_each(|st| st.tenant = tenant.clone());
+    }
+    if let Some(h) = &args.tenant_header {
+        s.tenant_header = h.clone();
+    }
+    s.gzip |= args.gzip;
+    s
+}
+
+fn transport_options(s: &LoadSection, args: &LoadArgs) -> Result<TransportOptions, UsageError> {
+    let tenant_header = HeaderName::from_bytes(s.tenant_header.as_bytes()).map_err(|_| {
+        UsageError::new(format!(
+            "--tenant-header {:?}: not a valid header name",
+            s.tenant_header
+        ))
+    })?;
+    let mut headers = Vec::new();
+    for (k, v) in &args.headers {
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+            UsageError::new(format!(
+                "--header {k}={v}: {k:?} is not a valid header name"
+            ))
+        })?;
+        let value = HeaderValue::from_str(v).map_err(|_| {
+            UsageError::new(format!(
+                "--header {k}={v}: {v:?} is not a valid header value"
+            ))
+        })?;
+        headers.push((name, value));
+    }
+    if s.connections == 0 || s.concurrency == 0 {
+        return Err(UsageError::new(
+            "load.connections and load.concurrency must be at least 1",
+        ));
+    }
+    Ok(TransportOptions {
+        tenant_header,
+        headers,
+        connections: s.connections,
+        concurrency: s.concurrency,
+        gzip: s.gzip,
+        timeout: s.timeout,
+        retry: RetryPolicy {
+            max_elapsed: s.retry_max_elapsed,
+            ..RetryPolicy::default()
+        },
+    })
+}
+
+/// Cores this process may use.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}

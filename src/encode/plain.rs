@@ -1,0 +1,121 @@
+//! The plain path: build opentelemetry-proto structs for a batch and let prost encode them.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{
+    ResourceSpans, ScopeSpans, Span, Status, span::SpanKind,
+};
+
+use super::{SeqRange, layout};
+use crate::model::stream::hex8;
+use crate::model::{StreamModel, ids};
+
+/// Name of the instrumentation scope on every span the tool sends.
+pub const SCOPE_NAME: &str = "span-sentinel";
+
+/// A string attribute.
+pub fn string_attr(key: &str, value: impl Into<String>) -> KeyValue {
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Span `node` of trace `seq`, with the trace starting at `start_unix_ns`.
+pub fn build_span(model: &StreamModel, seq: u64, node: u16, start_unix_ns: u64) -> Span {
+    let tk = model.trace_key(seq);
+    let hash = ids::span_hash(tk, node);
+    let choice = StreamModel::choice_hash(hash);
+    let n = model.nodes[usize::from(node)];
+    let start = start_unix_ns.saturating_add(model.start_offset_ns(node));
+    let mut attributes: Vec<KeyValue> = (0..model.spec.shape.attributes)
+        .map(|a| {
+            let mut value = [0u8; 8];
+            hex8(model.attribute_value(choice, a), &mut value);
+            string_attr(&format!("attr.{a}"), String::from_utf8_lossy(&value))
+        })
+        .collect();
+    if !model.payload.is_empty() {
+        attributes.push(string_attr("payload", model.payload.clone()));
+    }
+    Span {
+        trace_id: ids::trace_id(tk).to_vec(),
+        span_id: ids::span_id(hash).to_vec(),
+        parent_span_id: n
+            .parent
+            .map(|p| ids::span_id(ids::span_hash(tk, p)).to_vec())
+            .unwrap_or_default(),
+        name: model.operation_names[usize::from(n.operation)].clone(),
+        kind: if n.parent.is_none() {
+            SpanKind::Server
+        } else {
+            SpanKind::Internal
+        } as i32,
+        start_time_unix_nano: start,
+        end_time_unix_nano: start.saturating_add(model.duration_ns(choice)),
+        attributes,
+        status: Some(Status {
+            message: String::new(),
+            code: model.status(choice).code(),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A batch of `traces` traces, all starting at `start_unix_ns`.
+pub fn build_request(
+    model: &StreamModel,
+    seqs: SeqRange,
+    traces: usize,
+    start_unix_ns: u64,
+) -> ExportTraceServiceRequest {
+    let resource_spans = layout(model, traces)
+        .into_iter()
+        .map(|group| {
+            let service = model.nodes[usize::from(group[0].1)].service;
+            let spans = group
+                .iter()
+                .map(|&(t, node)| build_span(model, seqs.nth(t), node, start_unix_ns))
+                .collect();
+            ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![string_attr(
+                        "service.name",
+                        model.service_names[usize::from(service)].clone(),
+                    )],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some(InstrumentationScope {
+                        name: SCOPE_NAME.into(),
+                        version: env!("CARGO_PKG_VERSION").into(),
+                        ..Default::default()
+                    }),
+                    spans,
+                    schema_url: String::new(),
+                }],
+                schema_url: String::new(),
+            }
+        })
+        .collect();
+    ExportTraceServiceRequest { resource_spans }
+}
+
+/// Builds and prost-encodes a batch: the baseline the template encoder is measured against.
+pub fn encode_request(
+    model: &StreamModel,
+    seqs: SeqRange,
+    traces: usize,
+    start_unix_ns: u64,
+    out: &mut Vec<u8>,
+) {
+    use prost::Message;
+    out.clear();
+    build_request(model, seqs, traces, start_unix_ns)
+        .encode(out)
+        .expect("a Vec grows as needed");
+}

@@ -1,0 +1,223 @@
+//! One load worker: a thread with its own tokio runtime, pacer, templates, exporter and
+//! statistics. Nothing is shared with other workers; results leave once per second as a whole
+//! `Interval` over a channel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use crossbeam::channel::Sender;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use http::HeaderValue;
+
+use super::pacer::Pacer;
+use super::stats::{Interval, record_us};
+use super::{Anchor, LoadPlan, WorkerMsg};
+use crate::encode::{SeqRange, Template};
+use crate::model::StreamModel;
+use crate::transport::{Delivery, Exporter};
+
+/// How often a worker hands its interval to the collector.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// A stream as one worker sends it.
+struct Lane<'a> {
+    model: &'a StreamModel,
+    template: Template,
+    tenant: HeaderValue,
+    /// Traces of this stream this worker has sent.
+    traces: u64,
+    /// Spans sent divided by the stream's weight: the lane furthest behind goes next.
+    progress: f64,
+}
+
+/// A finished export: stream index, outcome, intended send time.
+type Done = (usize, Delivery, Instant);
+
+/// The state of one worker thread.
+pub struct Worker<'a> {
+    index: usize,
+    plan: &'a LoadPlan,
+    anchor: Anchor,
+    stop: Arc<AtomicBool>,
+    tx: Sender<WorkerMsg>,
+    lanes: Vec<Lane<'a>>,
+    interval: Interval,
+}
+
+impl<'a> Worker<'a> {
+    /// Prepares worker `index`: one template per stream, encoded once.
+    pub fn new(
+        index: usize,
+        plan: &'a LoadPlan,
+        anchor: Anchor,
+        stop: Arc<AtomicBool>,
+        tx: Sender<WorkerMsg>,
+    ) -> Self {
+        let lanes = plan
+            .streams
+            .iter()
+            .map(|model| {
+                let traces = (plan.batch_spans / model.spans_per_trace()).max(1);
+                Lane {
+                    model,
+                    template: Template::new(model, traces)
+                        .expect("templates of validated streams scan"),
+                    tenant: HeaderValue::from_str(&model.spec.tenant)
+                        .expect("tenants are validated"),
+                    traces: 0,
+                    progress: 0.0,
+                }
+            })
+            .collect();
+        Self {
+            index,
+            plan,
+            anchor,
+            stop,
+            tx,
+            lanes,
+            interval: Interval::new(plan.streams.len()),
+        }
+    }
+
+    /// Runs the worker to the end of the plan on a current-thread runtime.
+    pub fn run(mut self) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let result = runtime.block_on(async {
+            let exporter = Exporter::connect(&self.plan.target, &self.plan.transport).await?;
+            self.send_until_done(&exporter).await;
+            Ok(())
+        });
+        self.flush();
+        let _ = self.tx.send(WorkerMsg::Done(self.index, result));
+    }
+
+    fn flush(&mut self) {
+        let fresh = Interval::new(self.lanes.len());
+        let interval = std::mem::replace(&mut self.interval, fresh);
+        let _ = self.tx.send(WorkerMsg::Interval(self.index, interval));
+    }
+
+    fn next_lane(&self) -> usize {
+        let mut best = 0;
+        for (i, lane) in self.lanes.iter().enumerate() {
+            if lane.progress < self.lanes[best].progress {
+                best = i;
+            }
+        }
+        best
+    }
+
+    async fn send_until_done(&mut self, exporter: &Exporter) {
+        let workers = self.plan.threads;
+        let mut pacer = Pacer::new(
+            self.plan.rate.clone(),
+            self.index,
+            workers,
+            self.plan.batch_spans,
+            self.plan.duration,
+        );
+        let end = self.anchor.instant + self.plan.duration;
+        let mut inflight = FuturesUnordered::new();
+        let mut next_flush = Instant::now() + FLUSH_EVERY;
+        while !self.stop.load(Ordering::Relaxed) {
+            let lane = self.next_lane();
+            let spans = self.lanes[lane].template.spans();
+            let Some(offset) = pacer.next(spans) else {
+                break;
+            };
+            let intended = if pacer.is_max() {
+                Instant::now()
+            } else {
+                self.anchor.instant + offset
+            };
+            if intended >= end {
+                break;
+            }
+            self.wait_until(intended, &mut inflight).await;
+            while inflight.len() >= self.plan.transport.concurrency {
+                let done = inflight.next().await.expect("in flight is not empty");
+                self.record(done);
+            }
+            let now = Instant::now();
+            record_us(
+                &mut self.interval.lag_us,
+                now.saturating_duration_since(intended),
+            );
+            if let Some(fut) = self.send(lane, intended, exporter) {
+                inflight.push(fut);
+            }
+            if now >= next_flush {
+                self.flush();
+                next_flush = now + FLUSH_EVERY;
+            }
+        }
+        while let Some(done) = inflight.next().await {
+            self.record(done);
+        }
+    }
+
+    /// Patches and hands over one batch; returns the export future for network targets.
+    fn send(
+        &mut self,
+        lane: usize,
+        intended: Instant,
+        exporter: &Exporter,
+    ) -> Option<impl Future<Output = Done> + use<>> {
+        let workers = self.plan.threads as u64;
+        let start_ns = self.anchor.unix_ns(intended);
+        let l = &mut self.lanes[lane];
+        let seqs = SeqRange {
+            first: l.traces * workers + self.index as u64,
+            stride: workers,
+        };
+        l.traces += l.template.traces() as u64;
+        let spans = l.template.spans() as u64;
+        l.progress += spans as f64 / l.model.spec.weight;
+        let bytes = l.template.patch(l.model, seqs, start_ns);
+        let counts = &mut self.interval.streams[lane];
+        counts.sent += spans;
+        counts.batches += 1;
+        counts.bytes += bytes.len() as u64;
+        if exporter.is_discard() {
+            std::hint::black_box(bytes);
+            counts.acked += spans;
+            return None;
+        }
+        let body = Bytes::copy_from_slice(bytes);
+        let fut = exporter.export(l.tenant.clone(), body, spans);
+        Some(async move { (lane, fut.await, intended) })
+    }
+
+    fn record(&mut self, (lane, delivery, intended): Done) {
+        self.interval.streams[lane].add_delivery(&delivery);
+        record_us(&mut self.interval.latency_us, intended.elapsed());
+    }
+
+    /// Sleeps until `intended`, recording exports that finish meanwhile.
+    async fn wait_until<F: Future<Output = Done>>(
+        &mut self,
+        intended: Instant,
+        inflight: &mut FuturesUnordered<F>,
+    ) {
+        loop {
+            if Instant::now() >= intended {
+                return;
+            }
+            let sleep = tokio::time::sleep_until(intended.into());
+            if inflight.is_empty() {
+                sleep.await;
+                return;
+            }
+            tokio::select! {
+                _ = sleep => return,
+                Some(done) = inflight.next() => self.record(done),
+            }
+        }
+    }
+}

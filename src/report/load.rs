@@ -1,0 +1,228 @@
+//! The report of `span-sentinel load`: JSON (`schemas/load.schema.json`) and a terminal summary.
+
+use std::fmt::{self, Write as _};
+
+use serde::Serialize;
+
+use super::{human_rate, percentiles};
+use crate::engine::{LoadOutcome, LoadPlan};
+
+/// Name and version of the JSON layout.
+pub const SCHEMA: &str = "span-sentinel/load/v1";
+
+/// Schedule lag percentiles, µs.
+#[derive(Debug, Clone, Serialize)]
+pub struct LagUs {
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+/// Export latency percentiles from the intended send time, µs.
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyUs {
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+/// Span accounting of one stream.
+#[derive(Debug, Clone, Serialize)]
+pub struct StreamReport {
+    /// Stream name.
+    pub name: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Spans handed to the transport.
+    pub sent_spans: u64,
+    /// Spans accepted.
+    pub acked_spans: u64,
+    /// Spans refused for good.
+    pub rejected_spans: u64,
+    /// Spans with no definitive answer.
+    pub failed_spans: u64,
+}
+
+/// Something the user should act on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Warning {
+    /// Achieved rate below offered.
+    FellBehind {
+        /// Percent behind.
+        percent: f64,
+    },
+    /// Spans failed.
+    Failed {
+        /// How many.
+        spans: u64,
+    },
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Warning::FellBehind { percent } => write!(
+                f,
+                "the generator fell {percent:.1}% behind its target rate: use more --threads, more --concurrency or a lower --rate"
+            ),
+            Warning::Failed { spans } => write!(
+                f,
+                "{spans} spans got no definitive answer from the target (transport errors or retries past their maximum time)"
+            ),
+        }
+    }
+}
+
+/// The JSON report of `span-sentinel load`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    /// `span-sentinel/load/v1`.
+    pub schema: &'static str,
+    /// Where spans went.
+    pub target: String,
+    /// Worker threads.
+    pub threads: usize,
+    /// Length of the sending window, seconds.
+    pub duration_s: f64,
+    /// Mean offered rate; null for `max`.
+    pub offered_spans_per_sec: Option<f64>,
+    /// Spans sent per second over the sending window.
+    pub achieved_spans_per_sec: f64,
+    /// Spans handed to the transport.
+    pub sent_spans: u64,
+    /// Spans accepted.
+    pub acked_spans: u64,
+    /// Spans refused for good.
+    pub rejected_spans: u64,
+    /// Spans with no definitive answer.
+    pub failed_spans: u64,
+    /// Requests sent.
+    pub batches: u64,
+    /// Encoded bytes sent (before compression).
+    pub bytes: u64,
+    /// Retries made.
+    pub retries: u64,
+    /// Actual minus intended send time, µs.
+    pub schedule_lag_us: LagUs,
+    /// Intended send time to answer, µs; null for the discard sink.
+    pub export_latency_us: Option<LatencyUs>,
+    /// Per-stream accounting.
+    pub streams: Vec<StreamReport>,
+    /// What the user should act on.
+    pub warnings: Vec<String>,
+}
+
+impl LoadReport {
+    /// Builds the report of a finished run.
+    pub fn new(plan: &LoadPlan, outcome: &LoadOutcome) -> Self {
+        let total = outcome.total.total();
+        let secs = outcome.sending.as_secs_f64().max(1e-9);
+        let achieved = total.sent as f64 / secs;
+        let offered = plan.offered_spans_per_sec();
+        let lag = percentiles(&outcome.total.lag_us, &[0.5, 0.99, 1.0]).unwrap_or(vec![0, 0, 0]);
+        let latency = plan
+            .target
+            .is_network()
+            .then(|| percentiles(&outcome.total.latency_us, &[0.5, 0.99, 0.999, 1.0]))
+            .flatten()
+            .map(|v| LatencyUs {
+                p50: v[0],
+                p99: v[1],
+                p999: v[2],
+                max: v[3],
+            });
+        let mut warnings = Vec::new();
+        if let Some(o) = offered.filter(|o| achieved < o * 0.99) {
+            warnings.push(Warning::FellBehind {
+                percent: 100.0 * (1.0 - achieved / o),
+            });
+        }
+        if total.failed > 0 {
+            warnings.push(Warning::Failed {
+                spans: total.failed,
+            });
+        }
+        let streams = plan
+            .streams
+            .iter()
+            .zip(&outcome.total.streams)
+            .map(|(m, c)| StreamReport {
+                name: m.spec.name.clone(),
+                tenant: m.spec.tenant.clone(),
+                sent_spans: c.sent,
+                acked_spans: c.acked,
+                rejected_spans: c.rejected,
+                failed_spans: c.failed,
+            })
+            .collect();
+        Self {
+            schema: SCHEMA,
+            target: plan.target.to_string(),
+            threads: plan.threads,
+            duration_s: secs,
+            offered_spans_per_sec: offered,
+            achieved_spans_per_sec: achieved,
+            sent_spans: total.sent,
+            acked_spans: total.acked,
+            rejected_spans: total.rejected,
+            failed_spans: total.failed,
+            batches: total.batches,
+            bytes: total.bytes,
+            retries: total.retries,
+            schedule_lag_us: LagUs {
+                p50: lag[0],
+                p99: lag[1],
+                max: lag[2],
+            },
+            export_latency_us: latency,
+            streams,
+            warnings: warnings.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// The terminal summary.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let offered = self.offered_spans_per_sec.map_or("max".into(), human_rate);
+        let _ = writeln!(
+            s,
+            "target {} | {} threads | {:.1}s",
+            self.target, self.threads, self.duration_s
+        );
+        let _ = writeln!(
+            s,
+            "offered {offered} spans/s | achieved {} spans/s",
+            human_rate(self.achieved_spans_per_sec)
+        );
+        let _ = writeln!(
+            s,
+            "sent {} = acked {} + rejected {} + failed {}",
+            self.sent_spans, self.acked_spans, self.rejected_spans, self.failed_spans
+        );
+        let l = &self.schedule_lag_us;
+        let _ = writeln!(
+            s,
+            "schedule lag µs: p50 {} p99 {} max {}",
+            l.p50, l.p99, l.max
+        );
+        if let Some(l) = &self.export_latency_us {
+            let _ = writeln!(
+                s,
+                "export latency µs: p50 {} p99 {} p99.9 {} max {}",
+                l.p50, l.p99, l.p999, l.max
+            );
+        }
+        for w in &self.warnings {
+            let _ = writeln!(s, "warning: {w}");
+        }
+        s
+    }
+}
