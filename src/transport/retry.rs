@@ -236,6 +236,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_server_delay_past_max_elapsed_fails_at_once() {
+        let start = Instant::now();
+        let long = Some(Duration::from_secs(60));
+        let d = deliver(&policy(), 4, || async move {
+            AttemptOutcome::Retryable { delay: long }
+        })
+        .await;
+        assert_eq!(
+            d,
+            Delivery {
+                acked: 0,
+                rejected: 0,
+                failed: 4,
+                retries: 0
+            }
+        );
+        assert!(start.elapsed() < Duration::from_secs(1));
+    }
+
+    #[tokio::test]
     async fn refusal_rejects_everything_at_once() {
         let d = deliver(&policy(), 9, || async { AttemptOutcome::Refused }).await;
         assert_eq!(
