@@ -4,6 +4,7 @@
 //!
 //! Each test runs on tokio's `current_thread` test runtime, as a load worker does.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue};
@@ -150,7 +151,27 @@ async fn http_gzip_bodies_are_decompressed_and_counted() {
         ..options(2, 4)
     };
     acked_equals_server_count(server, target, opts).await;
-    assert_eq!(seen.gzipped.load(std::sync::atomic::Ordering::SeqCst), 300);
+    assert_eq!(seen.gzipped.load(Ordering::SeqCst), 300);
+}
+
+#[tokio::test]
+async fn bodies_arrive_byte_for_byte_with_tenant_and_extra_headers() {
+    let cases = [("grpc", false), ("http", false), ("http", true)];
+    for (protocol, gzip) in cases {
+        let (server, target) = script_server(protocol == "grpc", always(Answer::Accept));
+        let opts = TransportOptions {
+            gzip,
+            ..options(1, 1)
+        };
+        let body = encoded_batch(17, 42);
+        let exporter = Exporter::connect(&target, &opts).await.unwrap();
+        let d = exporter.export(tenant(), body.clone(), 17).await;
+        assert_eq!(d.acked, 17, "{protocol} gzip={gzip}");
+        assert_eq!(*server.seen.last_request.lock().unwrap(), body.to_vec());
+        assert_eq!(server.seen.with_extra_header.load(Ordering::SeqCst), 1);
+        let tenants = server.seen.tenants.lock().unwrap().clone();
+        assert_eq!(tenants.into_iter().collect::<Vec<_>>(), [TENANT]);
+    }
 }
 
 #[test]

@@ -80,6 +80,11 @@ pub struct Seen {
     pub tenants: Mutex<HashSet<String>>,
     /// Requests that arrived gzip-compressed.
     pub gzipped: AtomicU64,
+    /// Requests that carried the extra header `x-extra: 1`.
+    pub with_extra_header: AtomicU64,
+    /// The last request decoded and encoded again with prost: prost encodes deterministically,
+    /// so it equals the bytes the client meant to send exactly when they arrived unchanged.
+    pub last_request: Mutex<Vec<u8>>,
 }
 
 impl Seen {
@@ -99,17 +104,27 @@ impl Seen {
         arrivals.windows(2).map(|w| w[1] - w[0]).collect()
     }
 
-    /// Records one request and returns its 0-based number.
-    fn record(&self, peer: Option<SocketAddr>, tenant: Option<&[u8]>) -> u64 {
+    /// Records one request and returns its 0-based number and its span count.
+    fn record(
+        &self,
+        peer: Option<SocketAddr>,
+        headers: &http::HeaderMap,
+        request: &ExportTraceServiceRequest,
+    ) -> (u64, u64) {
         self.arrivals.lock().unwrap().push(Instant::now());
         if let Some(peer) = peer {
             self.peers.lock().unwrap().insert(peer);
         }
-        if let Some(tenant) = tenant {
-            let tenant = String::from_utf8_lossy(tenant).into_owned();
+        if let Some(tenant) = headers.get(TENANT_HEADER) {
+            let tenant = String::from_utf8_lossy(tenant.as_bytes()).into_owned();
             self.tenants.lock().unwrap().insert(tenant);
         }
-        self.requests.fetch_add(1, Ordering::SeqCst)
+        if headers.get("x-extra").is_some_and(|v| v == "1") {
+            self.with_extra_header.fetch_add(1, Ordering::SeqCst);
+        }
+        *self.last_request.lock().unwrap() = request.encode_to_vec();
+        let n = self.requests.fetch_add(1, Ordering::SeqCst);
+        (n, count_spans(request))
     }
 
     /// Counts the spans of an accepted request; returns the response body to send.
@@ -216,12 +231,10 @@ impl TraceService for GrpcTarget {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        let tenant = request
-            .metadata()
-            .get(TENANT_HEADER)
-            .map(|v| v.as_bytes().to_vec());
-        let n = self.seen.record(request.remote_addr(), tenant.as_deref());
-        let spans = count_spans(request.get_ref());
+        let headers = request.metadata().as_ref();
+        let (n, spans) = self
+            .seen
+            .record(request.remote_addr(), headers, request.get_ref());
         match (self.script)(n) {
             Answer::Accept => Ok(tonic::Response::new(self.seen.accept(spans, 0))),
             Answer::Partial(k) => Ok(tonic::Response::new(self.seen.accept(spans, k))),
@@ -296,16 +309,12 @@ async fn http_answer(
     seen: &Seen,
     script: &Script,
 ) -> http::Response<Full<Bytes>> {
-    let tenant = request
-        .headers()
-        .get(TENANT_HEADER)
-        .map(|v| v.as_bytes().to_vec());
-    let gzipped = request
-        .headers()
+    let (parts, body) = request.into_parts();
+    let gzipped = parts
+        .headers
         .get("content-encoding")
         .is_some_and(|v| v == "gzip");
-    let n = seen.record(Some(peer), tenant.as_deref());
-    let body = request.into_body().collect().await.unwrap().to_bytes();
+    let body = body.collect().await.unwrap().to_bytes();
     let body = if gzipped {
         seen.gzipped.fetch_add(1, Ordering::SeqCst);
         let mut out = Vec::new();
@@ -316,7 +325,8 @@ async fn http_answer(
     } else {
         body
     };
-    let spans = count_spans(&ExportTraceServiceRequest::decode(body).unwrap());
+    let decoded = ExportTraceServiceRequest::decode(body).unwrap();
+    let (n, spans) = seen.record(Some(peer), &parts.headers, &decoded);
     let (status, retry_after, response) = match (script)(n) {
         Answer::Accept => (200, None, Some(seen.accept(spans, 0))),
         Answer::Partial(k) => (200, None, Some(seen.accept(spans, k))),
