@@ -135,10 +135,9 @@ async fn http_acked_spans_equal_what_the_server_counted() {
     let target = http_target(&server);
     let seen = std::sync::Arc::clone(&server.seen);
     acked_equals_server_count(server, target, options(3, 8)).await;
-    assert!(
-        seen.peers.lock().unwrap().len() >= 2,
-        "requests spread over connections"
-    );
+    // About `connections` (3): more than one, and no new connection per request.
+    let peers = seen.peers.lock().unwrap().len();
+    assert!((2..=6).contains(&peers), "{peers} connections");
 }
 
 #[tokio::test]
