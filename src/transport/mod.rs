@@ -14,12 +14,19 @@ pub mod http;
 pub mod retry;
 pub mod target;
 
+pub use grpc::GrpcExporter;
+pub use http::HttpExporter;
 pub use retry::RetryPolicy;
 pub use target::Target;
 
+use std::future::Future;
 use std::time::Duration;
 
 use ::http::{HeaderName, HeaderValue};
+use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+
+use crate::error::UnreachableError;
 
 /// How one batch ended, counted in spans. `acked + rejected + failed` is the batch size.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -70,49 +77,95 @@ impl Default for TransportOptions {
     }
 }
 
-use std::future::Future;
-
-use bytes::Bytes;
-
-use crate::error::UnreachableError;
-
-/// One worker's connection(s) to a target; cheap to clone.
+/// Sends encoded batches to one target. Each worker connects its own; clones share the
+/// connections and are cheap (an `Arc`).
 #[derive(Debug, Clone)]
 pub enum Exporter {
-    /// Counts and forgets.
+    /// Sends nothing and acknowledges every span at once.
     Discard,
+    /// OTLP/gRPC.
+    Grpc(GrpcExporter),
+    /// OTLP/HTTP (protobuf).
+    Http(HttpExporter),
 }
 
 impl Exporter {
-    /// Connects to `target` (eagerly, so an unreachable target is reported before any load).
+    /// Connects to `target`: gRPC opens every connection now, HTTP probes one TCP connection.
+    /// A target that cannot be reached is an [`UnreachableError`] (exit code 3).
+    ///
+    /// Call it inside the tokio runtime that will drive the exports (for a load worker, its own
+    /// `current_thread` runtime): connection tasks are spawned on the current runtime and die
+    /// with it.
     pub async fn connect(
         target: &Target,
-        _opts: &TransportOptions,
-    ) -> Result<Self, UnreachableError> {
+        opts: &TransportOptions,
+    ) -> Result<Exporter, UnreachableError> {
+        let unreachable = |err: &dyn std::error::Error| UnreachableError {
+            target: target.to_string(),
+            reason: error_chain(err),
+        };
         match target {
             Target::Discard => Ok(Exporter::Discard),
-            other => Err(UnreachableError {
-                target: other.to_string(),
-                reason: "not implemented yet".into(),
-            }),
+            Target::Grpc { endpoint } => GrpcExporter::connect(endpoint, opts)
+                .await
+                .map(Exporter::Grpc)
+                .map_err(|e| unreachable(&e)),
+            Target::Http { url } => {
+                http::probe(url, opts.timeout)
+                    .await
+                    .map_err(|e| unreachable(&e))?;
+                Ok(Exporter::Http(HttpExporter::new(url, opts)))
+            }
         }
     }
 
-    /// True for the discard sink, which the engine short-cuts.
+    /// True for the discard sink, which the engine short-cuts (no copy, no future).
     pub fn is_discard(&self) -> bool {
         matches!(self, Exporter::Discard)
     }
 
-    /// Sends one encoded batch of `spans` spans for `tenant`, retrying as the policy says.
+    /// Exports one batch of `spans` spans, already encoded as an `ExportTraceServiceRequest`,
+    /// for `tenant`. The future owns what it needs, so a worker can keep many in flight; it
+    /// always resolves to a [`Delivery`] that accounts for all `spans`.
     pub fn export(
         &self,
-        _tenant: HeaderValue,
-        _body: Bytes,
+        tenant: HeaderValue,
+        body: Bytes,
         spans: u64,
-    ) -> impl Future<Output = Delivery> + Send + use<> {
-        std::future::ready(Delivery {
-            acked: spans,
-            ..Delivery::default()
-        })
+    ) -> impl Future<Output = Delivery> + Send + 'static + use<> {
+        let this = self.clone();
+        async move {
+            match this {
+                Exporter::Discard => Delivery {
+                    acked: spans,
+                    ..Delivery::default()
+                },
+                Exporter::Grpc(grpc) => grpc.export(tenant, body, spans).await,
+                Exporter::Http(http) => http.export(tenant, body, spans).await,
+            }
+        }
     }
+}
+
+/// The spans a response's partial success reports as rejected (0 without one).
+fn rejected_spans(response: &ExportTraceServiceResponse) -> u64 {
+    response
+        .partial_success
+        .as_ref()
+        .map_or(0, |p| p.rejected_spans.max(0) as u64)
+}
+
+/// An error and its sources, joined with `: ` (as `anyhow`'s `{:#}` prints them).
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
