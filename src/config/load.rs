@@ -6,7 +6,7 @@ use super::profile::{LoadSection, ProfileSource};
 use crate::cli::load::{LoadArgs, RateArg};
 use crate::engine::{LoadPlan, RateProfile};
 use crate::error::UsageError;
-use crate::model::StreamModel;
+use crate::model::{FieldError, StreamModel};
 use crate::transport::{RetryPolicy, Target, TransportOptions};
 
 /// Reads the profile (if any), applies the flags over it and validates the result.
@@ -28,10 +28,10 @@ pub fn load_plan(args: &LoadArgs) -> Result<LoadPlan, UsageError> {
         (None, None) => return Err(UsageError::new("load needs --target URL or --sink discard")),
     };
     let section = apply_flags(section, args);
-    section
-        .rate
-        .validate()
-        .map_err(|e| field("load.rate", &e))?;
+    section.rate.validate().map_err(|e| {
+        let e = FieldError::from_message("load.rate.", e);
+        field(&e.field, &e.message)
+    })?;
     if section.batch == 0 {
         return Err(field("load.batch", "must be at least 1"));
     }
@@ -47,7 +47,7 @@ pub fn load_plan(args: &LoadArgs) -> Result<LoadPlan, UsageError> {
             )
         })?;
         let model = StreamModel::new(spec.clone(), section.seed, i as u32)
-            .map_err(|e| field(&format!("load.streams.{i}"), &e))?;
+            .map_err(|e| field(&format!("load.streams.{i}.{}", e.field), &e.message))?;
         streams.push(model);
     }
     Ok(LoadPlan {

@@ -143,7 +143,7 @@ fn locate(text: &str, path: &str) -> Option<usize> {
             parts.peek().and_then(|p| p.parse::<usize>().ok()),
         ) {
             parts.next();
-            value = items.iter().nth(index)?;
+            value = items.get(index)?;
         }
         match (value.get_ref(), parts.peek()) {
             (DeValue::Table(inner), Some(_)) => table = inner,

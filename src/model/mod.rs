@@ -14,3 +14,26 @@ pub mod stream;
 pub use latency::LatencyDistribution;
 pub use shape::{Node, TraceShape};
 pub use stream::{SpanStatus, StreamModel, StreamSpec};
+
+/// A validation error about one field, named by its dotted path relative to what was validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Dotted path, e.g. `shape.fan_out`.
+    pub field: String,
+    /// What is wrong and what would be accepted.
+    pub message: String,
+}
+
+impl FieldError {
+    /// Builds an error from a message whose first back-ticked word names the field, prefixing
+    /// `prefix` (e.g. `shape.`).
+    pub fn from_message(prefix: &str, message: String) -> Self {
+        let field = message.split('`').nth(1).unwrap_or("").to_owned();
+        let field = if field.is_empty() {
+            prefix.trim_end_matches('.').to_owned()
+        } else {
+            format!("{prefix}{field}")
+        };
+        Self { field, message }
+    }
+}

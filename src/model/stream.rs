@@ -3,9 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::ids;
 use super::latency::{LatencyDistribution, LatencyTable};
 use super::shape::{Node, TraceShape};
+use super::{FieldError, ids};
 
 /// A stream as a profile declares it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,18 +82,16 @@ pub struct StreamModel {
 
 impl StreamModel {
     /// Compiles a spec; the error names the offending field.
-    pub fn new(spec: StreamSpec, seed: u64, index: u32) -> Result<Self, String> {
-        spec.shape.validate()?;
+    pub fn new(spec: StreamSpec, seed: u64, index: u32) -> Result<Self, FieldError> {
+        let err = FieldError::from_message;
+        spec.shape.validate().map_err(|e| err("shape.", e))?;
         if !(0.0..=1.0).contains(&spec.error_ratio) {
-            return Err("`error_ratio` must be between 0 and 1".into());
+            return Err(err("", "`error_ratio` must be between 0 and 1".into()));
         }
         if !(spec.weight.is_finite() && spec.weight > 0.0) {
-            return Err("`weight` must be positive".into());
+            return Err(err("", "`weight` must be positive".into()));
         }
-        let sampler = spec
-            .latency
-            .sampler()
-            .map_err(|e| format!("latency: {e}"))?;
+        let sampler = spec.latency.sampler().map_err(|e| err("latency.", e))?;
         let key = ids::stream_key(seed, index);
         let shape = &spec.shape;
         Ok(Self {

@@ -1,0 +1,261 @@
+//! `span-sentinel load` end to end: in-process against real loopback OTLP servers (what the
+//! server counted must equal what the tool reports), and as a subprocess for exit codes.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{Answer, always, grpc_server, http_server};
+
+/// Runs `span-sentinel load ARGS --json FILE --quiet` in-process; returns exit code and JSON.
+fn load(args: &[&str]) -> (u8, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("load.json");
+    let mut argv = vec![
+        "span-sentinel",
+        "load",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    argv.extend_from_slice(args);
+    let code = span_sentinel::cli::main_with_args(argv);
+    let code = if code == std::process::ExitCode::SUCCESS {
+        0
+    } else {
+        1
+    };
+    let text = std::fs::read_to_string(&json).unwrap_or_default();
+    (code, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn n(v: &Value, key: &str) -> u64 {
+    v[key]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
+}
+
+fn assert_accounted(report: &Value) {
+    assert_eq!(
+        n(report, "sent_spans"),
+        n(report, "acked_spans") + n(report, "rejected_spans") + n(report, "failed_spans"),
+        "{report}"
+    );
+    validate(report);
+}
+
+/// Validates a report against `schemas/load.schema.json`.
+fn validate(report: &Value) {
+    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/load.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{report}");
+}
+
+#[test]
+fn grpc_acked_spans_equal_what_the_server_counted() {
+    let server = grpc_server(always(Answer::Accept));
+    let target = format!("grpc://{}", server.addr);
+    let (code, report) = load(&[
+        "--target",
+        &target,
+        "--rate",
+        "50000",
+        "--duration",
+        "2s",
+        "--threads",
+        "2",
+    ]);
+    assert_eq!(code, 0);
+    assert!(n(&report, "acked_spans") > 50_000, "{report}");
+    assert_eq!(n(&report, "acked_spans"), server.seen.accepted_spans());
+    assert_eq!(n(&report, "rejected_spans") + n(&report, "failed_spans"), 0);
+    assert!(report["export_latency_us"]["p99"].as_u64().is_some());
+    assert_accounted(&report);
+}
+
+#[test]
+fn http_acked_spans_equal_what_the_server_counted() {
+    let server = http_server(always(Answer::Accept));
+    let target = format!("http://{}/v1/traces", server.addr);
+    let (code, report) = load(&[
+        "--target",
+        &target,
+        "--rate",
+        "20000",
+        "--duration",
+        "2s",
+        "--gzip",
+    ]);
+    assert_eq!(code, 0);
+    assert!(n(&report, "acked_spans") > 20_000, "{report}");
+    assert_eq!(n(&report, "acked_spans"), server.seen.accepted_spans());
+    assert_eq!(
+        server
+            .seen
+            .gzipped
+            .load(std::sync::atomic::Ordering::SeqCst),
+        server.seen.requests()
+    );
+    assert_accounted(&report);
+}
+
+#[test]
+fn partial_success_and_refusals_are_counted_exactly() {
+    let server = grpc_server(always(Answer::Partial(3)));
+    let (_, report) = load(&[
+        "--target",
+        &format!("grpc://{}", server.addr),
+        "--rate",
+        "5000",
+        "--duration",
+        "1s",
+    ]);
+    assert_eq!(n(&report, "rejected_spans"), 3 * server.seen.requests());
+    assert_eq!(n(&report, "acked_spans"), server.seen.accepted_spans());
+    assert_accounted(&report);
+    let server = http_server(always(Answer::Invalid));
+    let (_, report) = load(&[
+        "--target",
+        &format!("http://{}", server.addr),
+        "--rate",
+        "5000",
+        "--duration",
+        "1s",
+    ]);
+    assert_eq!(n(&report, "rejected_spans"), n(&report, "sent_spans"));
+    assert_eq!(
+        n(&report, "batches"),
+        server.seen.requests(),
+        "400 is not retried"
+    );
+    assert_accounted(&report);
+}
+
+#[test]
+fn discard_sink_paces_and_reports_no_export_latency() {
+    let (code, report) = load(&[
+        "--sink",
+        "discard",
+        "--rate",
+        "100000",
+        "--duration",
+        "1s",
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(code, 0);
+    assert!(report["export_latency_us"].is_null());
+    assert_eq!(report["offered_spans_per_sec"].as_f64(), Some(100_000.0));
+    // Pacing is open-loop and exact in count: 100k spans over 1 s in 511-span batches.
+    let sent = n(&report, "sent_spans");
+    assert!((99_000..=101_500).contains(&sent), "{sent}");
+    assert_accounted(&report);
+}
+
+/// Runs the binary; returns exit code and stderr.
+fn binary(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_flags_exit_2_naming_the_flag() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["load", "--sink", "discard", "--bogus"], "--bogus"),
+        (&["load", "--target", "grpc//nohost"], "--target"),
+        (&["load", "--target", "http://127.0.0.1"], "--target"),
+        (&["load", "--sink", "discard", "--rate", "-5"], "--rate"),
+        (&["load", "--sink", "discard", "--rate", "0"], "--rate"),
+        (
+            &["load", "--sink", "discard", "--duration", "soon"],
+            "--duration",
+        ),
+        (
+            &["load", "--sink", "discard", "--threads", "0"],
+            "--threads",
+        ),
+        (&["load"], "--target"),
+    ];
+    for (args, needle) in cases {
+        let (code, stderr) = binary(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn bad_profiles_exit_2_naming_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("[load]\nbatch = 10\nthreds = 2\n", ":3:1:", "threds"),
+        ("[load]\nbatch = \"ten\"\n", ":2:", "`batch`"),
+        (
+            "[load.rate]\nprofile = \"constant\"\nspans_per_sec = -3.0\n",
+            ":3:1:",
+            "spans_per_sec",
+        ),
+        (
+            "[[load.streams]]\nname = \"a\"\n[load.streams.shape]\nfan_out = 0\n",
+            ":4:1:",
+            "fan_out",
+        ),
+        (
+            "[[load.streams]]\nname = \"a\"\nerror_ratio = 1.5\n",
+            ":3:",
+            "error_ratio",
+        ),
+    ];
+    for (i, (text, line, field)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("p{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let p = path.to_str().unwrap();
+        let (code, stderr) = binary(&[
+            "load",
+            "--sink",
+            "discard",
+            "--duration",
+            "1s",
+            "--profile",
+            p,
+        ]);
+        assert_eq!(code, 2, "{text}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{p}{line}")) && stderr.contains(field),
+            "{text}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn unreachable_target_exits_3() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = std::time::Instant::now();
+    let (code, stderr) = binary(&[
+        "load",
+        "--target",
+        &format!("grpc://127.0.0.1:{port}"),
+        "--duration",
+        "1s",
+    ]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("unreachable"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
