@@ -21,6 +21,10 @@ use crate::transport::{Delivery, Exporter};
 /// How often a worker hands its interval to the collector.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
+/// Below this, a worker with nothing in flight sleeps on its thread rather than on tokio's
+/// millisecond timer.
+const PRECISE_SLEEP: Duration = Duration::from_millis(2);
+
 /// A stream as one worker sends it.
 struct Lane<'a> {
     model: &'a StreamModel,
@@ -200,22 +204,32 @@ impl<'a> Worker<'a> {
     }
 
     /// Sleeps until `intended`, recording exports that finish meanwhile.
+    ///
+    /// tokio's timer has millisecond granularity, which would add up to a millisecond of lag to
+    /// every batch. With nothing in flight the last stretch is slept on the thread instead
+    /// (sub-millisecond); with exports in flight the runtime must keep running, so the timer is
+    /// used and its granularity shows in the lag, honestly.
     async fn wait_until<F: Future<Output = Done>>(
         &mut self,
         intended: Instant,
         inflight: &mut FuturesUnordered<F>,
     ) {
         loop {
-            if Instant::now() >= intended {
+            let now = Instant::now();
+            if now >= intended {
                 return;
             }
-            let sleep = tokio::time::sleep_until(intended.into());
+            let remaining = intended - now;
             if inflight.is_empty() {
-                sleep.await;
-                return;
+                if remaining <= PRECISE_SLEEP {
+                    std::thread::sleep(remaining);
+                    return;
+                }
+                tokio::time::sleep_until((intended - PRECISE_SLEEP).into()).await;
+                continue;
             }
             tokio::select! {
-                _ = sleep => return,
+                _ = tokio::time::sleep_until(intended.into()) => return,
                 Some(done) = inflight.next() => self.record(done),
             }
         }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The project's whole test command (the README's second command; .ci/run calls it).
+# It sets up what the tests need by itself, so it passes on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked --all-targets
