@@ -16,5 +16,6 @@ pub mod error;
 pub mod model;
 pub mod pipeline;
 pub mod report;
+pub mod sentinel;
 pub mod transport;
 pub mod wire;

@@ -1,0 +1,8 @@
+//! The sentinel: a well-behaved tenant whose every expected outcome is known in advance.
+//!
+//! `ambient` and `errors` generate its traces as pure functions of (run seed, stream, sequence
+//! number); `probe` picks the latency values that test histogram limits.
+
+pub mod ambient;
+pub mod errors;
+pub mod probe;
