@@ -18,4 +18,5 @@ pub mod pipeline;
 pub mod report;
 pub mod sentinel;
 pub mod transport;
+pub mod verify;
 pub mod wire;

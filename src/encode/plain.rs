@@ -119,3 +119,39 @@ pub fn encode_request(
         .encode(out)
         .expect("a Vec grows as needed");
 }
+
+/// A request holding `spans`, each with its `service.name`, grouped into one `ResourceSpans` per
+/// service in order of first appearance.
+pub fn request_from_spans<'a>(
+    spans: impl IntoIterator<Item = (Span, &'a str)>,
+) -> ExportTraceServiceRequest {
+    let mut resource_spans: Vec<ResourceSpans> = Vec::new();
+    let mut services: Vec<&str> = Vec::new();
+    for (span, service) in spans {
+        let i = services
+            .iter()
+            .position(|s| *s == service)
+            .unwrap_or_else(|| {
+                services.push(service);
+                resource_spans.push(ResourceSpans {
+                    resource: Some(Resource {
+                        attributes: vec![string_attr("service.name", service)],
+                        ..Default::default()
+                    }),
+                    scope_spans: vec![ScopeSpans {
+                        scope: Some(InstrumentationScope {
+                            name: SCOPE_NAME.into(),
+                            version: env!("CARGO_PKG_VERSION").into(),
+                            ..Default::default()
+                        }),
+                        spans: Vec::new(),
+                        schema_url: String::new(),
+                    }],
+                    schema_url: String::new(),
+                });
+                services.len() - 1
+            });
+        resource_spans[i].scope_spans[0].spans.push(span);
+    }
+    ExportTraceServiceRequest { resource_spans }
+}

@@ -4,5 +4,10 @@
 //! number); `probe` picks the latency values that test histogram limits.
 
 pub mod ambient;
+pub mod config;
 pub mod errors;
+pub mod ledger;
 pub mod probe;
+pub mod webhook;
+
+pub use config::SentinelSection;

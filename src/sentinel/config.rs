@@ -1,0 +1,162 @@
+//! The `[sentinel]` section of a profile: the well-behaved tenant's streams, its alert rule and
+//! how patiently it verifies.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::errors::BurstSchedule;
+use super::probe::ProbeSpec;
+use crate::config::duration as dur;
+
+/// The alert rule the sentinel creates on the target at start and deletes at the end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertSpec {
+    /// Rule name (unique per tenant on the target).
+    pub name: String,
+    /// Error ratio at or above which the rule fires. The tenant's ratio counts the ambient
+    /// stream's spans too (they are never errors).
+    pub threshold: f64,
+    /// Window over which the error ratio is computed.
+    #[serde(with = "dur")]
+    pub window: Duration,
+    /// Spans the window must hold before the rule may fire.
+    pub min_spans: u64,
+    /// How long the ratio must stay below the threshold before the rule resolves.
+    #[serde(with = "dur")]
+    pub clear_after: Duration,
+}
+
+impl Default for AlertSpec {
+    fn default() -> Self {
+        Self {
+            name: "span-sentinel-errors".into(),
+            threshold: 0.3,
+            window: Duration::from_secs(1),
+            min_spans: 20,
+            clear_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The `[sentinel]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SentinelSection {
+    /// The sentinel's tenant.
+    pub tenant: String,
+    /// Seed of the sentinel's traces; unset means a new random seed each run (printed in the
+    /// report), so repeated runs against one backend never reuse trace IDs.
+    pub seed: Option<u64>,
+    /// Ambient traces per second (4 spans each).
+    pub traces_per_sec: f64,
+    /// Root duration at or above which the target assembles a trace; the sentinel sets it for
+    /// its tenant through the target's API where the API allows.
+    #[serde(with = "dur")]
+    pub assembly_threshold: Duration,
+    /// Root durations the ambient stream cycles through.
+    pub probe: ProbeSpec,
+    /// Error-stream spans per second (single-span traces).
+    pub error_spans_per_sec: f64,
+    /// When the error stream bursts, from the start of the run.
+    pub bursts: BurstSchedule,
+    /// Fraction of error-stream spans with status ERROR inside a burst.
+    pub error_ratio_in_burst: f64,
+    /// Fraction outside bursts.
+    pub error_ratio_outside: f64,
+    /// The alert rule.
+    pub alert: AlertSpec,
+    /// Wait this long after sending a trace before looking it up (the target's settle window).
+    #[serde(with = "dur")]
+    pub settle: Duration,
+    /// A trace not found this long after it was sent is missing.
+    #[serde(with = "dur")]
+    pub freshness_timeout: Duration,
+    /// How often pending traces are looked up.
+    #[serde(with = "dur")]
+    pub poll_interval: Duration,
+    /// After a burst ends, a firing alert still counts as that burst's for this long.
+    #[serde(with = "dur")]
+    pub alert_grace: Duration,
+    /// Give a sentinel request up after retrying this long (then its trace is missing).
+    #[serde(with = "dur")]
+    pub retry_max_elapsed: Duration,
+}
+
+impl Default for SentinelSection {
+    fn default() -> Self {
+        Self {
+            tenant: "sentinel".into(),
+            seed: None,
+            traces_per_sec: 20.0,
+            assembly_threshold: Duration::from_secs(1),
+            probe: ProbeSpec::default(),
+            error_spans_per_sec: 200.0,
+            bursts: BurstSchedule::default(),
+            error_ratio_in_burst: 0.9,
+            error_ratio_outside: 0.0,
+            alert: AlertSpec::default(),
+            settle: Duration::from_secs(2),
+            freshness_timeout: Duration::from_secs(15),
+            poll_interval: Duration::from_millis(250),
+            alert_grace: Duration::from_secs(3),
+            retry_max_elapsed: Duration::from_secs(5),
+        }
+    }
+}
+
+impl SentinelSection {
+    /// Checks the section; errors name the field (relative to `sentinel.`).
+    pub fn validate(&self) -> Result<(), String> {
+        let positive = [
+            ("traces_per_sec", self.traces_per_sec),
+            ("error_spans_per_sec", self.error_spans_per_sec),
+        ];
+        for (name, v) in positive {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(format!("`{name}` must be positive"));
+            }
+        }
+        for (name, v) in [
+            ("error_ratio_in_burst", self.error_ratio_in_burst),
+            ("error_ratio_outside", self.error_ratio_outside),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("`{name}` must be between 0 and 1"));
+            }
+        }
+        if !(self.alert.threshold > 0.0 && self.alert.threshold <= 1.0) {
+            return Err("`alert.threshold` must be in (0, 1]".into());
+        }
+        let (burst, outside) = (
+            self.burst_error_ratio(),
+            self.error_ratio_outside * self.error_share(),
+        );
+        if burst <= self.alert.threshold || outside >= self.alert.threshold {
+            return Err(format!(
+                "`alert.threshold` {} must lie between the tenant's error ratio outside bursts ({outside:.3}) and inside them ({burst:.3}); ambient spans count too",
+                self.alert.threshold
+            ));
+        }
+        if self.poll_interval.is_zero() || self.freshness_timeout <= self.settle {
+            return Err(
+                "`freshness_timeout` must exceed `settle`, and `poll_interval` must be non-zero"
+                    .into(),
+            );
+        }
+        self.bursts.validate().map_err(|e| format!("bursts: {e}"))?;
+        self.probe.validate().map_err(|e| format!("probe: {e}"))
+    }
+
+    /// Share of the tenant's spans that come from the error stream.
+    pub fn error_share(&self) -> f64 {
+        let ambient = self.traces_per_sec * super::ambient::SPANS_PER_TRACE as f64;
+        self.error_spans_per_sec / (self.error_spans_per_sec + ambient)
+    }
+
+    /// The tenant's error ratio inside a burst.
+    pub fn burst_error_ratio(&self) -> f64 {
+        self.error_ratio_in_burst * self.error_share()
+    }
+}

@@ -1,0 +1,102 @@
+//! The ledger: what the sentinel sent and what became of it. It stores sequence numbers, times
+//! and outcomes only — never spans; the verifier regenerates spans from the sequence number.
+
+use std::time::{Duration, Instant};
+
+/// How the target answered a sentinel request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// No answer yet.
+    Pending,
+    /// Accepted.
+    Acked,
+    /// Refused for good.
+    Rejected,
+    /// No definitive answer (transport errors, retries exhausted).
+    Failed,
+}
+
+/// What the verifier found for a trace that must be assembled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Found {
+    /// Not looked up yet, or not found yet.
+    Waiting,
+    /// Found with the expected content, this long after its intended send time.
+    Verified(Duration),
+    /// Found with other content.
+    Incorrect {
+        /// Time from intended send to first found.
+        after: Duration,
+        /// The first difference.
+        diff: String,
+    },
+    /// Not found before the freshness timeout.
+    Missing,
+}
+
+/// One ambient trace.
+#[derive(Debug, Clone)]
+pub struct TraceRecord {
+    /// Index of the phase it was sent in.
+    pub phase: usize,
+    /// End time of its root span, unix ns (its intended send time on the wall clock).
+    pub end_unix_ns: u64,
+    /// Intended send time.
+    pub intended: Instant,
+    /// Whether the target must assemble it.
+    pub must_assemble: bool,
+    /// How the target answered.
+    pub outcome: Outcome,
+    /// What the verifier found.
+    pub found: Found,
+}
+
+/// Everything the sentinel sent during a run; the trace with sequence number `n` is
+/// `traces[n]`.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    /// Ambient traces by sequence number.
+    pub traces: Vec<TraceRecord>,
+    /// Error-stream spans sent, by phase.
+    pub error_spans: Vec<u64>,
+    /// Error-stream spans not acked, by phase.
+    pub error_spans_lost: Vec<u64>,
+}
+
+impl Ledger {
+    /// A ledger for `phases` phases.
+    pub fn new(phases: usize) -> Self {
+        Self {
+            traces: Vec::new(),
+            error_spans: vec![0; phases],
+            error_spans_lost: vec![0; phases],
+        }
+    }
+
+    /// Records an ambient trace about to be sent; returns its sequence number.
+    pub fn push(&mut self, record: TraceRecord) -> u64 {
+        self.traces.push(record);
+        (self.traces.len() - 1) as u64
+    }
+
+    /// Sequence numbers of traces that must be assembled, are not decided, and were sent at
+    /// least `settle` ago.
+    pub fn due(&self, now: Instant, settle: Duration) -> Vec<u64> {
+        self.traces
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.must_assemble && r.found == Found::Waiting && now >= r.intended + settle
+            })
+            .map(|(seq, _)| seq as u64)
+            .collect()
+    }
+
+    /// True when no trace that must be assembled is still waiting.
+    pub fn settled(&self) -> bool {
+        !self
+            .traces
+            .iter()
+            .any(|r| r.must_assemble && r.found == Found::Waiting)
+    }
+}

@@ -1,0 +1,122 @@
+//! The sentinel's webhook receiver: a loopback HTTP server that records every alert
+//! notification the target posts, with the time it arrived.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// A notification as received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// Rule name.
+    pub rule: String,
+    /// `firing` or `ok`.
+    pub state: String,
+    /// Transition time the target reported, unix ns.
+    pub at_unix_nano: u64,
+    /// When it arrived here, unix ns.
+    pub received_unix_nano: u64,
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    rule: String,
+    state: String,
+    #[serde(default)]
+    at_unix_nano: u64,
+}
+
+/// The running receiver.
+#[derive(Debug, Clone)]
+pub struct WebhookReceiver {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    received: Arc<Mutex<Vec<Notification>>>,
+}
+
+fn now_unix_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64
+}
+
+impl WebhookReceiver {
+    /// Binds 127.0.0.1:0 and serves until `stop`.
+    pub async fn start(stop: CancellationToken) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = received.clone();
+        tokio::spawn(async move {
+            loop {
+                let conn = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    conn = listener.accept() => conn,
+                };
+                let Ok((stream, _)) = conn else { continue };
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |req: http::Request<Incoming>| {
+                        let store = store.clone();
+                        async move { Ok::<_, std::convert::Infallible>(receive(req, &store).await) }
+                    });
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self { addr, received })
+    }
+
+    /// The URL to give the target.
+    pub fn url(&self) -> String {
+        format!("http://{}/hook", self.addr)
+    }
+
+    /// Every notification received so far.
+    pub fn received(&self) -> Vec<Notification> {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+async fn receive(
+    req: http::Request<Incoming>,
+    store: &Mutex<Vec<Notification>>,
+) -> Response<Full<Bytes>> {
+    let received_unix_nano = now_unix_ns();
+    let status = match Limited::new(req.into_body(), 64 << 10).collect().await {
+        Ok(body) => match serde_json::from_slice::<Payload>(&body.to_bytes()) {
+            Ok(p) => {
+                let n = Notification {
+                    rule: p.rule,
+                    state: p.state,
+                    at_unix_nano: p.at_unix_nano,
+                    received_unix_nano,
+                };
+                store.lock().unwrap_or_else(|e| e.into_inner()).push(n);
+                StatusCode::OK
+            }
+            Err(_) => StatusCode::BAD_REQUEST,
+        },
+        Err(_) => StatusCode::BAD_REQUEST,
+    };
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = status;
+    resp
+}

@@ -1,0 +1,328 @@
+//! A small client of the reference pipeline's query API (`docs/pipeline-api.md`), the same shape
+//! any backend adapter would have: fetch a trace, search traces, read histograms and alerts,
+//! create and delete the sentinel's alert rule.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Why a query failed.
+#[derive(Debug, Error)]
+pub enum QueryError {
+    /// The request could not be made or timed out.
+    #[error("{url}: {reason}")]
+    Transport {
+        /// What was asked for.
+        url: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The target answered with an unexpected status.
+    #[error("{url}: HTTP {status}: {body}")]
+    Status {
+        /// What was asked for.
+        url: String,
+        /// The status.
+        status: StatusCode,
+        /// The start of the answer.
+        body: String,
+    },
+    /// The answer was not the JSON expected.
+    #[error("{url}: unexpected answer: {reason}")]
+    Decode {
+        /// What was asked for.
+        url: String,
+        /// Why it did not decode.
+        reason: String,
+    },
+}
+
+/// One span of an assembled trace as the API returns it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ApiSpan {
+    /// Hex span ID.
+    pub span_id: String,
+    /// Hex parent span ID, empty for a root.
+    pub parent_span_id: String,
+    /// Span name.
+    pub name: String,
+    /// `service.name` of its resource.
+    pub service: String,
+    /// OTLP span kind number.
+    pub kind: i32,
+    /// Start, unix ns.
+    pub start_time_unix_nano: u64,
+    /// End, unix ns.
+    pub end_time_unix_nano: u64,
+    /// Attributes as JSON values.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// OTLP status code number.
+    pub status_code: i32,
+    /// Status message.
+    pub status_message: String,
+}
+
+/// An assembled trace.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiTrace {
+    /// Hex trace ID.
+    pub trace_id: String,
+    /// When the target assembled it, unix ns.
+    pub assembled_at_unix_nano: u64,
+    /// Its spans.
+    pub spans: Vec<ApiSpan>,
+}
+
+/// One entry of a trace search.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TraceSummary {
+    /// Hex trace ID.
+    pub trace_id: String,
+    /// Root start, unix ns.
+    pub start_time_unix_nano: u64,
+}
+
+#[derive(Deserialize)]
+struct SearchAnswer {
+    traces: Vec<TraceSummary>,
+}
+
+/// One histogram series.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Series {
+    /// `service.name`.
+    pub service: String,
+    /// Span name.
+    pub operation: String,
+    /// Spans recorded.
+    pub count: u64,
+    /// Median, ns.
+    pub p50_ns: u64,
+    /// 90th percentile, ns.
+    pub p90_ns: u64,
+    /// 99th percentile, ns.
+    pub p99_ns: u64,
+    /// 99.9th percentile, ns.
+    pub p999_ns: u64,
+    /// Largest, ns.
+    pub max_ns: u64,
+}
+
+#[derive(Deserialize)]
+struct HistogramsAnswer {
+    series: Vec<Series>,
+}
+
+/// An alert state transition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Transition {
+    /// Rule name.
+    pub rule: String,
+    /// `firing` or `ok`.
+    pub state: String,
+    /// When, unix ns.
+    pub at_unix_nano: u64,
+}
+
+#[derive(Deserialize)]
+struct AlertsAnswer {
+    history: Vec<Transition>,
+}
+
+/// The alert rule the sentinel creates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleBody {
+    /// Unique name.
+    pub name: String,
+    /// Error ratio at or above which it fires.
+    pub threshold: f64,
+    /// Window of the ratio, ms.
+    pub window_ms: u64,
+    /// Spans the window must hold.
+    pub min_spans: u64,
+    /// Hysteresis before it resolves, ms.
+    pub clear_after_ms: u64,
+    /// Where transitions are posted.
+    pub webhook_url: Option<String>,
+}
+
+/// A tenant-scoped client of the query API.
+#[derive(Debug, Clone)]
+pub struct QueryClient {
+    base: String,
+    tenant_header: HeaderName,
+    tenant: HeaderValue,
+    client: Client<HttpConnector, Full<Bytes>>,
+    timeout: Duration,
+}
+
+impl QueryClient {
+    /// A client of the API at `base` (e.g. `http://127.0.0.1:4318`) for `tenant`.
+    pub fn new(base: &str, tenant_header: HeaderName, tenant: HeaderValue) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            tenant_header,
+            tenant,
+            client: Client::builder(TokioExecutor::new()).build_http(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(StatusCode, Bytes), QueryError> {
+        let url = format!("{}{path}", self.base);
+        let fail = |reason: String| QueryError::Transport {
+            url: url.clone(),
+            reason,
+        };
+        let uri: Uri = url.parse().map_err(|e| fail(format!("{e}")))?;
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(&self.tenant_header, &self.tenant);
+        if body.is_some() {
+            req = req.header(http::header::CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .map_err(|e| fail(e.to_string()))?;
+        let answer = tokio::time::timeout(self.timeout, async {
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| fail(format!("{e:#}")))?;
+            let status = resp.status();
+            let bytes = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| fail(e.to_string()))?
+                .to_bytes();
+            Ok((status, bytes))
+        })
+        .await
+        .map_err(|_| fail("timed out".into()))?;
+        answer
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, QueryError> {
+        let (status, body) = self.call(Method::GET, path, None).await?;
+        let url = format!("{}{path}", self.base);
+        match status {
+            StatusCode::OK => {
+                serde_json::from_slice(&body)
+                    .map(Some)
+                    .map_err(|e| QueryError::Decode {
+                        url,
+                        reason: e.to_string(),
+                    })
+            }
+            StatusCode::NOT_FOUND => Ok(None),
+            status => Err(QueryError::Status {
+                url,
+                status,
+                body: String::from_utf8_lossy(&body[..body.len().min(200)]).into(),
+            }),
+        }
+    }
+
+    /// The assembled trace with this ID, `None` if the target has not assembled it.
+    pub async fn trace(&self, trace_id_hex: &str) -> Result<Option<ApiTrace>, QueryError> {
+        self.get_json(&format!("/api/v1/traces/{trace_id_hex}"))
+            .await
+    }
+
+    /// Assembled traces whose root started in `[start, end)` (unix ns).
+    pub async fn search(
+        &self,
+        start: u64,
+        end: u64,
+        limit: usize,
+    ) -> Result<Vec<TraceSummary>, QueryError> {
+        let path = format!("/api/v1/traces?start={start}&end={end}&limit={limit}");
+        Ok(self
+            .get_json::<SearchAnswer>(&path)
+            .await?
+            .map(|a| a.traces)
+            .unwrap_or_default())
+    }
+
+    /// Every histogram series of the tenant.
+    pub async fn histograms(&self) -> Result<Vec<Series>, QueryError> {
+        Ok(self
+            .get_json::<HistogramsAnswer>("/api/v1/histograms")
+            .await?
+            .map(|a| a.series)
+            .unwrap_or_default())
+    }
+
+    /// The tenant's alert transition history, oldest first.
+    pub async fn alert_history(&self) -> Result<Vec<Transition>, QueryError> {
+        Ok(self
+            .get_json::<AlertsAnswer>("/api/v1/alerts")
+            .await?
+            .map(|a| a.history)
+            .unwrap_or_default())
+    }
+
+    /// Creates (or replaces) an alert rule.
+    pub async fn create_rule(&self, rule: &RuleBody) -> Result<(), QueryError> {
+        let body = serde_json::to_vec(rule).expect("a rule serializes");
+        self.expect_success(Method::POST, "/api/v1/alert-rules", Some(body))
+            .await
+    }
+
+    /// Deletes an alert rule (a missing rule is not an error).
+    pub async fn delete_rule(&self, name: &str) -> Result<(), QueryError> {
+        match self
+            .expect_success(Method::DELETE, &format!("/api/v1/alert-rules/{name}"), None)
+            .await
+        {
+            Err(QueryError::Status {
+                status: StatusCode::NOT_FOUND,
+                ..
+            }) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Sets the tenant's assembly threshold.
+    pub async fn set_assembly_threshold(&self, threshold: Duration) -> Result<(), QueryError> {
+        let body =
+            serde_json::to_vec(&serde_json::json!({ "threshold_ns": threshold.as_nanos() as u64 }))
+                .unwrap();
+        self.expect_success(Method::PUT, "/api/v1/assembly-threshold", Some(body))
+            .await
+    }
+
+    async fn expect_success(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(), QueryError> {
+        let (status, answer) = self.call(method, path, body).await?;
+        if status.is_success() {
+            return Ok(());
+        }
+        let url = format!("{}{path}", self.base);
+        Err(QueryError::Status {
+            url,
+            status,
+            body: String::from_utf8_lossy(&answer[..answer.len().min(200)]).into(),
+        })
+    }
+}

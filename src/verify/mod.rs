@@ -1,0 +1,7 @@
+//! The verifier: looks up what the sentinel should have caused on the target and compares it
+//! with what the sentinel regenerates — traces by ID and by search, histogram quantiles, alert
+//! transitions — then turns the evidence into checks and a verdict.
+
+pub mod api;
+pub mod checks;
+pub mod traces;
