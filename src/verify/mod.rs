@@ -2,6 +2,8 @@
 //! with what the sentinel regenerates — traces by ID and by search, histogram quantiles, alert
 //! transitions — then turns the evidence into checks and a verdict.
 
+pub mod alerts;
 pub mod api;
 pub mod checks;
+pub mod histograms;
 pub mod traces;
