@@ -18,16 +18,23 @@ pub fn load_plan(args: &LoadArgs) -> Result<LoadPlan, UsageError> {
         }
         None => (LoadSection::default(), None),
     };
-    let field = |path: &str, msg: &str| match &source {
-        Some(src) => src.field_error(path, msg),
-        None => UsageError::new(format!("{path}: {msg}")),
-    };
     let target = match (&args.target, args.sink) {
         (Some(url), _) => url.parse::<Target>()?,
         (None, Some(_)) => Target::Discard,
         (None, None) => return Err(UsageError::new("load needs --target URL or --sink discard")),
     };
-    let section = apply_flags(section, args);
+    let headers = parse_headers(&args.headers)?;
+    validate_load(apply_flags(section, args), source.as_ref(), target, headers)
+}
+
+/// Turns a `[load]` section into a plan for `target`; errors point into `source` when given.
+pub fn validate_load(
+    section: LoadSection,
+    source: Option<&ProfileSource>,
+    target: Target,
+    headers: Vec<(HeaderName, HeaderValue)>,
+) -> Result<LoadPlan, UsageError> {
+    let field = |path: &str, msg: &str| field_error(source, path, msg);
     section.rate.validate().map_err(|e| {
         let e = FieldError::from_message("load.rate.", e);
         field(&e.field, &e.message)
@@ -40,29 +47,43 @@ pub fn load_plan(args: &LoadArgs) -> Result<LoadPlan, UsageError> {
     }
     let mut streams = Vec::with_capacity(section.streams.len());
     for (i, spec) in section.streams.iter().enumerate() {
-        HeaderValue::from_str(&spec.tenant).map_err(|_| {
-            field(
-                &format!("load.streams.{i}.tenant"),
-                "is not a valid header value",
-            )
-        })?;
+        HeaderValue::from_str(&spec.tenant)
+            .map_err(|_| field(&format!("load.streams.{i}.tenant"), "is not a valid header value"))?;
         let model = StreamModel::new(spec.clone(), section.seed, i as u32)
             .map_err(|e| field(&format!("load.streams.{i}.{}", e.field), &e.message))?;
         streams.push(model);
     }
     Ok(LoadPlan {
-        threads: if section.threads == 0 {
-            available_cores()
-        } else {
-            section.threads
-        },
+        threads: if section.threads == 0 { available_cores() } else { section.threads },
         batch_spans: section.batch,
         rate: section.rate.clone(),
         duration: section.duration,
         streams,
         target,
-        transport: transport_options(&section, args)?,
+        transport: transport_options(&section, headers)?,
     })
+}
+
+/// An error about a dotted profile field: file:line when the profile is known.
+pub fn field_error(source: Option<&ProfileSource>, path: &str, msg: &str) -> UsageError {
+    match source {
+        Some(src) => src.field_error(path, msg),
+        None => UsageError::new(format!("{path}: {msg}")),
+    }
+}
+
+/// Parses `--header k=v` pairs into header names and values.
+pub fn parse_headers(pairs: &[(String, String)]) -> Result<Vec<(HeaderName, HeaderValue)>, UsageError> {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| UsageError::new(format!("--header {k}={v}: {k:?} is not a valid header name")))?;
+            let value = HeaderValue::from_str(v)
+                .map_err(|_| UsageError::new(format!("--header {k}={v}: {v:?} is not a valid header value")))?;
+            Ok((name, value))
+        })
+        .collect()
 }
 
 fn apply_flags(mut s: LoadSection, args: &LoadArgs) -> LoadSection {
@@ -101,27 +122,9 @@ fn apply_flags(mut s: LoadSection, args: &LoadArgs) -> LoadSection {
     s
 }
 
-fn transport_options(s: &LoadSection, args: &LoadArgs) -> Result<TransportOptions, UsageError> {
-    let tenant_header = HeaderName::from_bytes(s.tenant_header.as_bytes()).map_err(|_| {
-        UsageError::new(format!(
-            "--tenant-header {:?}: not a valid header name",
-            s.tenant_header
-        ))
-    })?;
-    let mut headers = Vec::new();
-    for (k, v) in &args.headers {
-        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
-            UsageError::new(format!(
-                "--header {k}={v}: {k:?} is not a valid header name"
-            ))
-        })?;
-        let value = HeaderValue::from_str(v).map_err(|_| {
-            UsageError::new(format!(
-                "--header {k}={v}: {v:?} is not a valid header value"
-            ))
-        })?;
-        headers.push((name, value));
-    }
+fn transport_options(s: &LoadSection, headers: Vec<(HeaderName, HeaderValue)>) -> Result<TransportOptions, UsageError> {
+    let tenant_header = HeaderName::from_bytes(s.tenant_header.as_bytes())
+        .map_err(|_| UsageError::new(format!("--tenant-header {:?}: not a valid header name", s.tenant_header)))?;
     if s.connections == 0 || s.concurrency == 0 {
         return Err(UsageError::new(
             "load.connections and load.concurrency must be at least 1",
