@@ -69,12 +69,16 @@ impl FromStr for Target {
                 if !matches!(uri.path(), "" | "/") {
                     return Err(bad("a gRPC target takes no path"));
                 }
-                let endpoint = format!("http://{authority}").parse().map_err(|_| bad("bad host"))?;
+                let endpoint = format!("http://{authority}")
+                    .parse()
+                    .map_err(|_| bad("bad host"))?;
                 Ok(Target::Grpc { endpoint })
             }
             Some("http") => {
                 let url = if matches!(uri.path(), "" | "/") {
-                    format!("http://{authority}/v1/traces").parse().map_err(|_| bad("bad host"))?
+                    format!("http://{authority}/v1/traces")
+                        .parse()
+                        .map_err(|_| bad("bad host"))?
                 } else {
                     uri
                 };
@@ -103,7 +107,15 @@ mod tests {
 
     #[test]
     fn malformed_urls_name_the_flag() {
-        for bad in ["", "grpc://", "grpc://host", "ftp://h:1", "not a url", "grpc://h:1/x", "https://h:1"] {
+        for bad in [
+            "",
+            "grpc://",
+            "grpc://host",
+            "ftp://h:1",
+            "not a url",
+            "grpc://h:1/x",
+            "https://h:1",
+        ] {
             let err = bad.parse::<Target>().unwrap_err().to_string();
             assert!(err.starts_with("--target"), "{bad}: {err}");
         }

@@ -60,13 +60,21 @@ pub struct Fields<'a> {
 impl<'a> Fields<'a> {
     /// Scans a whole buffer.
     pub fn new(buf: &'a [u8]) -> Self {
-        Self { buf, pos: 0, end: buf.len() }
+        Self {
+            buf,
+            pos: 0,
+            end: buf.len(),
+        }
     }
 
     /// Scans `buf[start..end]`; `end` is clamped to the buffer.
     pub fn within(buf: &'a [u8], start: usize, end: usize) -> Self {
         let end = end.min(buf.len());
-        Self { buf, pos: start.min(end), end }
+        Self {
+            buf,
+            pos: start.min(end),
+            end,
+        }
     }
 
     /// Scans the body of a length-delimited value found earlier in the same buffer.
@@ -125,11 +133,18 @@ impl<'a> Fields<'a> {
                 let len = self.varint()?;
                 let len = usize::try_from(len).map_err(|_| WireError::Truncated(tag_at))?;
                 let start = self.take(len)?;
-                Value::Len { start, end: start + len }
+                Value::Len {
+                    start,
+                    end: start + len,
+                }
             }
             other => return Err(WireError::WireType(tag_at, other)),
         };
-        Ok(Field { number, tag_at, value })
+        Ok(Field {
+            number,
+            tag_at,
+            value,
+        })
     }
 }
 
@@ -169,7 +184,13 @@ mod tests {
 
     #[test]
     fn truncated_and_garbage_input_is_an_error_not_a_panic() {
-        for buf in [&[0x12, 0x05, b'a'][..], &[0xff; 11], &[0x0b], &[0x00, 0x01], &[0x19, 1, 2]] {
+        for buf in [
+            &[0x12, 0x05, b'a'][..],
+            &[0xff; 11],
+            &[0x0b],
+            &[0x00, 0x01],
+            &[0x19, 1, 2],
+        ] {
             let last = Fields::new(buf).last().unwrap();
             assert!(last.is_err(), "{buf:?}");
         }
