@@ -91,6 +91,8 @@ pub struct Faults {
     pub drop_fraction: f64,
     /// Extra delay added to every acknowledgement.
     pub ack_delay: Duration,
+    /// Time a worker spends on every batch on top of the real work (a slow backend).
+    pub batch_delay: Duration,
 }
 
 /// Everything the reference pipeline needs to start.

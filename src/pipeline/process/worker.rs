@@ -55,6 +55,10 @@ pub fn run(shared: &Shared, index: usize) {
 
 /// Processes one batch.
 pub fn process(shared: &Shared, index: usize, batch: Batch) {
+    let delay = shared.config.faults.batch_delay;
+    if !delay.is_zero() {
+        std::thread::sleep(delay);
+    }
     let now = Instant::now();
     let tenant = &batch.tenant;
     let n = batch.spans.len() as u64;
