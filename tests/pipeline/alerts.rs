@@ -24,18 +24,24 @@ async fn webhook_receiver() -> (String, Received) {
     let sink = received.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let sink = sink.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
                     let sink = sink.clone();
                     async move {
                         let body = req.into_body().collect().await.unwrap().to_bytes();
-                        sink.lock().unwrap().push(serde_json::from_slice(&body).unwrap());
+                        sink.lock()
+                            .unwrap()
+                            .push(serde_json::from_slice(&body).unwrap());
                         Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
                     }
                 });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -47,7 +53,13 @@ async fn send_for(pipeline: &span_sentinel::pipeline::Pipeline, error: bool, dur
     let until = tokio::time::Instant::now() + duration;
     let mut trace = if error { 1_000_000 } else { 2_000_000 };
     while tokio::time::Instant::now() < until {
-        export(&mut client, "alerting", roots("svc", "op", trace, 20, 1000, error)).await.unwrap();
+        export(
+            &mut client,
+            "alerting",
+            roots("svc", "op", trace, 20, 1000, error),
+        )
+        .await
+        .unwrap();
         trace += 20;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -55,6 +67,7 @@ async fn send_for(pipeline: &span_sentinel::pipeline::Pipeline, error: bool, dur
 
 #[tokio::test]
 async fn error_rate_rule_fires_resolves_records_and_notifies() {
+    let _slot = exclusive();
     let interval = Duration::from_millis(100);
     let pipeline = start(test_config()).await; // alert interval 100 ms
     let (url, received) = webhook_receiver().await;
@@ -62,12 +75,22 @@ async fn error_rate_rule_fires_resolves_records_and_notifies() {
         "name": "errors", "threshold": 0.5, "window_ms": 500, "min_spans": 20,
         "clear_after_ms": 600, "webhook_url": url,
     });
-    let created = send_json(&pipeline, "alerting", "POST", "/api/v1/alert-rules", rule.clone()).await;
+    let created = send_json(
+        &pipeline,
+        "alerting",
+        "POST",
+        "/api/v1/alert-rules",
+        rule.clone(),
+    )
+    .await;
     assert_eq!(created.status, 201);
     assert_eq!(created.json(), rule);
 
     send_for(&pipeline, false, Duration::from_millis(600)).await;
-    assert_eq!(get(&pipeline, "alerting", "/api/v1/alerts").await.json()["rules"][0]["state"], "ok");
+    assert_eq!(
+        get(&pipeline, "alerting", "/api/v1/alerts").await.json()["rules"][0]["state"],
+        "ok"
+    );
 
     // Errors only: the ratio crosses 0.5 as soon as error spans are half of the window.
     let crossed = now_ns();
@@ -79,7 +102,10 @@ async fn error_rate_rule_fires_resolves_records_and_notifies() {
     // Crossing happens once errors are half of the 500 ms window (≈250 ms in); firing follows
     // within one evaluation interval, plus scheduling slack.
     let latency = Duration::from_nanos(fired - crossed);
-    assert!(latency <= Duration::from_millis(250) + interval + Duration::from_millis(150), "{latency:?}");
+    assert!(
+        latency <= Duration::from_millis(250) + interval + Duration::from_millis(150),
+        "{latency:?}"
+    );
 
     let recovered = now_ns();
     send_for(&pipeline, false, Duration::from_millis(2000)).await;
@@ -91,7 +117,10 @@ async fn error_rate_rule_fires_resolves_records_and_notifies() {
     let resolved = history[1]["at_unix_nano"].as_u64().unwrap();
     // Below threshold only once the error spans fall under half the window, then the hysteresis.
     assert!(Duration::from_nanos(resolved - recovered) >= Duration::from_millis(600));
-    assert!(Duration::from_nanos(resolved - recovered) <= Duration::from_millis(500 + 600) + interval * 3);
+    assert!(
+        Duration::from_nanos(resolved - recovered)
+            <= Duration::from_millis(500 + 600) + interval * 3
+    );
 
     let notified = eventually(Duration::from_secs(5), || async {
         let r = received.lock().unwrap().clone();
@@ -105,24 +134,53 @@ async fn error_rate_rule_fires_resolves_records_and_notifies() {
     assert_eq!(notified[1]["state"], "ok");
     assert_eq!(notified[1]["at_unix_nano"], resolved);
 
-    let deleted = send_json(&pipeline, "alerting", "DELETE", "/api/v1/alert-rules/errors", json!(null)).await;
+    let deleted = send_json(
+        &pipeline,
+        "alerting",
+        "DELETE",
+        "/api/v1/alert-rules/errors",
+        json!(null),
+    )
+    .await;
     assert_eq!(deleted.status, 200);
-    assert_eq!(get(&pipeline, "alerting", "/api/v1/alert-rules").await.json(), json!({"rules": []}));
+    assert_eq!(
+        get(&pipeline, "alerting", "/api/v1/alert-rules")
+            .await
+            .json(),
+        json!({"rules": []})
+    );
     pipeline.shutdown().await;
 }
 
 #[tokio::test]
 async fn invalid_rules_are_refused_with_the_field_named() {
+    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     for (rule, field) in [
-        (json!({"name": "x", "threshold": 1.5, "window_ms": 1000}), "threshold"),
-        (json!({"name": "x", "threshold": 0.5, "window_ms": 0}), "window_ms"),
-        (json!({"name": "x", "threshold": 0.5, "window_ms": 10, "webhook_url": "ftp://x"}), "webhook_url"),
-        (json!({"name": "x", "threshold": 0.5, "window_ms": 10, "bogus": 1}), "bogus"),
+        (
+            json!({"name": "x", "threshold": 1.5, "window_ms": 1000}),
+            "threshold",
+        ),
+        (
+            json!({"name": "x", "threshold": 0.5, "window_ms": 0}),
+            "window_ms",
+        ),
+        (
+            json!({"name": "x", "threshold": 0.5, "window_ms": 10, "webhook_url": "ftp://x"}),
+            "webhook_url",
+        ),
+        (
+            json!({"name": "x", "threshold": 0.5, "window_ms": 10, "bogus": 1}),
+            "bogus",
+        ),
     ] {
         let raw = send_json(&pipeline, "t", "POST", "/api/v1/alert-rules", rule).await;
         assert_eq!(raw.status, 400);
-        assert!(raw.json()["error"].as_str().unwrap().contains(field), "{:?}", raw.json());
+        assert!(
+            raw.json()["error"].as_str().unwrap().contains(field),
+            "{:?}",
+            raw.json()
+        );
     }
     pipeline.shutdown().await;
 }

@@ -11,9 +11,13 @@ use rand::{Rng, SeedableRng};
 use span_sentinel::pipeline::ingest::decode::{DecodeError, SpanRef, scan_request};
 use span_sentinel::wire::WireError;
 
+use super::support::shared_slot;
+
 fn text(rng: &mut StdRng) -> String {
     const PARTS: [&str; 6] = ["GET /", "db.query", "é", "服务", "", "service.name"];
-    (0..rng.random_range(0..4)).map(|_| PARTS[rng.random_range(0..PARTS.len())]).collect()
+    (0..rng.random_range(0..4))
+        .map(|_| PARTS[rng.random_range(0..PARTS.len())])
+        .collect()
 }
 
 fn id(rng: &mut StdRng, len: usize) -> Vec<u8> {
@@ -38,8 +42,16 @@ fn value(rng: &mut StdRng) -> Option<AnyValue> {
 fn attrs(rng: &mut StdRng) -> Vec<KeyValue> {
     (0..rng.random_range(0..4))
         .map(|_| {
-            let key = if rng.random_bool(0.4) { "service.name".into() } else { text(rng) };
-            KeyValue { key, value: value(rng), ..KeyValue::default() }
+            let key = if rng.random_bool(0.4) {
+                "service.name".into()
+            } else {
+                text(rng)
+            };
+            KeyValue {
+                key,
+                value: value(rng),
+                ..KeyValue::default()
+            }
         })
         .collect()
 }
@@ -48,7 +60,11 @@ fn random_span(rng: &mut StdRng) -> Span {
     Span {
         trace_id: id(rng, 16),
         span_id: id(rng, 8),
-        parent_span_id: if rng.random_bool(0.3) { Vec::new() } else { id(rng, 8) },
+        parent_span_id: if rng.random_bool(0.3) {
+            Vec::new()
+        } else {
+            id(rng, 8)
+        },
         trace_state: text(rng),
         name: text(rng),
         kind: rng.random_range(0..6),
@@ -56,9 +72,16 @@ fn random_span(rng: &mut StdRng) -> Span {
         end_time_unix_nano: rng.random(),
         attributes: attrs(rng),
         events: (0..rng.random_range(0..2))
-            .map(|_| span::Event { name: text(rng), attributes: attrs(rng), ..span::Event::default() })
+            .map(|_| span::Event {
+                name: text(rng),
+                attributes: attrs(rng),
+                ..span::Event::default()
+            })
             .collect(),
-        status: rng.random_bool(0.7).then(|| Status { message: text(rng), code: rng.random_range(0..3) }),
+        status: rng.random_bool(0.7).then(|| Status {
+            message: text(rng),
+            code: rng.random_range(0..3),
+        }),
         flags: rng.random(),
         ..Span::default()
     }
@@ -68,11 +91,19 @@ fn random_span(rng: &mut StdRng) -> Span {
 pub fn random_request(rng: &mut StdRng) -> ExportTraceServiceRequest {
     let resource_spans = (0..rng.random_range(0..3))
         .map(|_| ResourceSpans {
-            resource: rng.random_bool(0.8).then(|| Resource { attributes: attrs(rng), ..Resource::default() }),
+            resource: rng.random_bool(0.8).then(|| Resource {
+                attributes: attrs(rng),
+                ..Resource::default()
+            }),
             scope_spans: (0..rng.random_range(0..3))
                 .map(|_| ScopeSpans {
-                    scope: Some(InstrumentationScope { name: text(rng), ..InstrumentationScope::default() }),
-                    spans: (0..rng.random_range(0..5)).map(|_| random_span(rng)).collect(),
+                    scope: Some(InstrumentationScope {
+                        name: text(rng),
+                        ..InstrumentationScope::default()
+                    }),
+                    spans: (0..rng.random_range(0..5))
+                        .map(|_| random_span(rng))
+                        .collect(),
                     schema_url: text(rng),
                 })
                 .collect(),
@@ -82,6 +113,9 @@ pub fn random_request(rng: &mut StdRng) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest { resource_spans }
 }
 
+/// Valid spans as (SpanRef without offsets, name, service), and the rejected count.
+type Scanned = (Vec<(SpanRef, String, String)>, u32);
+
 fn fixed<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
     let id: [u8; N] = bytes.try_into().ok()?;
     (id != [0; N]).then_some(id)
@@ -89,7 +123,7 @@ fn fixed<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
 
 /// What the scanner should produce, computed from prost's structs: (valid spans as
 /// (SpanRef without offsets, name, service), rejected count).
-fn expected(req: &ExportTraceServiceRequest) -> (Vec<(SpanRef, String, String)>, u32) {
+fn expected(req: &ExportTraceServiceRequest) -> Scanned {
     let (mut out, mut rejected) = (Vec::new(), 0);
     for rs in &req.resource_spans {
         let service = rs
@@ -104,10 +138,16 @@ fn expected(req: &ExportTraceServiceRequest) -> (Vec<(SpanRef, String, String)>,
             .next_back()
             .unwrap_or_default();
         for span in rs.scope_spans.iter().flat_map(|ss| &ss.spans) {
-            let parent = if span.parent_span_id.is_empty() { Some([0; 8]) } else { span.parent_span_id.as_slice().try_into().ok() };
-            let (Some(trace_id), Some(span_id), Some(parent_span_id)) =
-                (fixed::<16>(&span.trace_id), fixed::<8>(&span.span_id), parent)
-            else {
+            let parent = if span.parent_span_id.is_empty() {
+                Some([0; 8])
+            } else {
+                span.parent_span_id.as_slice().try_into().ok()
+            };
+            let (Some(trace_id), Some(span_id), Some(parent_span_id)) = (
+                fixed::<16>(&span.trace_id),
+                fixed::<8>(&span.span_id),
+                parent,
+            ) else {
                 rejected += 1;
                 continue;
             };
@@ -126,19 +166,30 @@ fn expected(req: &ExportTraceServiceRequest) -> (Vec<(SpanRef, String, String)>,
     (out, rejected)
 }
 
-fn scanned(buf: &[u8]) -> Result<(Vec<(SpanRef, String, String)>, u32), DecodeError> {
+fn scanned(buf: &[u8]) -> Result<Scanned, DecodeError> {
     let mut spans = Vec::new();
     let summary = scan_request(buf, &mut spans)?;
     let out = spans
         .iter()
         .map(|s| {
-            let name = String::from_utf8(s.name.slice(buf).to_vec()).expect("scanner checked UTF-8");
-            let service = String::from_utf8(s.service.slice(buf).to_vec()).expect("scanner checked UTF-8");
+            let name =
+                String::from_utf8(s.name.slice(buf).to_vec()).expect("scanner checked UTF-8");
+            let service =
+                String::from_utf8(s.service.slice(buf).to_vec()).expect("scanner checked UTF-8");
             // Offsets are positions in the buffer, not content: compare them separately.
             if let Ok(span) = Span::decode(s.span.slice(buf)) {
                 assert_eq!(span.name, name);
             }
-            (SpanRef { span: Default::default(), name: Default::default(), service: Default::default(), ..*s }, name, service)
+            (
+                SpanRef {
+                    span: Default::default(),
+                    name: Default::default(),
+                    service: Default::default(),
+                    ..*s
+                },
+                name,
+                service,
+            )
         })
         .collect();
     Ok((out, summary.rejected))
@@ -146,6 +197,7 @@ fn scanned(buf: &[u8]) -> Result<(Vec<(SpanRef, String, String)>, u32), DecodeEr
 
 #[test]
 fn scanner_equals_prost_on_valid_requests() {
+    let _slot = shared_slot();
     let mut rng = StdRng::seed_from_u64(7);
     for case in 0..3000 {
         let req = random_request(&mut rng);
@@ -176,6 +228,7 @@ fn mutate(rng: &mut StdRng, buf: &mut Vec<u8>) {
 
 #[test]
 fn scanner_is_safe_on_mutated_and_random_input_and_agrees_with_prost_when_both_accept() {
+    let _slot = shared_slot();
     let mut rng = StdRng::seed_from_u64(11);
     let (mut both_ok, mut prost_only, mut scanner_only) = (0, 0, 0);
     for _ in 0..20_000 {

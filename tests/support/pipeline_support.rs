@@ -37,7 +37,9 @@ pub fn test_config() -> PipelineConfig {
 pub fn attr(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.into(),
-        value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
         ..KeyValue::default()
     }
 }
@@ -46,7 +48,9 @@ pub fn attr(key: &str, value: &str) -> KeyValue {
 pub fn int_attr(key: &str, value: i64) -> KeyValue {
     KeyValue {
         key: key.into(),
-        value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
         ..KeyValue::default()
     }
 }
@@ -65,12 +69,23 @@ pub fn span_id(n: u64) -> Vec<u8> {
 
 /// Nanoseconds since the unix epoch.
 pub fn now_ns() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
 }
 
 /// A span.
 #[allow(clippy::too_many_arguments)]
-pub fn span(trace: u64, id: u64, parent: Option<u64>, name: &str, start: u64, duration: u64, error: bool) -> Span {
+pub fn span(
+    trace: u64,
+    id: u64,
+    parent: Option<u64>,
+    name: &str,
+    start: u64,
+    duration: u64,
+    error: bool,
+) -> Span {
     Span {
         trace_id: trace_id(trace),
         span_id: span_id(id),
@@ -80,7 +95,10 @@ pub fn span(trace: u64, id: u64, parent: Option<u64>, name: &str, start: u64, du
         start_time_unix_nano: start,
         end_time_unix_nano: start + duration,
         attributes: vec![attr("http.method", "GET"), int_attr("seq", id as i64)],
-        status: Some(Status { message: if error { "boom".into() } else { String::new() }, code: if error { 2 } else { 1 } }),
+        status: Some(Status {
+            message: if error { "boom".into() } else { String::new() },
+            code: if error { 2 } else { 1 },
+        }),
         ..Span::default()
     }
 }
@@ -89,23 +107,40 @@ pub fn span(trace: u64, id: u64, parent: Option<u64>, name: &str, start: u64, du
 pub fn request(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            resource: Some(Resource { attributes: vec![attr("service.name", service)], ..Resource::default() }),
-            scope_spans: vec![ScopeSpans { spans, ..ScopeSpans::default() }],
+            resource: Some(Resource {
+                attributes: vec![attr("service.name", service)],
+                ..Resource::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..ScopeSpans::default()
+            }],
             ..ResourceSpans::default()
         }],
     }
 }
 
 /// `n` independent root spans of `duration` ns each.
-pub fn roots(service: &str, name: &str, first_trace: u64, n: u64, duration: u64, error: bool) -> ExportTraceServiceRequest {
+pub fn roots(
+    service: &str,
+    name: &str,
+    first_trace: u64,
+    n: u64,
+    duration: u64,
+    error: bool,
+) -> ExportTraceServiceRequest {
     let start = now_ns();
-    let spans = (0..n).map(|i| span(first_trace + i, i + 1, None, name, start, duration, error)).collect();
+    let spans = (0..n)
+        .map(|i| span(first_trace + i, i + 1, None, name, start, duration, error))
+        .collect();
     request(service, spans)
 }
 
 /// A gRPC client of the pipeline.
 pub async fn grpc_client(pipeline: &Pipeline) -> TraceServiceClient<Channel> {
-    TraceServiceClient::connect(pipeline.grpc_endpoint()).await.expect("connects")
+    TraceServiceClient::connect(pipeline.grpc_endpoint())
+        .await
+        .expect("connects")
 }
 
 /// Exports over gRPC as `tenant`.
@@ -115,19 +150,29 @@ pub async fn export(
     req: ExportTraceServiceRequest,
 ) -> Result<i64, tonic::Status> {
     let mut request = tonic::Request::new(req);
-    request.metadata_mut().insert("x-scope-orgid", tenant.parse().expect("ascii tenant"));
+    request
+        .metadata_mut()
+        .insert("x-scope-orgid", tenant.parse().expect("ascii tenant"));
     let response = client.export(request).await?.into_inner();
     Ok(response.partial_success.map_or(0, |p| p.rejected_spans))
 }
 
 /// An HTTP/1 client.
 pub fn http_client() -> Client<HttpConnector, Full<Bytes>> {
-    Client::builder(TokioExecutor::new()).build_http()
+    Client::builder(TokioExecutor::new()).build(connector())
+}
+
+fn connector() -> HttpConnector {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector
 }
 
 /// An HTTP/2 (prior knowledge) client, for raw gRPC.
 pub fn h2_client() -> Client<HttpConnector, Full<Bytes>> {
-    Client::builder(TokioExecutor::new()).http2_only(true).build_http()
+    Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build(connector())
 }
 
 /// Response of a raw request: status, headers (+ trailers) and body.
@@ -145,7 +190,8 @@ impl Raw {
 
     /// The body as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
     }
 }
 
@@ -161,7 +207,11 @@ pub async fn send(
     if let Some(trailers) = collected.trailers() {
         headers.extend(trailers.clone());
     }
-    Raw { status: parts.status, headers, body: collected.to_bytes() }
+    Raw {
+        status: parts.status,
+        headers,
+        body: collected.to_bytes(),
+    }
 }
 
 /// A request builder with the tenant header set (when `tenant` is not `None`).
@@ -182,9 +232,19 @@ pub fn grpc_frame(message: &[u8], compressed: bool) -> Bytes {
 }
 
 /// POSTs raw gRPC bytes to the export method.
-pub async fn grpc_raw(pipeline: &Pipeline, tenant: Option<&str>, body: Bytes, extra: &[(&str, &str)]) -> Raw {
-    let url = format!("{}/opentelemetry.proto.collector.trace.v1.TraceService/Export", pipeline.grpc_endpoint());
-    let mut b = builder("POST", &url, tenant).header("content-type", "application/grpc").header("te", "trailers");
+pub async fn grpc_raw(
+    pipeline: &Pipeline,
+    tenant: Option<&str>,
+    body: Bytes,
+    extra: &[(&str, &str)],
+) -> Raw {
+    let url = format!(
+        "{}/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        pipeline.grpc_endpoint()
+    );
+    let mut b = builder("POST", &url, tenant)
+        .header("content-type", "application/grpc")
+        .header("te", "trailers");
     for (k, v) in extra {
         b = b.header(*k, *v);
     }
@@ -192,9 +252,17 @@ pub async fn grpc_raw(pipeline: &Pipeline, tenant: Option<&str>, body: Bytes, ex
 }
 
 /// POSTs an OTLP/HTTP protobuf body.
-pub async fn http_post(pipeline: &Pipeline, tenant: Option<&str>, body: Bytes, extra: &[(&str, &str)]) -> Raw {
+pub async fn http_post(
+    pipeline: &Pipeline,
+    tenant: Option<&str>,
+    body: Bytes,
+    extra: &[(&str, &str)],
+) -> Raw {
     let url = format!("{}/v1/traces", pipeline.http_endpoint());
-    let mut b = builder("POST", &url, tenant).header("content-type", "application/x-protobuf");
+    let mut b = builder("POST", &url, tenant);
+    if !extra.iter().any(|(k, _)| *k == "content-type") {
+        b = b.header("content-type", "application/x-protobuf");
+    }
     for (k, v) in extra {
         b = b.header(*k, *v);
     }
@@ -204,11 +272,23 @@ pub async fn http_post(pipeline: &Pipeline, tenant: Option<&str>, body: Bytes, e
 /// GETs an API path as `tenant`.
 pub async fn get(pipeline: &Pipeline, tenant: &str, path: &str) -> Raw {
     let url = format!("{}{path}", pipeline.http_endpoint());
-    send(&http_client(), builder("GET", &url, Some(tenant)).body(Full::default()).unwrap()).await
+    send(
+        &http_client(),
+        builder("GET", &url, Some(tenant))
+            .body(Full::default())
+            .unwrap(),
+    )
+    .await
 }
 
 /// Sends a JSON body with `method` as `tenant`.
-pub async fn send_json(pipeline: &Pipeline, tenant: &str, method: &str, path: &str, body: serde_json::Value) -> Raw {
+pub async fn send_json(
+    pipeline: &Pipeline,
+    tenant: &str,
+    method: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> Raw {
     let url = format!("{}{path}", pipeline.http_endpoint());
     let req = builder(method, &url, Some(tenant))
         .header("content-type", "application/json")
@@ -225,7 +305,7 @@ pub fn encode(req: &ExportTraceServiceRequest) -> Bytes {
 /// Gzips bytes.
 pub fn gzip(data: &[u8]) -> Bytes {
     use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     enc.write_all(data).unwrap();
     enc.finish().unwrap().into()
 }
@@ -241,7 +321,22 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(tokio::time::Instant::now() < deadline, "condition not met within {timeout:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {timeout:?}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+static SLOTS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Held by every pipeline test: they may run together, but not with an [`exclusive`] one.
+pub fn shared_slot() -> std::sync::RwLockReadGuard<'static, ()> {
+    SLOTS.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held by timing-sensitive tests (latency, alert timing): no other pipeline test runs meanwhile.
+pub fn exclusive() -> std::sync::RwLockWriteGuard<'static, ()> {
+    SLOTS.write().unwrap_or_else(|e| e.into_inner())
 }

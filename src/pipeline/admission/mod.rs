@@ -12,6 +12,9 @@ pub use queue::{AdmissionQueue, Batch};
 
 use std::time::Duration;
 
+/// Retry delay advertised when the queue is full.
+pub const QUEUE_FULL_RETRY: Duration = Duration::from_millis(200);
+
 /// Why a batch was not admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {

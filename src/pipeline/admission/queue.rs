@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -18,8 +18,6 @@ use crate::pipeline::tenants::Tenant;
 
 /// Spans a tenant may take per round of the fair scheduler.
 const QUANTUM: u64 = 8192;
-/// Retry delay advertised when the queue is full.
-const FULL_RETRY: Duration = Duration::from_millis(200);
 
 /// One admitted request: its bytes (kept for assembly) and its decoded spans.
 #[derive(Debug)]
@@ -110,7 +108,7 @@ impl AdmissionQueue {
         // An oversized batch still gets into an empty queue, so it cannot be refused forever.
         if used > 0 && used + n > self.capacity {
             return Err(Refusal::QueueFull {
-                retry_after: FULL_RETRY,
+                retry_after: super::QUEUE_FULL_RETRY,
             });
         }
         match self.isolation {

@@ -18,7 +18,7 @@ use tonic::Code;
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::body::{gunzip, read_limited};
-use super::{Accepted, IngestError, admit};
+use super::{Accepted, IngestError, admit, precheck};
 use crate::pipeline::server::{ResponseBody, plain};
 use crate::pipeline::state::Shared;
 
@@ -130,12 +130,10 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
     };
     let config = &shared.config;
     let outcome = async {
+        let header = parts.headers.get(&config.tenant_header);
+        let tenant = precheck(&shared, header.map(|v| v.as_bytes()))?;
         let raw = read_limited(&parts, body, config.max_body_bytes + 5).await?;
         let message = unframe(&raw, gzip, config.max_message_bytes)?;
-        let tenant = parts
-            .headers
-            .get(&config.tenant_header)
-            .map(|v| v.as_bytes());
         admit(&shared, tenant, message)
     }
     .await;

@@ -16,7 +16,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 
 use super::body::{gunzip, read_limited};
-use super::{Accepted, IngestError, admit};
+use super::{Accepted, IngestError, admit, precheck};
 use crate::pipeline::server::{ResponseBody, plain};
 use crate::pipeline::state::Shared;
 
@@ -154,16 +154,13 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
             "content-type must be application/x-protobuf or application/json, content-encoding gzip or none",
         );
     };
-    let outcome = match read(&shared, &parts, body, format).await {
-        Ok(message) => {
-            let tenant = parts
-                .headers
-                .get(&shared.config.tenant_header)
-                .map(|v| v.as_bytes());
-            admit(&shared, tenant, message)
-        }
-        Err(err) => Err(err),
-    };
+    let outcome = async {
+        let header = parts.headers.get(&shared.config.tenant_header);
+        let tenant = precheck(&shared, header.map(|v| v.as_bytes()))?;
+        let message = read(&shared, &parts, body, format).await?;
+        admit(&shared, tenant, message)
+    }
+    .await;
     if !shared.config.faults.ack_delay.is_zero() {
         tokio::time::sleep(shared.config.faults.ack_delay).await;
     }

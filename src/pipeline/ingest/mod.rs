@@ -1,6 +1,6 @@
 //! Ingest: OTLP/gRPC (`grpc`) and OTLP/HTTP (`http`) front ends over one admission path
-//! ([`admit`]): resolve the tenant, refuse cheaply when the tenant's quota or queue has no room
-//! (before any decoding), scan the request (`decode`), refuse invalid spans through partial
+//! ([`precheck`] then [`admit`]): resolve the tenant, refuse cheaply when the tenant's quota or
+//! queue has no room (before the body is even read), scan the request (`decode`), refuse invalid spans through partial
 //! success, and admit the rest to the queue. `body` reads bodies within the size limits.
 
 pub mod body;
@@ -8,15 +8,17 @@ pub mod decode;
 pub mod grpc;
 pub mod http;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Instant;
 
 use bytes::Bytes;
 
 use self::decode::{DecodeError, SpanDefect, scan_request};
+use super::admission::QUEUE_FULL_RETRY;
 use super::admission::{Batch, Refusal};
 use super::state::Shared;
-use super::tenants::TenantError;
+use super::tenants::{Tenant, TenantError};
 
 /// Why a request was refused as a whole.
 #[derive(Debug, thiserror::Error)]
@@ -71,12 +73,9 @@ fn defect_message(defect: Option<SpanDefect>, rejected: u32) -> String {
     format!("{rejected} span(s) rejected: {why}")
 }
 
-/// Admits one decompressed request of the tenant named by `tenant_header`.
-pub fn admit(
-    shared: &Shared,
-    tenant_header: Option<&[u8]>,
-    body: Bytes,
-) -> Result<Accepted, IngestError> {
+/// The checks that need no body: a valid tenant with room in its quota and queue. Run before
+/// the body is read, so a throttled tenant costs almost nothing.
+pub fn precheck(shared: &Shared, tenant_header: Option<&[u8]>) -> Result<Arc<Tenant>, IngestError> {
     let tenant = shared.tenants.resolve(tenant_header)?;
     let counters = &tenant.counters;
     if let Some(retry_after) = tenant.quota.as_ref().and_then(|q| q.exhausted()) {
@@ -86,10 +85,16 @@ pub fn admit(
     if shared.queue.is_full_for(&tenant) {
         counters.queue_full_requests.fetch_add(1, Relaxed);
         return Err(Refusal::QueueFull {
-            retry_after: std::time::Duration::from_millis(200),
+            retry_after: QUEUE_FULL_RETRY,
         }
         .into());
     }
+    Ok(tenant)
+}
+
+/// Admits one decompressed request of a tenant that passed [`precheck`].
+pub fn admit(shared: &Shared, tenant: Arc<Tenant>, body: Bytes) -> Result<Accepted, IngestError> {
+    let counters = &tenant.counters;
     let mut spans = Vec::new();
     let summary = scan_request(&body, &mut spans)?;
     counters

@@ -93,7 +93,10 @@ impl WorkerHistograms {
                         ops.entry(name.into()).or_insert(h)
                     }
                 };
-                histogram.saturating_record(span.duration_ns());
+                // `record` grows the histogram; `saturating_record` would clamp instead.
+                if histogram.record(span.duration_ns()).is_err() {
+                    histogram.saturating_record(span.duration_ns());
+                }
             }
         }
     }
