@@ -9,7 +9,8 @@
 //! field with the wrong wire type and invalid UTF-8 in the strings it reads (span name, service
 //! name); unlike prost it does not descend into attributes, events and links.
 
-use crate::wire::{Field, Fields, Value, WireError};
+use super::cursor::Cursor;
+use crate::wire::{Field, Value, WireError};
 
 /// Why a request cannot be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -141,7 +142,7 @@ pub fn scan_request(buf: &[u8], out: &mut Vec<SpanRef>) -> Result<ScanSummary, D
         return Err(DecodeError::TooLarge);
     }
     let mut summary = ScanSummary::default();
-    for field in Fields::new(buf) {
+    for field in Cursor::new(buf) {
         let field = field?;
         if field.number == 1 {
             let (start, end) = len_of(&field)?;
@@ -162,7 +163,7 @@ fn scan_resource_spans(
     // and patch the service into them at the end.
     let first = out.len();
     let mut service = Range::default();
-    for field in Fields::within(buf, start, end) {
+    for field in Cursor::within(buf, start, end) {
         let field = field?;
         match field.number {
             1 => {
@@ -189,7 +190,7 @@ fn scan_resource(
     end: usize,
     service: &mut Range,
 ) -> Result<(), DecodeError> {
-    for field in Fields::within(buf, start, end) {
+    for field in Cursor::within(buf, start, end) {
         let field = field?;
         if field.number == 1 {
             let (s, e) = len_of(&field)?;
@@ -205,7 +206,7 @@ fn scan_resource(
 fn service_name(buf: &[u8], start: usize, end: usize) -> Result<Option<Range>, DecodeError> {
     let mut is_service = false;
     let mut value = None;
-    for field in Fields::within(buf, start, end) {
+    for field in Cursor::within(buf, start, end) {
         let field = field?;
         match field.number {
             1 => {
@@ -225,7 +226,7 @@ fn service_name(buf: &[u8], start: usize, end: usize) -> Result<Option<Range>, D
 /// The `string_value` of an `AnyValue`, if that is the variant set last.
 fn any_string(buf: &[u8], start: usize, end: usize) -> Result<Option<Range>, DecodeError> {
     let mut value = None;
-    for field in Fields::within(buf, start, end) {
+    for field in Cursor::within(buf, start, end) {
         let field = field?;
         if (1..=7).contains(&field.number) {
             value = None;
@@ -245,7 +246,7 @@ fn scan_scope_spans(
     out: &mut Vec<SpanRef>,
     summary: &mut ScanSummary,
 ) -> Result<(), DecodeError> {
-    for field in Fields::within(buf, start, end) {
+    for field in Cursor::within(buf, start, end) {
         let field = field?;
         match field.number {
             1 | 3 => drop(len_of(&field)?),
@@ -280,7 +281,7 @@ fn scan_span(buf: &[u8], start: usize, end: usize) -> SpanResult {
     };
     let (mut trace_id, mut span_id, mut parent) =
         (Range::default(), Range::default(), Range::default());
-    for field in Fields::within(buf, start, end) {
+    for field in Cursor::within(buf, start, end) {
         let field = field?;
         let wrong = DecodeError::WrongType {
             field: field.number,
@@ -322,7 +323,7 @@ fn scan_span(buf: &[u8], start: usize, end: usize) -> SpanResult {
 }
 
 fn scan_status(buf: &[u8], start: usize, end: usize, code: &mut i32) -> Result<(), DecodeError> {
-    for field in Fields::within(buf, start, end) {
+    for field in Cursor::within(buf, start, end) {
         let field = field?;
         match (field.number, field.value) {
             (2, Value::Len { start, end }) => drop(utf8(buf, start, end)?),

@@ -4,6 +4,7 @@
 //! success, and admit the rest to the queue. `body` reads bodies within the size limits.
 
 pub mod body;
+pub mod cursor;
 pub mod decode;
 pub mod grpc;
 pub mod http;
