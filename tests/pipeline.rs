@@ -16,3 +16,4 @@ mod bad_input;
 mod decode;
 mod histograms;
 mod isolation;
+mod memory;

@@ -124,6 +124,9 @@ pub struct PipelineConfig {
     pub max_body_bytes: usize,
     /// Largest request accepted after decompression, in bytes.
     pub max_message_bytes: usize,
+    /// Ingest requests whose bodies are read and decoded at the same time; more wait. Bounds
+    /// the memory of requests in flight to this times `max_message_bytes`.
+    pub max_inflight_requests: usize,
     /// Injected faults.
     pub faults: Faults,
 }
@@ -145,6 +148,7 @@ impl Default for PipelineConfig {
             limits: StoreLimits::default(),
             max_body_bytes: 8 << 20,
             max_message_bytes: 32 << 20,
+            max_inflight_requests: 64,
             faults: Faults::default(),
         }
     }
@@ -159,8 +163,8 @@ impl PipelineConfig {
                 self.histogram_digits
             ));
         }
-        if self.workers == 0 || self.queue_spans == 0 {
-            return Err("workers and queue spans must be at least 1".into());
+        if self.workers == 0 || self.queue_spans == 0 || self.max_inflight_requests == 0 {
+            return Err("workers, queue spans and in-flight requests must be at least 1".into());
         }
         if self.limits.max_tenants == 0 || self.limits.max_tenants > usize::from(u16::MAX) {
             return Err(format!(

@@ -35,6 +35,8 @@ pub struct Shared {
     pub webhooks: Webhooks,
     /// Request counters.
     pub ingest: IngestCounters,
+    /// Permits of ingest requests in flight (`max_inflight_requests`).
+    pub inflight: tokio::sync::Semaphore,
 }
 
 impl Shared {
@@ -72,6 +74,7 @@ impl Shared {
             alerts: AlertRegistry::new(limits.alert_history, limits.rules_per_tenant),
             webhooks: Webhooks::start(),
             ingest: IngestCounters::default(),
+            inflight: tokio::sync::Semaphore::new(config.max_inflight_requests),
             config,
         }
     }

@@ -132,6 +132,8 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
     let outcome = async {
         let header = parts.headers.get(&config.tenant_header);
         let tenant = precheck(&shared, header.map(|v| v.as_bytes()))?;
+        // Never closed, so acquiring cannot fail; the permit bounds memory in flight.
+        let _permit = shared.inflight.acquire().await.ok();
         let raw = read_limited(&parts, body, config.max_body_bytes + 5).await?;
         let message = unframe(&raw, gzip, config.max_message_bytes)?;
         admit(&shared, tenant, message)

@@ -157,6 +157,8 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
     let outcome = async {
         let header = parts.headers.get(&shared.config.tenant_header);
         let tenant = precheck(&shared, header.map(|v| v.as_bytes()))?;
+        // Never closed, so acquiring cannot fail; the permit bounds memory in flight.
+        let _permit = shared.inflight.acquire().await.ok();
         let message = read(&shared, &parts, body, format).await?;
         admit(&shared, tenant, message)
     }
