@@ -9,6 +9,7 @@
 #[path = "support/pipeline_support.rs"]
 mod support;
 
+mod admission;
 mod alerts;
 mod api;
 mod assembly;
@@ -17,3 +18,4 @@ mod decode;
 mod histograms;
 mod isolation;
 mod memory;
+mod serve;

@@ -2,6 +2,7 @@
 //! graceful shutdown that drains every acknowledged batch.
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -161,13 +162,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async {
         let pipeline = Pipeline::start(config).await?;
-        eprintln!(
+        // Not eprintln!: a closed stderr must not bring the server down.
+        let _ = writeln!(
+            std::io::stderr(),
             "span-sentinel serve: OTLP/gRPC on {}, OTLP/HTTP + API on {} (Ctrl-C to stop)",
             pipeline.grpc_addr(),
             pipeline.http_addr()
         );
         shutdown_signal().await;
-        eprintln!("span-sentinel serve: draining");
+        let _ = writeln!(std::io::stderr(), "span-sentinel serve: draining");
         pipeline.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })

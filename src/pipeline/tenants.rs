@@ -74,6 +74,11 @@ pub struct TenantCounters {
     pub fault_dropped: AtomicU64,
 }
 
+/// Seconds as a duration, saturating (a tiny rate must not overflow).
+fn wait(seconds: f64) -> Duration {
+    Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
+}
+
 /// A token bucket: `rate` spans per second, burst of one second's worth.
 #[derive(Debug)]
 pub struct Quota {
@@ -101,7 +106,7 @@ impl Quota {
             state.0 -= n as f64;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((n as f64 - state.0) / self.rate))
+            Err(wait((n as f64 - state.0) / self.rate))
         }
     }
 
@@ -109,7 +114,7 @@ impl Quota {
     pub fn exhausted(&self) -> Option<Duration> {
         let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let tokens = state.0 + state.1.elapsed().as_secs_f64() * self.rate;
-        (tokens < 1.0).then(|| Duration::from_secs_f64((1.0 - tokens) / self.rate))
+        (tokens < 1.0).then(|| wait((1.0 - tokens) / self.rate))
     }
 }
 

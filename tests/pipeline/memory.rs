@@ -32,35 +32,54 @@ async fn rss_stays_within_store_limits_plus_fixed_overhead_during_a_60s_flood() 
     config.queue_spans = 200_000;
     config.limits.span_store_spans = 2_000_000;
     config.limits.span_store_bytes = 256 << 20;
+    // Slow the single worker a little (≈2.5 M spans/s) so the flood saturates the queue.
+    config.faults.batch_delay = Duration::from_micros(300);
+    let spans_per_request = 1000u64;
+    // 16 distinct pre-encoded requests per connection (distinct trace IDs, cheap client), built
+    // before the baseline so the client's own buffers are not charged to the pipeline.
+    let frames: Vec<Arc<Vec<bytes::Bytes>>> = (0..32u64)
+        .map(|t| {
+            let frames = (0..16u64).map(|i| {
+                let req = roots(
+                    "flood",
+                    "op",
+                    (t << 40) | (i << 10),
+                    spans_per_request,
+                    1000,
+                    false,
+                );
+                grpc_frame(&encode(&req), false)
+            });
+            Arc::new(frames.collect())
+        })
+        .collect();
+    let span_bytes = frames[0][0].len() as u64 / spans_per_request;
     let pipeline = start(config.clone()).await;
     let baseline = rss_bytes();
-    let spans_per_request = 1000u64;
     let url = format!(
         "{}/opentelemetry.proto.collector.trace.v1.TraceService/Export",
         pipeline.grpc_endpoint()
     );
     let stop = Arc::new(AtomicBool::new(false));
     let acked = Arc::new(AtomicU64::new(0));
-    let tasks: Vec<_> = (0..32u64)
-        .map(|t| {
-            let (url, stop, acked) = (url.clone(), stop.clone(), acked.clone());
+    let tasks: Vec<_> = frames
+        .iter()
+        .map(|frames| {
+            let (url, stop, acked, frames) =
+                (url.clone(), stop.clone(), acked.clone(), frames.clone());
             tokio::spawn(async move {
                 let client = h2_client();
-                let mut i = 0u64;
+                let mut i = 0;
                 while !stop.load(Relaxed) {
-                    // Distinct trace IDs per request, so the span store indexes real traffic.
-                    let first = (t << 40) | (i << 10);
-                    let frame = grpc_frame(
-                        &encode(&roots("flood", "op", first, spans_per_request, 1000, false)),
-                        false,
-                    );
                     let req = builder("POST", &url, Some("flood"))
                         .header("content-type", "application/grpc")
                         .header("te", "trailers")
-                        .body(Full::new(frame))
+                        .body(Full::new(frames[i % frames.len()].clone()))
                         .unwrap();
-                    if send(&client, req).await.grpc_status() == Some(0) {
-                        acked.fetch_add(spans_per_request, Relaxed);
+                    match send(&client, req).await.grpc_status() {
+                        Some(0) => drop(acked.fetch_add(spans_per_request, Relaxed)),
+                        // Refused: back off a little, as an OTLP exporter would.
+                        _ => tokio::time::sleep(Duration::from_millis(1)).await,
                     }
                     i += 1;
                 }
@@ -79,11 +98,11 @@ async fn rss_stays_within_store_limits_plus_fixed_overhead_during_a_60s_flood() 
     }
     let stats = pipeline.tenant_stats("flood").unwrap();
     let global = pipeline.stats();
-    // Queue: spans × (80-byte index + ~100 encoded bytes); span store: its byte budget plus
-    // 48-byte records and an 8-byte bucket per span; requests in flight: their bodies.
-    let queue = config.queue_spans as u64 * 180;
+    // Queue: spans × (80-byte index + encoded span); span store: its byte budget plus 48-byte
+    // records and an 8-byte bucket per span; requests in flight: their bodies.
+    let queue = config.queue_spans as u64 * (80 + span_bytes);
     let store = config.limits.span_store_bytes as u64 + config.limits.span_store_spans as u64 * 56;
-    let inflight = config.max_inflight_requests as u64 * spans_per_request * 100;
+    let inflight = config.max_inflight_requests as u64 * spans_per_request * span_bytes;
     let fixed = 96 << 20;
     let bound = baseline + queue + store + inflight + fixed;
     eprintln!(
