@@ -1,6 +1,8 @@
-//! One integration-test binary with a module per topic; shared helpers live in `support`.
+//! The integration tests: one binary, a module per topic, each driving the library in-process
+//! against real servers on loopback; shared helpers live in `support`.
 
 mod encode;
 mod load;
+mod pipeline;
 mod support;
 mod transport;

@@ -4,6 +4,7 @@
 //! with its profile, into one immutable scenario.
 
 pub mod load;
+pub mod serve;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -27,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Load only (like telemetrygen): paced, template-encoded OTLP to a target or a discard sink.
     Load(load::LoadArgs),
+    /// The reference pipeline on its own: a bounded, multi-tenant OTLP tracing backend.
+    Serve(serve::ServeArgs),
 }
 
 /// Parses `args` and runs the command, printing errors with their whole context chain.
@@ -58,6 +61,7 @@ where
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Load(args) => load::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

@@ -1,0 +1,192 @@
+//! `span-sentinel serve`: the reference pipeline on its own, until Ctrl-C (or SIGTERM), then a
+//! graceful shutdown that drains every acknowledged batch.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use crate::error::UsageError;
+use crate::pipeline::{Isolation, Pipeline, PipelineConfig};
+
+/// `--isolation` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IsolationArg {
+    /// One FIFO for all tenants.
+    Shared,
+    /// One queue per tenant, served by deficit round robin.
+    Fair,
+}
+
+/// Flags of `span-sentinel serve` (boxed, so the `Command` enum stays small).
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The flags.
+    #[command(flatten)]
+    pub flags: Box<ServeFlags>,
+}
+
+/// The flags of `span-sentinel serve`.
+#[derive(Debug, Args)]
+pub struct ServeFlags {
+    /// Address of the OTLP/gRPC listener.
+    #[arg(long, default_value = "127.0.0.1:4317")]
+    pub grpc: SocketAddr,
+    /// Address of the HTTP listener (OTLP/HTTP, query API, /metrics).
+    #[arg(long, default_value = "127.0.0.1:4318")]
+    pub http: SocketAddr,
+    /// Header that names the tenant.
+    #[arg(long, default_value = "x-scope-orgid")]
+    pub tenant_header: String,
+    /// How the admission queue is shared between tenants.
+    #[arg(long, value_enum, default_value_t = IsolationArg::Shared)]
+    pub isolation: IsolationArg,
+    /// Admission queue capacity in spans (per tenant with --isolation fair).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub queue_spans: usize,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Significant digits of the latency histograms (1-5).
+    #[arg(long, default_value_t = 3)]
+    pub histogram_digits: u8,
+    /// Rate quota of a tenant, TENANT=SPANS_PER_SEC (repeatable).
+    #[arg(long = "tenant-quota", value_name = "TENANT=SPANS_PER_SEC")]
+    pub tenant_quotas: Vec<String>,
+    /// Root duration at or above which a trace is assembled, e.g. 1s, 250ms.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub assembly_threshold: Duration,
+    /// Per-tenant assembly threshold, TENANT=DURATION (repeatable).
+    #[arg(long = "tenant-assembly-threshold", value_name = "TENANT=DURATION")]
+    pub tenant_thresholds: Vec<String>,
+    /// How long to wait for late children after a root arrived.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub settle_window: Duration,
+    /// Alert rule evaluation interval.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub alert_interval: Duration,
+    /// Spans kept for trace assembly (all workers).
+    #[arg(long, default_value_t = 4_000_000)]
+    pub span_store_spans: usize,
+    /// Request bytes kept for trace assembly (all workers), in MiB.
+    #[arg(long, default_value_t = 512)]
+    pub span_store_mib: usize,
+    /// Age limit of stored spans.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub span_store_age: Duration,
+    /// Assembled traces kept per tenant.
+    #[arg(long, default_value_t = 10_000)]
+    pub traces_per_tenant: usize,
+    /// Alert transitions kept per tenant.
+    #[arg(long, default_value_t = 1_000)]
+    pub alert_history: usize,
+    /// Tenants accepted at most.
+    #[arg(long, default_value_t = 1_000)]
+    pub max_tenants: usize,
+    /// Largest request body on the wire, in bytes.
+    #[arg(long, default_value_t = 8 << 20)]
+    pub max_body_bytes: usize,
+    /// Largest request after decompression, in bytes.
+    #[arg(long, default_value_t = 32 << 20)]
+    pub max_message_bytes: usize,
+}
+
+fn pairs<T>(
+    flag: &str,
+    values: &[String],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<HashMap<String, T>, UsageError> {
+    values
+        .iter()
+        .map(|v| {
+            let parsed = v
+                .split_once('=')
+                .and_then(|(t, x)| Some((t.to_owned(), parse(x)?)));
+            parsed.ok_or_else(|| UsageError::new(format!("{flag} {v:?}: expected TENANT=VALUE")))
+        })
+        .collect()
+}
+
+impl ServeFlags {
+    /// Turns the flags into a pipeline configuration.
+    pub fn to_config(&self) -> Result<PipelineConfig, UsageError> {
+        let mut config = PipelineConfig {
+            grpc_addr: self.grpc,
+            http_addr: self.http,
+            tenant_header: self.tenant_header.parse().map_err(|_| {
+                UsageError::new(format!(
+                    "--tenant-header {:?}: not a valid header name",
+                    self.tenant_header
+                ))
+            })?,
+            isolation: match self.isolation {
+                IsolationArg::Shared => Isolation::Shared,
+                IsolationArg::Fair => Isolation::Fair,
+            },
+            queue_spans: self.queue_spans,
+            workers: self.workers,
+            histogram_digits: self.histogram_digits,
+            tenant_quotas: pairs("--tenant-quota", &self.tenant_quotas, |x| x.parse().ok())?,
+            alert_interval: self.alert_interval,
+            max_body_bytes: self.max_body_bytes,
+            max_message_bytes: self.max_message_bytes,
+            ..PipelineConfig::default()
+        };
+        config.assembly.threshold = self.assembly_threshold;
+        config.assembly.settle = self.settle_window;
+        config.assembly.tenant_thresholds = pairs(
+            "--tenant-assembly-threshold",
+            &self.tenant_thresholds,
+            |x| humantime::parse_duration(x).ok(),
+        )?;
+        let limits = &mut config.limits;
+        limits.span_store_spans = self.span_store_spans;
+        limits.span_store_bytes = self.span_store_mib << 20;
+        limits.span_store_age = self.span_store_age;
+        limits.traces_per_tenant = self.traces_per_tenant;
+        limits.alert_history = self.alert_history;
+        limits.max_tenants = self.max_tenants;
+        config.validate().map_err(UsageError::new)?;
+        Ok(config)
+    }
+}
+
+/// Runs `span-sentinel serve`.
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let config = args.flags.to_config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let pipeline = Pipeline::start(config).await?;
+        // Not eprintln!: a closed stderr must not bring the server down.
+        let _ = writeln!(
+            std::io::stderr(),
+            "span-sentinel serve: OTLP/gRPC on {}, OTLP/HTTP + API on {} (Ctrl-C to stop)",
+            pipeline.grpc_addr(),
+            pipeline.http_addr()
+        );
+        shutdown_signal().await;
+        let _ = writeln!(std::io::stderr(), "span-sentinel serve: draining");
+        pipeline.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

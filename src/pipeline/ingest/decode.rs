@@ -1,0 +1,342 @@
+//! The fast ingest decoder: scans an `ExportTraceServiceRequest` with the zero-allocation wire
+//! scanner and writes one compact [`SpanRef`] per span into a reused `Vec`, without building
+//! prost structs. Everything the hot path needs (IDs, times, name, service, status) is read
+//! here; the rest of a span (attributes, events, links) stays in the request bytes, where trace
+//! assembly decodes it with prost when (rarely) needed.
+//!
+//! Equality with prost on valid input is checked by a differential test, and safety on invalid
+//! input by a fuzz-style test (`tests/pipeline.rs`). Like prost, the scanner rejects a known
+//! field with the wrong wire type and invalid UTF-8 in the strings it reads (span name, service
+//! name); unlike prost it does not descend into attributes, events and links.
+
+use super::cursor::Cursor;
+use crate::wire::{Field, Value, WireError};
+
+/// Why a request cannot be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// Not valid protobuf.
+    #[error("{0}")]
+    Wire(#[from] WireError),
+    /// A known field has the wrong wire type.
+    #[error("field {field} at byte {at} has the wrong wire type")]
+    WrongType {
+        /// Field number.
+        field: u32,
+        /// Offset of its tag.
+        at: usize,
+    },
+    /// A string field is not UTF-8.
+    #[error("string at byte {0} is not valid UTF-8")]
+    Utf8(usize),
+    /// A request over 4 GiB cannot be indexed with `u32` offsets.
+    #[error("request too large to index")]
+    TooLarge,
+}
+
+/// Why one span is refused (reported through partial success).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanDefect {
+    /// The trace ID is not 16 bytes, or all zero.
+    TraceId,
+    /// The span ID is not 8 bytes, or all zero.
+    SpanId,
+    /// The parent span ID is neither empty nor 8 bytes.
+    ParentId,
+}
+
+/// A byte range `[start, end)` in the request buffer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Range {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+impl Range {
+    fn of(start: usize, end: usize) -> Self {
+        Self {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    /// The bytes of this range in `buf` (empty when out of bounds).
+    pub fn slice(self, buf: &[u8]) -> &[u8] {
+        buf.get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
+}
+
+/// What the pipeline needs of one valid span; 80 bytes, no heap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SpanRef {
+    /// Trace ID.
+    pub trace_id: [u8; 16],
+    /// Span ID.
+    pub span_id: [u8; 8],
+    /// Parent span ID; all zero for a root span.
+    pub parent_span_id: [u8; 8],
+    /// Start time, unix ns.
+    pub start_ns: u64,
+    /// End time, unix ns.
+    pub end_ns: u64,
+    /// The whole encoded `Span` message.
+    pub span: Range,
+    /// The span name.
+    pub name: Range,
+    /// The `service.name` resource attribute (string value); empty when absent.
+    pub service: Range,
+    /// `Status.code` (2 = error).
+    pub status_code: i32,
+}
+
+impl SpanRef {
+    /// Whether this span has no parent.
+    pub fn is_root(&self) -> bool {
+        self.parent_span_id == [0; 8]
+    }
+
+    /// `end - start`, 0 when the end is before the start.
+    pub fn duration_ns(&self) -> u64 {
+        self.end_ns.saturating_sub(self.start_ns)
+    }
+
+    /// Whether the status code is `STATUS_CODE_ERROR`.
+    pub fn is_error(&self) -> bool {
+        self.status_code == 2
+    }
+}
+
+/// Counts of one scanned request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanSummary {
+    /// Spans found, valid or not.
+    pub spans: u32,
+    /// Spans refused, with the defect of the first one.
+    pub rejected: u32,
+    /// The first defect seen.
+    pub first_defect: Option<SpanDefect>,
+}
+
+fn len_of(f: &Field) -> Result<(usize, usize), DecodeError> {
+    match f.value {
+        Value::Len { start, end } => Ok((start, end)),
+        _ => Err(DecodeError::WrongType {
+            field: f.number,
+            at: f.tag_at,
+        }),
+    }
+}
+
+fn utf8(buf: &[u8], start: usize, end: usize) -> Result<Range, DecodeError> {
+    std::str::from_utf8(&buf[start..end]).map_err(|_| DecodeError::Utf8(start))?;
+    Ok(Range::of(start, end))
+}
+
+/// Scans a request, appending its valid spans to `out` (cleared first).
+pub fn scan_request(buf: &[u8], out: &mut Vec<SpanRef>) -> Result<ScanSummary, DecodeError> {
+    out.clear();
+    if buf.len() > u32::MAX as usize {
+        return Err(DecodeError::TooLarge);
+    }
+    let mut summary = ScanSummary::default();
+    for field in Cursor::new(buf) {
+        let field = field?;
+        if field.number == 1 {
+            let (start, end) = len_of(&field)?;
+            scan_resource_spans(buf, start, end, out, &mut summary)?;
+        }
+    }
+    Ok(summary)
+}
+
+fn scan_resource_spans(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    out: &mut Vec<SpanRef>,
+    summary: &mut ScanSummary,
+) -> Result<(), DecodeError> {
+    // The resource may come after the spans on the wire: note where this resource's spans begin
+    // and patch the service into them at the end.
+    let first = out.len();
+    let mut service = Range::default();
+    for field in Cursor::within(buf, start, end) {
+        let field = field?;
+        match field.number {
+            1 => {
+                let (s, e) = len_of(&field)?;
+                scan_resource(buf, s, e, &mut service)?;
+            }
+            2 => {
+                let (s, e) = len_of(&field)?;
+                scan_scope_spans(buf, s, e, out, summary)?;
+            }
+            3 => drop(len_of(&field)?),
+            _ => {}
+        }
+    }
+    for span in &mut out[first..] {
+        span.service = service;
+    }
+    Ok(())
+}
+
+fn scan_resource(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    service: &mut Range,
+) -> Result<(), DecodeError> {
+    for field in Cursor::within(buf, start, end) {
+        let field = field?;
+        if field.number == 1 {
+            let (s, e) = len_of(&field)?;
+            if let Some(value) = service_name(buf, s, e)? {
+                *service = value;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The string value of a `KeyValue` whose key is `service.name`.
+fn service_name(buf: &[u8], start: usize, end: usize) -> Result<Option<Range>, DecodeError> {
+    let mut is_service = false;
+    let mut value = None;
+    for field in Cursor::within(buf, start, end) {
+        let field = field?;
+        match field.number {
+            1 => {
+                let (s, e) = len_of(&field)?;
+                is_service = utf8(buf, s, e)?.slice(buf) == b"service.name";
+            }
+            2 => {
+                let (s, e) = len_of(&field)?;
+                value = any_string(buf, s, e)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(value.filter(|_| is_service))
+}
+
+/// The `string_value` of an `AnyValue`, if that is the variant set last.
+fn any_string(buf: &[u8], start: usize, end: usize) -> Result<Option<Range>, DecodeError> {
+    let mut value = None;
+    for field in Cursor::within(buf, start, end) {
+        let field = field?;
+        if (1..=7).contains(&field.number) {
+            value = None;
+        }
+        if field.number == 1 {
+            let (s, e) = len_of(&field)?;
+            value = Some(utf8(buf, s, e)?);
+        }
+    }
+    Ok(value)
+}
+
+fn scan_scope_spans(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    out: &mut Vec<SpanRef>,
+    summary: &mut ScanSummary,
+) -> Result<(), DecodeError> {
+    for field in Cursor::within(buf, start, end) {
+        let field = field?;
+        match field.number {
+            1 | 3 => drop(len_of(&field)?),
+            2 => {
+                let (s, e) = len_of(&field)?;
+                summary.spans += 1;
+                match scan_span(buf, s, e)? {
+                    Ok(span) => out.push(span),
+                    Err(defect) => {
+                        summary.rejected += 1;
+                        summary.first_defect.get_or_insert(defect);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn fixed_id<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
+    let id: [u8; N] = bytes.try_into().ok()?;
+    (id != [0; N]).then_some(id)
+}
+
+type SpanResult = Result<Result<SpanRef, SpanDefect>, DecodeError>;
+
+fn scan_span(buf: &[u8], start: usize, end: usize) -> SpanResult {
+    let mut span = SpanRef {
+        span: Range::of(start, end),
+        ..SpanRef::default()
+    };
+    let (mut trace_id, mut span_id, mut parent) =
+        (Range::default(), Range::default(), Range::default());
+    for field in Cursor::within(buf, start, end) {
+        let field = field?;
+        let wrong = DecodeError::WrongType {
+            field: field.number,
+            at: field.tag_at,
+        };
+        match (field.number, field.value) {
+            (1, Value::Len { start, end }) => trace_id = Range::of(start, end),
+            (2, Value::Len { start, end }) => span_id = Range::of(start, end),
+            (4, Value::Len { start, end }) => parent = Range::of(start, end),
+            (5, Value::Len { start, end }) => span.name = utf8(buf, start, end)?,
+            (3, Value::Len { start, end }) => drop(utf8(buf, start, end)?),
+            (9 | 11 | 13, Value::Len { .. }) => {}
+            (6 | 10 | 12 | 14, Value::Varint(_)) => {}
+            (7, Value::Fixed64 { value, .. }) => span.start_ns = value,
+            (8, Value::Fixed64 { value, .. }) => span.end_ns = value,
+            (15, Value::Len { start, end }) => scan_status(buf, start, end, &mut span.status_code)?,
+            (16, Value::Fixed32 { .. }) => {}
+            (1..=16, _) => return Err(wrong),
+            _ => {}
+        }
+    }
+    let Some(id) = fixed_id::<16>(trace_id.slice(buf)) else {
+        return Ok(Err(SpanDefect::TraceId));
+    };
+    span.trace_id = id;
+    let Some(id) = fixed_id::<8>(span_id.slice(buf)) else {
+        return Ok(Err(SpanDefect::SpanId));
+    };
+    span.span_id = id;
+    let parent = parent.slice(buf);
+    if !parent.is_empty() {
+        // An all-zero parent is what some SDKs send for "no parent": treat it as a root.
+        let Ok(id) = parent.try_into() else {
+            return Ok(Err(SpanDefect::ParentId));
+        };
+        span.parent_span_id = id;
+    }
+    Ok(Ok(span))
+}
+
+fn scan_status(buf: &[u8], start: usize, end: usize, code: &mut i32) -> Result<(), DecodeError> {
+    for field in Cursor::within(buf, start, end) {
+        let field = field?;
+        match (field.number, field.value) {
+            (2, Value::Len { start, end }) => drop(utf8(buf, start, end)?),
+            // prost truncates an int32 varint the same way.
+            (3, Value::Varint(v)) => *code = v as i32,
+            (2 | 3, _) => {
+                return Err(DecodeError::WrongType {
+                    field: field.number,
+                    at: field.tag_at,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! Trace assembly: when a worker sees a root span at or above the tenant's threshold it enqueues
+//! the trace; once the settle window has passed, the assembler collects the trace's spans from
+//! every worker's span store (children sent earlier, in other requests, or after the root
+//! within the window), decodes them with prost, and stores the trace exactly once.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+
+use super::worker;
+use crate::pipeline::alerts::evaluator::unix_nanos;
+use crate::pipeline::state::Shared;
+use crate::pipeline::store::spans::FoundSpan;
+use crate::pipeline::store::traces::{AssembledSpan, AssembledTrace};
+
+#[derive(Debug, Default)]
+struct Pending {
+    queue: VecDeque<(Instant, u16, [u8; 16])>,
+    keys: HashSet<(u16, [u8; 16])>,
+}
+
+/// Traces waiting for their settle window, and assembly counters.
+#[derive(Debug)]
+pub struct Assembler {
+    pending: Mutex<Pending>,
+    settle: Duration,
+    limit: usize,
+    /// Traces assembled.
+    pub assembled: AtomicU64,
+    /// Roots not enqueued because `pending_assemblies` was reached.
+    pub dropped: AtomicU64,
+    /// Stored spans prost could not decode (skipped).
+    pub undecodable_spans: AtomicU64,
+}
+
+impl Assembler {
+    /// An assembler that waits `settle` after a root, with at most `limit` traces waiting.
+    pub fn new(settle: Duration, limit: usize) -> Self {
+        Self {
+            pending: Mutex::default(),
+            settle,
+            limit,
+            assembled: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            undecodable_spans: AtomicU64::new(0),
+        }
+    }
+
+    /// Schedules a trace whose root was seen at `seen` (a second root of it is ignored).
+    pub fn enqueue(&self, tenant: u16, trace_id: [u8; 16], seen: Instant) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.queue.len() >= self.limit {
+            self.dropped.fetch_add(1, Relaxed);
+            return;
+        }
+        if pending.keys.insert((tenant, trace_id)) {
+            pending
+                .queue
+                .push_back((seen + self.settle, tenant, trace_id));
+        }
+    }
+
+    /// Traces waiting.
+    pub fn waiting(&self) -> usize {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .queue
+            .len()
+    }
+
+    /// Assembles every trace whose settle window ended by `now`.
+    pub fn run_due(&self, shared: &Shared, now: Instant) {
+        loop {
+            let next = {
+                let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                match pending.queue.front() {
+                    Some(&(due, tenant, id)) if due <= now => {
+                        pending.queue.pop_front();
+                        pending.keys.remove(&(tenant, id));
+                        Some((tenant, id))
+                    }
+                    _ => None,
+                }
+            };
+            let Some((tenant, id)) = next else { return };
+            if shared.traces.contains(tenant, &id) {
+                continue;
+            }
+            if let Some(trace) = self.assemble(shared, tenant, &id) {
+                if shared.traces.insert(tenant, id, trace) {
+                    self.assembled.fetch_add(1, Relaxed);
+                }
+            }
+        }
+    }
+
+    fn assemble(&self, shared: &Shared, tenant: u16, id: &[u8; 16]) -> Option<AssembledTrace> {
+        let mut found = Vec::new();
+        for state in &shared.workers {
+            worker::lock(state)
+                .spans
+                .find(tenant, id, |span| found.push(span));
+        }
+        let mut spans: Vec<AssembledSpan> = Vec::with_capacity(found.len());
+        let mut seen = HashSet::new();
+        for span in found {
+            match decode(&span) {
+                Some(s) if seen.insert(s.span_id.clone()) => spans.push(s),
+                Some(_) => {}
+                None => drop(self.undecodable_spans.fetch_add(1, Relaxed)),
+            }
+        }
+        spans.sort_by(|a, b| {
+            (a.start_time_unix_nano, &a.span_id).cmp(&(b.start_time_unix_nano, &b.span_id))
+        });
+        let root = spans
+            .iter()
+            .filter(|s| s.parent_span_id.is_empty())
+            .max_by_key(|s| s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano))?;
+        Some(AssembledTrace {
+            trace_id: hex(id),
+            root_name: root.name.clone(),
+            root_service: root.service.clone(),
+            start_time_unix_nano: root.start_time_unix_nano,
+            duration_ns: root
+                .end_time_unix_nano
+                .saturating_sub(root.start_time_unix_nano),
+            assembled_at_unix_nano: unix_nanos(),
+            spans,
+        })
+    }
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+fn decode(found: &FoundSpan) -> Option<AssembledSpan> {
+    let span = Span::decode(found.span.slice(&found.body)).ok()?;
+    let service = String::from_utf8_lossy(found.service.slice(&found.body)).into_owned();
+    let parent = if span.parent_span_id.iter().all(|b| *b == 0) {
+        String::new()
+    } else {
+        hex(&span.parent_span_id)
+    };
+    let status = span.status.unwrap_or_default();
+    Some(AssembledSpan {
+        span_id: hex(&span.span_id),
+        parent_span_id: parent,
+        name: span.name,
+        service,
+        kind: span.kind,
+        start_time_unix_nano: span.start_time_unix_nano,
+        end_time_unix_nano: span.end_time_unix_nano,
+        attributes: attributes(&span.attributes),
+        status_code: status.code,
+        status_message: status.message,
+    })
+}
+
+fn attributes(kvs: &[KeyValue]) -> serde_json::Map<String, serde_json::Value> {
+    kvs.iter()
+        .map(|kv| (kv.key.clone(), any_value(kv.value.as_ref())))
+        .collect()
+}
+
+/// An `AnyValue` as JSON: strings, numbers, booleans as themselves, bytes as hex, arrays and
+/// key-value lists as arrays and objects, an unset value as `null`.
+pub fn any_value(value: Option<&AnyValue>) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value.and_then(|v| v.value.as_ref()) {
+        None => J::Null,
+        Some(any_value::Value::StringValue(s)) => J::String(s.clone()),
+        Some(any_value::Value::BoolValue(b)) => J::Bool(*b),
+        Some(any_value::Value::IntValue(i)) => J::from(*i),
+        Some(any_value::Value::DoubleValue(d)) => J::from(*d),
+        Some(any_value::Value::BytesValue(b)) => J::String(hex(b)),
+        Some(any_value::Value::ArrayValue(a)) => {
+            J::Array(a.values.iter().map(|v| any_value(Some(v))).collect())
+        }
+        Some(any_value::Value::KvlistValue(l)) => J::Object(attributes(&l.values)),
+        #[allow(unreachable_patterns)]
+        Some(_) => J::Null,
+    }
+}

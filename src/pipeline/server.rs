@@ -1,0 +1,116 @@
+//! Listeners: each binds first (so `127.0.0.1:0` works and the address is known), then serves
+//! HTTP/1.1 and HTTP/2 (h2c) connections until the shutdown token fires, finishing in-flight
+//! requests. Both listeners route alike: gRPC export, OTLP/HTTP, the query API and `/metrics`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::state::Shared;
+use super::{api, ingest};
+
+/// The body type of every response.
+pub type ResponseBody = BoxBody<Bytes, Infallible>;
+
+/// A plain-text response.
+pub fn plain(status: StatusCode, text: &str) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from(format!("{text}\n"))).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// A JSON response.
+pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response<ResponseBody> {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+async fn route(
+    shared: Arc<Shared>,
+    req: http::Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    shared
+        .ingest
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = req.uri().path();
+    let is_grpc = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    let response = if is_grpc || path == ingest::grpc::EXPORT_PATH {
+        ingest::grpc::handle(shared, req).await
+    } else if path == "/v1/traces" {
+        ingest::http::handle(shared, req).await
+    } else {
+        api::handle(shared, req).await
+    };
+    Ok(response)
+}
+
+fn builder() -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http2()
+        .initial_stream_window_size(4 << 20)
+        .initial_connection_window_size(16 << 20)
+        .max_frame_size(1 << 20)
+        .max_concurrent_streams(1024);
+    builder
+}
+
+/// Serves `listener` until `shutdown` fires; connection tasks are tracked by `tasks`.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+) {
+    let builder = builder();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.cancelled() => return,
+        };
+        let Ok((stream, _)) = accepted else {
+            // Out of file descriptors and the like: back off instead of spinning.
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let (builder, shared, shutdown) = (builder.clone(), shared.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            let service = service_fn(move |req| route(shared.clone(), req));
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                () = shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+}

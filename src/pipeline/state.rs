@@ -1,0 +1,88 @@
+//! The state every part of a running pipeline shares, built once from the configuration.
+
+use std::sync::Mutex;
+use std::sync::atomic::Ordering::Relaxed;
+
+use super::admission::AdmissionQueue;
+use super::alerts::AlertRegistry;
+use super::alerts::webhook::Webhooks;
+use super::config::PipelineConfig;
+use super::ingest::{IngestCounters, IngestError};
+use super::process::{Assembler, WorkerState};
+use super::store::histograms::WorkerHistograms;
+use super::store::spans::SpanStore;
+use super::store::traces::TraceStore;
+use super::tenants::Tenants;
+
+/// Shared state of one pipeline.
+#[derive(Debug)]
+pub struct Shared {
+    /// The configuration it was started with.
+    pub config: PipelineConfig,
+    /// Known tenants.
+    pub tenants: Tenants,
+    /// The admission queue.
+    pub queue: AdmissionQueue,
+    /// Each worker's own state.
+    pub workers: Vec<Mutex<WorkerState>>,
+    /// Traces waiting to be assembled.
+    pub assembler: Assembler,
+    /// Assembled traces.
+    pub traces: TraceStore,
+    /// Alert rules and history.
+    pub alerts: AlertRegistry,
+    /// Webhook delivery.
+    pub webhooks: Webhooks,
+    /// Request counters.
+    pub ingest: IngestCounters,
+    /// Permits of ingest requests in flight (`max_inflight_requests`).
+    pub inflight: tokio::sync::Semaphore,
+}
+
+impl Shared {
+    /// Builds the state; must run inside a tokio runtime (the webhook task starts here).
+    pub fn new(config: PipelineConfig) -> Self {
+        let limits = &config.limits;
+        let n = config.workers;
+        let workers = (0..n)
+            .map(|i| {
+                let histograms =
+                    WorkerHistograms::new(config.histogram_digits, limits.series_per_tenant);
+                let spans = SpanStore::new(
+                    limits.span_store_spans / n,
+                    limits.span_store_bytes / n,
+                    limits.span_store_age,
+                );
+                Mutex::new(WorkerState::new(
+                    histograms,
+                    spans,
+                    0x9e37_79b9_7f4a_7c15 ^ i as u64,
+                ))
+            })
+            .collect();
+        Self {
+            tenants: Tenants::new(
+                limits.max_tenants,
+                config.assembly.threshold,
+                config.assembly.tenant_thresholds.clone(),
+                config.tenant_quotas.clone(),
+            ),
+            queue: AdmissionQueue::new(config.isolation, config.queue_spans),
+            workers,
+            assembler: Assembler::new(config.assembly.settle, limits.pending_assemblies),
+            traces: TraceStore::new(limits.traces_per_tenant, limits.trace_age),
+            alerts: AlertRegistry::new(limits.alert_history, limits.rules_per_tenant),
+            webhooks: Webhooks::start(),
+            ingest: IngestCounters::default(),
+            inflight: tokio::sync::Semaphore::new(config.max_inflight_requests),
+            config,
+        }
+    }
+
+    /// Counts a request refused as a whole.
+    pub fn count_refusal(&self, err: &IngestError) {
+        if !matches!(err, IngestError::Refused(_)) {
+            self.ingest.invalid_requests.fetch_add(1, Relaxed);
+        }
+    }
+}

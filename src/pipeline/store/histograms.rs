@@ -1,0 +1,164 @@
+//! Latency histograms per (tenant, service, operation), one set per worker so workers never
+//! share a cache line on the hot path; a query merges the workers' sets.
+//!
+//! Spans of one resource share the same service range, so the service map is looked up once per
+//! run of spans, and the operation map once per span (an FxHash of the span name).
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use super::FxHashMap;
+use crate::pipeline::ingest::decode::SpanRef;
+
+type Ops = FxHashMap<Box<[u8]>, Histogram<u64>>;
+
+#[derive(Debug, Default)]
+struct TenantSeries {
+    services: FxHashMap<Box<[u8]>, Ops>,
+    series: usize,
+    dropped_spans: u64,
+}
+
+/// One worker's histograms.
+#[derive(Debug)]
+pub struct WorkerHistograms {
+    digits: u8,
+    series_limit: usize,
+    tenants: Vec<TenantSeries>,
+}
+
+/// Quantiles of one series, in nanoseconds.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SeriesSummary {
+    /// `service.name` of the spans' resource (empty when absent).
+    pub service: String,
+    /// Span name.
+    pub operation: String,
+    /// Spans recorded.
+    pub count: u64,
+    /// Median duration.
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// 99.9th percentile.
+    pub p999_ns: u64,
+    /// Smallest duration recorded.
+    pub min_ns: u64,
+    /// Largest duration recorded.
+    pub max_ns: u64,
+}
+
+impl WorkerHistograms {
+    /// Empty histograms with `digits` significant digits and at most `series_limit` series per
+    /// tenant.
+    pub fn new(digits: u8, series_limit: usize) -> Self {
+        Self {
+            digits,
+            series_limit,
+            tenants: Vec::new(),
+        }
+    }
+
+    /// Records the durations of a batch's spans.
+    pub fn record_batch(&mut self, tenant: u16, body: &[u8], spans: &[SpanRef]) {
+        let index = usize::from(tenant);
+        if self.tenants.len() <= index {
+            self.tenants.resize_with(index + 1, TenantSeries::default);
+        }
+        let (digits, limit) = (self.digits, self.series_limit);
+        let series = &mut self.tenants[index];
+        for run in spans.chunk_by(|a, b| a.service == b.service) {
+            let service = run[0].service.slice(body);
+            if !series.services.contains_key(service) {
+                series.services.insert(service.into(), Ops::default());
+            }
+            let Some(ops) = series.services.get_mut(service) else {
+                continue;
+            };
+            for span in run {
+                let name = span.name.slice(body);
+                let histogram = match ops.get_mut(name) {
+                    Some(h) => h,
+                    None if series.series >= limit => {
+                        series.dropped_spans += 1;
+                        continue;
+                    }
+                    None => {
+                        series.series += 1;
+                        let h = Histogram::new(digits).expect("digits validated to 1..=5");
+                        ops.entry(name.into()).or_insert(h)
+                    }
+                };
+                // `record` grows the histogram; `saturating_record` would clamp instead.
+                if histogram.record(span.duration_ns()).is_err() {
+                    histogram.saturating_record(span.duration_ns());
+                }
+            }
+        }
+    }
+
+    /// Adds this worker's histograms of `tenant` into `into`.
+    pub fn merge_into(&self, tenant: u16, into: &mut Merged) {
+        let Some(series) = self.tenants.get(usize::from(tenant)) else {
+            return;
+        };
+        into.dropped_spans += series.dropped_spans;
+        for (service, ops) in &series.services {
+            for (op, h) in ops {
+                let key = (lossy(service), lossy(op));
+                match into.series.get_mut(&key) {
+                    Some(m) => {
+                        // Same significant digits everywhere, auto-resizing: adding cannot fail.
+                        let _ = m.add(h);
+                    }
+                    None => drop(into.series.insert(key, h.clone())),
+                }
+            }
+        }
+    }
+
+    /// Histogram series and dropped spans of `tenant`, for `/api/v1/stats`.
+    pub fn series_count(&self, tenant: u16) -> (usize, u64) {
+        self.tenants
+            .get(usize::from(tenant))
+            .map_or((0, 0), |s| (s.series, s.dropped_spans))
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Histograms of one tenant merged over all workers.
+#[derive(Debug, Default)]
+pub struct Merged {
+    /// By (service, operation).
+    pub series: BTreeMap<(String, String), Histogram<u64>>,
+    /// Spans not recorded because the tenant reached its series limit.
+    pub dropped_spans: u64,
+}
+
+impl Merged {
+    /// Quantile summaries, ordered by service then operation.
+    pub fn summaries(&self) -> Vec<SeriesSummary> {
+        let q = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q);
+        self.series
+            .iter()
+            .map(|((service, operation), h)| SeriesSummary {
+                service: service.clone(),
+                operation: operation.clone(),
+                count: h.len(),
+                p50_ns: q(h, 0.5),
+                p90_ns: q(h, 0.9),
+                p99_ns: q(h, 0.99),
+                p999_ns: q(h, 0.999),
+                min_ns: h.min(),
+                max_ns: h.max(),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,63 @@
+//! `span-sentinel serve` as a process: it starts, prints its addresses, serves, and exits 0 on
+//! SIGTERM after draining; a bad flag exits 2.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use super::support::shared_slot;
+
+#[test]
+fn serve_starts_serves_and_exits_0_on_sigterm() {
+    let _slot = shared_slot();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    stderr.read_line(&mut line).unwrap();
+    // "span-sentinel serve: OTLP/gRPC on ADDR, OTLP/HTTP + API on ADDR (Ctrl-C to stop)"
+    let http = line
+        .split("API on ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let metrics = std::net::TcpStream::connect(&http);
+    assert!(metrics.is_ok(), "{line}");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+    assert!(rest.contains("draining"), "{rest}");
+}
+
+#[test]
+fn serve_with_an_invalid_flag_value_exits_2() {
+    let _slot = shared_slot();
+    let status = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args([
+            "serve",
+            "--histogram-digits",
+            "9",
+            "--grpc",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+    let status = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args(["serve", "--tenant-quota", "nonsense"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2));
+}
