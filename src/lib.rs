@@ -16,6 +16,7 @@ pub mod error;
 pub mod model;
 pub mod pipeline;
 pub mod report;
+pub mod run;
 pub mod sentinel;
 pub mod transport;
 pub mod verify;

@@ -4,6 +4,7 @@
 //! with its profile, into one immutable scenario.
 
 pub mod load;
+pub mod run;
 pub mod serve;
 
 use std::ffi::OsString;
@@ -28,6 +29,9 @@ pub struct Cli {
 pub enum Command {
     /// Load only (like telemetrygen): paced, template-encoded OTLP to a target or a discard sink.
     Load(load::LoadArgs),
+    /// Phases of sentinel plus load against a target (the embedded pipeline by default); checks,
+    /// a verdict (exit 0 pass, 1 otherwise) and reports.
+    Run(run::RunArgs),
     /// The reference pipeline on its own: a bounded, multi-tenant OTLP tracing backend.
     Serve(serve::ServeArgs),
 }
@@ -61,6 +65,7 @@ where
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Load(args) => load::run(args),
+        Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
     }
 }

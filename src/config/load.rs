@@ -47,14 +47,22 @@ pub fn validate_load(
     }
     let mut streams = Vec::with_capacity(section.streams.len());
     for (i, spec) in section.streams.iter().enumerate() {
-        HeaderValue::from_str(&spec.tenant)
-            .map_err(|_| field(&format!("load.streams.{i}.tenant"), "is not a valid header value"))?;
+        HeaderValue::from_str(&spec.tenant).map_err(|_| {
+            field(
+                &format!("load.streams.{i}.tenant"),
+                "is not a valid header value",
+            )
+        })?;
         let model = StreamModel::new(spec.clone(), section.seed, i as u32)
             .map_err(|e| field(&format!("load.streams.{i}.{}", e.field), &e.message))?;
         streams.push(model);
     }
     Ok(LoadPlan {
-        threads: if section.threads == 0 { available_cores() } else { section.threads },
+        threads: if section.threads == 0 {
+            available_cores()
+        } else {
+            section.threads
+        },
         batch_spans: section.batch,
         rate: section.rate.clone(),
         duration: section.duration,
@@ -73,14 +81,22 @@ pub fn field_error(source: Option<&ProfileSource>, path: &str, msg: &str) -> Usa
 }
 
 /// Parses `--header k=v` pairs into header names and values.
-pub fn parse_headers(pairs: &[(String, String)]) -> Result<Vec<(HeaderName, HeaderValue)>, UsageError> {
+pub fn parse_headers(
+    pairs: &[(String, String)],
+) -> Result<Vec<(HeaderName, HeaderValue)>, UsageError> {
     pairs
         .iter()
         .map(|(k, v)| {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| UsageError::new(format!("--header {k}={v}: {k:?} is not a valid header name")))?;
-            let value = HeaderValue::from_str(v)
-                .map_err(|_| UsageError::new(format!("--header {k}={v}: {v:?} is not a valid header value")))?;
+            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                UsageError::new(format!(
+                    "--header {k}={v}: {k:?} is not a valid header name"
+                ))
+            })?;
+            let value = HeaderValue::from_str(v).map_err(|_| {
+                UsageError::new(format!(
+                    "--header {k}={v}: {v:?} is not a valid header value"
+                ))
+            })?;
             Ok((name, value))
         })
         .collect()
@@ -122,9 +138,16 @@ fn apply_flags(mut s: LoadSection, args: &LoadArgs) -> LoadSection {
     s
 }
 
-fn transport_options(s: &LoadSection, headers: Vec<(HeaderName, HeaderValue)>) -> Result<TransportOptions, UsageError> {
-    let tenant_header = HeaderName::from_bytes(s.tenant_header.as_bytes())
-        .map_err(|_| UsageError::new(format!("--tenant-header {:?}: not a valid header name", s.tenant_header)))?;
+fn transport_options(
+    s: &LoadSection,
+    headers: Vec<(HeaderName, HeaderValue)>,
+) -> Result<TransportOptions, UsageError> {
+    let tenant_header = HeaderName::from_bytes(s.tenant_header.as_bytes()).map_err(|_| {
+        UsageError::new(format!(
+            "--tenant-header {:?}: not a valid header name",
+            s.tenant_header
+        ))
+    })?;
     if s.connections == 0 || s.concurrency == 0 {
         return Err(UsageError::new(
             "load.connections and load.concurrency must be at least 1",

@@ -11,13 +11,36 @@ use super::duration as dur;
 use crate::engine::RateProfile;
 use crate::error::UsageError;
 use crate::model::StreamSpec;
+use crate::run::plan::{EmbeddedSection, PhaseSpec, default_phases};
+use crate::sentinel::SentinelSection;
+use crate::verify::checks::CheckTolerances;
 
-/// A whole profile file.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// A whole profile file. Every section is optional.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Profile {
     /// The unruly load: its streams, rate profile and transport settings.
     pub load: LoadSection,
+    /// The sentinel tenant.
+    pub sentinel: SentinelSection,
+    /// The phases of `run`, in order.
+    pub phases: Vec<PhaseSpec>,
+    /// How strict the checks are.
+    pub checks: CheckTolerances,
+    /// The embedded reference pipeline (ignored with `--target`).
+    pub pipeline: EmbeddedSection,
+}
+
+impl Default for Profile {
+    fn default() -> Self {
+        Self {
+            load: LoadSection::default(),
+            sentinel: SentinelSection::default(),
+            phases: default_phases(),
+            checks: CheckTolerances::default(),
+            pipeline: EmbeddedSection::default(),
+        }
+    }
 }
 
 /// The `[load]` section.
@@ -98,6 +121,11 @@ impl ProfileSource {
 
     /// Parses the text, mapping a TOML or schema error to file:line:column and the field.
     pub fn parse(&self) -> Result<Profile, UsageError> {
+        self.parse_as()
+    }
+
+    /// Parses the text as any profile-shaped type.
+    pub fn parse_as<T: serde::de::DeserializeOwned>(&self) -> Result<T, UsageError> {
         toml::from_str(&self.text).map_err(|e| {
             let at = e.span().map(|s| s.start).unwrap_or(0);
             self.error_at_offset(at, e.message())

@@ -3,6 +3,7 @@
 
 pub mod load;
 pub mod progress;
+pub mod run;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -61,15 +61,19 @@ pub struct Ledger {
     pub error_spans: Vec<u64>,
     /// Error-stream spans not acked, by phase.
     pub error_spans_lost: Vec<u64>,
+    /// Query API calls that failed (timeouts, errors); the lookup is retried.
+    pub query_errors: u64,
+    /// The last query error, for the report.
+    pub last_query_error: Option<String>,
 }
 
 impl Ledger {
     /// A ledger for `phases` phases.
     pub fn new(phases: usize) -> Self {
         Self {
-            traces: Vec::new(),
             error_spans: vec![0; phases],
             error_spans_lost: vec![0; phases],
+            ..Self::default()
         }
     }
 

@@ -8,6 +8,7 @@ pub mod config;
 pub mod errors;
 pub mod ledger;
 pub mod probe;
+pub mod sender;
 pub mod webhook;
 
 pub use config::SentinelSection;

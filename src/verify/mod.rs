@@ -6,4 +6,5 @@ pub mod alerts;
 pub mod api;
 pub mod checks;
 pub mod histograms;
+pub mod poller;
 pub mod traces;

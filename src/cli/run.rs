@@ -1,0 +1,80 @@
+//! `span-sentinel run [PROFILE]`: phases of sentinel plus load against a target; checks, a
+//! verdict and reports. Exit code 0 for `pass`, 1 for any other verdict.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use clap::Args;
+
+use crate::report::JsonOut;
+use crate::report::run::RunReport;
+use crate::run::execute::execute;
+use crate::run::plan::{IsolationArg, RunOverrides, run_plan};
+use crate::verify::checks::Status;
+
+/// Flags of `span-sentinel run`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunArgs {
+    /// Profile (e.g. profiles/interference.toml); without one, the defaults.
+    pub profile: Option<PathBuf>,
+    /// Send to this OTLP endpoint instead of the embedded pipeline (needs --query-url).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Base URL of the target's query API (e.g. http://127.0.0.1:4318).
+    #[arg(long, value_name = "URL")]
+    pub query_url: Option<String>,
+    /// Isolation of the embedded pipeline.
+    #[arg(long, value_enum)]
+    pub isolation: Option<IsolationArg>,
+    /// Seed of the sentinel's traces (default: the profile's, else random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// No progress lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Runs `span-sentinel run`.
+pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let plan = run_plan(&RunOverrides {
+        profile: args.profile.clone(),
+        target: args.target.clone(),
+        query_url: args.query_url.clone(),
+        isolation: args.isolation,
+        seed: args.seed,
+    })?;
+    let json = args.json.as_deref().map(JsonOut::create).transpose()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    crate::cli::stop_on_ctrl_c(&stop);
+    let quiet = args.quiet;
+    let outcome = execute(plan, stop, |p| {
+        if !quiet {
+            eprintln!(
+                "[{} {:>3.0}/{:.0}s] sentinel sent {} verified {} missing {} | load {} spans/s | alert {}",
+                p.phase,
+                p.elapsed.as_secs_f64(),
+                p.length.as_secs_f64(),
+                p.sent,
+                p.verified,
+                p.missing,
+                crate::report::human_rate(p.load_rate),
+                p.alert
+            );
+        }
+    })?;
+    let report = RunReport::new(&outcome);
+    if let Some(json) = json {
+        json.write(&report)?;
+    }
+    print!("{}", report.summary());
+    Ok(if report.verdict == Status::Pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::error::EXIT_VERDICT)
+    })
+}

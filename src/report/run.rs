@@ -1,0 +1,281 @@
+//! The report of `span-sentinel run`: JSON (`schemas/run.schema.json`) and a terminal summary
+//! with one table of checks.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::human_rate;
+use crate::run::execute::{PhaseOutcome, RunOutcome};
+use crate::verify::checks::{Check, Millis, Status};
+use crate::verify::histograms::QuantileRow;
+
+/// Name and version of the JSON layout.
+pub const SCHEMA: &str = "span-sentinel/run/v1";
+
+/// The load of one phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadSummary {
+    /// Mean offered rate (0 outside load phases; null for `max`).
+    pub offered_spans_per_sec: Option<f64>,
+    /// Achieved rate.
+    pub achieved_spans_per_sec: f64,
+    /// Spans accepted.
+    pub acked_spans: u64,
+    /// Spans refused for good.
+    pub rejected_spans: u64,
+    /// Spans without a definitive answer.
+    pub failed_spans: u64,
+}
+
+/// p50 and max of a delay, ms.
+#[derive(Debug, Clone, Serialize)]
+pub struct DelayMs {
+    /// Median.
+    pub p50: Option<f64>,
+    /// Largest.
+    pub max: Option<f64>,
+}
+
+/// The sentinel's alert evidence in one phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertSummary {
+    /// Bursts that started in the phase.
+    pub bursts: u64,
+    /// Bursts the alert fired for.
+    pub detected: u64,
+    /// Bursts it did not fire for.
+    pub missed: u64,
+    /// Firings outside any burst.
+    pub spurious: u64,
+    /// Bursts whose firing reached the webhook.
+    pub notified: u64,
+    /// Burst start to firing.
+    pub detect_delay_ms: DelayMs,
+    /// Burst end to resolving.
+    pub clear_delay_ms: DelayMs,
+}
+
+/// Histogram fidelity in one phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistogramSummary {
+    /// Largest relative quantile error.
+    pub max_rel_error: Option<f64>,
+    /// Every quantile compared.
+    pub quantiles: Vec<QuantileRow>,
+}
+
+/// The sentinel's evidence in one phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct SentinelSummary {
+    /// Ambient traces sent.
+    pub traces_sent: u64,
+    /// Traces that had to be assembled.
+    pub traces_expected_assembled: u64,
+    /// Found with the expected content.
+    pub traces_verified: u64,
+    /// Not found in time.
+    pub traces_missing: u64,
+    /// Found with other content.
+    pub traces_incorrect: u64,
+    /// Assembled although they should not have been (or twice).
+    pub traces_unexpected: u64,
+    /// Send to first found.
+    pub freshness_ms: Option<Millis>,
+    /// Histogram fidelity.
+    pub histogram: HistogramSummary,
+    /// Alert cycles.
+    pub alerts: AlertSummary,
+}
+
+/// One phase.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseReport {
+    /// Name.
+    pub name: String,
+    /// `warmup`, `baseline`, `load` or `recovery`.
+    pub kind: String,
+    /// Length, seconds.
+    pub duration_s: f64,
+    /// Whether it ran to its end.
+    pub completed: bool,
+    /// The unruly load.
+    pub load: LoadSummary,
+    /// The sentinel.
+    pub sentinel: SentinelSummary,
+}
+
+/// The JSON report of `span-sentinel run`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    /// `span-sentinel/run/v1`.
+    pub schema: &'static str,
+    /// `pass`, `degraded`, `fail` or `inconclusive`.
+    pub verdict: Status,
+    /// Where spans went.
+    pub target: String,
+    /// Seed of the sentinel's traces (reuse it with `--seed` to reproduce them).
+    pub seed: u64,
+    /// The profile, if any.
+    pub profile: Option<String>,
+    /// Every phase.
+    pub phases: Vec<PhaseReport>,
+    /// Every check.
+    pub checks: Vec<Check>,
+    /// What the user should know.
+    pub warnings: Vec<String>,
+}
+
+fn delay(values: &[std::time::Duration]) -> DelayMs {
+    let m = Millis::of(values);
+    DelayMs {
+        p50: m.map(|m| m.p50),
+        max: m.map(|m| m.max),
+    }
+}
+
+fn load_summary(p: &PhaseOutcome, offered: Option<f64>) -> LoadSummary {
+    match &p.load {
+        Some(l) => {
+            let t = l.total.total();
+            LoadSummary {
+                offered_spans_per_sec: offered,
+                achieved_spans_per_sec: t.sent as f64 / l.sending.as_secs_f64().max(1e-9),
+                acked_spans: t.acked,
+                rejected_spans: t.rejected,
+                failed_spans: t.failed,
+            }
+        }
+        None => LoadSummary {
+            offered_spans_per_sec: Some(0.0),
+            achieved_spans_per_sec: 0.0,
+            acked_spans: 0,
+            rejected_spans: 0,
+            failed_spans: 0,
+        },
+    }
+}
+
+fn sentinel_summary(p: &PhaseOutcome) -> SentinelSummary {
+    let e = &p.sentinel.evidence;
+    SentinelSummary {
+        traces_sent: p.sentinel.traces_sent,
+        traces_expected_assembled: e.expected,
+        traces_verified: e.verified,
+        traces_missing: e.missing,
+        traces_incorrect: e.incorrect,
+        traces_unexpected: e.unexpected,
+        freshness_ms: Millis::of(&e.freshness),
+        histogram: HistogramSummary {
+            max_rel_error: e.histogram_max_rel_error,
+            quantiles: p.sentinel.quantiles.clone(),
+        },
+        alerts: AlertSummary {
+            bursts: e.bursts,
+            detected: e.detected,
+            missed: e.bursts - e.detected,
+            spurious: e.spurious,
+            notified: e.notified,
+            detect_delay_ms: delay(&e.detect_delays),
+            clear_delay_ms: delay(&e.clear_delays),
+        },
+    }
+}
+
+impl RunReport {
+    /// Builds the report of a finished run.
+    pub fn new(o: &RunOutcome) -> Self {
+        let phases = o
+            .plan
+            .phases
+            .iter()
+            .zip(&o.phases)
+            .map(|(phase, p)| {
+                let offered = o.plan.load.rate.mean_rate(phase.duration);
+                PhaseReport {
+                    name: phase.name.clone(),
+                    kind: serde_json::to_value(phase.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    duration_s: phase.duration.as_secs_f64(),
+                    completed: p.completed,
+                    load: load_summary(p, offered),
+                    sentinel: sentinel_summary(p),
+                }
+            })
+            .collect();
+        Self {
+            schema: SCHEMA,
+            verdict: o.verdict,
+            target: o.target.clone(),
+            seed: o.plan.seed,
+            profile: o.plan.profile.as_ref().map(|p| p.display().to_string()),
+            phases,
+            checks: o.checks.clone(),
+            warnings: o.warnings.clone(),
+        }
+    }
+
+    /// The terminal summary: phases, one table of checks, what degraded and by how much.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "target {} | seed {}", self.target, self.seed);
+        let _ = writeln!(
+            s,
+            "{:<10} {:>7} {:>13} {:>9} {:>8} {:>8} {:>12} {:>7}",
+            "phase", "load/s", "traces", "verified", "missing", "unexp.", "fresh p99", "bursts"
+        );
+        for p in &self.phases {
+            let t = &p.sentinel;
+            let _ = writeln!(
+                s,
+                "{:<10} {:>7} {:>13} {:>9} {:>8} {:>8} {:>12} {:>7}",
+                p.name,
+                human_rate(p.load.achieved_spans_per_sec),
+                format!("{}/{}", t.traces_expected_assembled, t.traces_sent),
+                t.traces_verified,
+                t.traces_missing,
+                t.traces_unexpected,
+                t.freshness_ms
+                    .map_or("-".into(), |f| format!("{:.0} ms", f.p99)),
+                format!("{}/{}", t.alerts.detected, t.alerts.bursts),
+            );
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "{:<20} {:<10} {:<12} {:>12} {:>12}  evidence",
+            "check", "phase", "status", "baseline", "observed"
+        );
+        for c in &self.checks {
+            let num = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
+            let _ = writeln!(
+                s,
+                "{:<20} {:<10} {:<12} {:>12} {:>12}  {}",
+                c.name,
+                c.phase,
+                c.status.as_str(),
+                num(c.baseline),
+                num(c.observed),
+                c.evidence
+            );
+        }
+        let bad: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| matches!(c.status, Status::Degraded | Status::Fail))
+            .map(|c| format!("{} in {} ({})", c.name, c.phase, c.status.as_str()))
+            .collect();
+        for w in &self.warnings {
+            let _ = writeln!(s, "warning: {w}");
+        }
+        let _ = writeln!(s);
+        let _ = write!(s, "verdict: {}", self.verdict.as_str());
+        if !bad.is_empty() {
+            let _ = write!(s, " — {}", bad.join(", "));
+        }
+        let _ = writeln!(s);
+        s
+    }
+}

@@ -1,0 +1,415 @@
+//! Running the plan: start the target (or reach an external one), set the sentinel up, walk the
+//! phases with the load engine in the load phases, let verification settle, then collect what the
+//! target shows and judge it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use super::evidence::{self, PhaseEvidence, TargetView};
+use super::plan::{RunPlan, TargetPlan};
+use crate::engine::{Anchor, LoadOutcome, run_load};
+use crate::pipeline::Pipeline;
+use crate::sentinel::ledger::Ledger;
+use crate::sentinel::sender::SentinelCtx;
+use crate::sentinel::webhook::WebhookReceiver;
+use crate::transport::{Exporter, RetryPolicy, Target, TransportOptions};
+use crate::verify::api::{QueryClient, RuleBody, TraceSummary};
+use crate::verify::checks::{self, Check, PhaseKind, Status};
+use crate::verify::poller;
+
+/// What one phase measured.
+#[derive(Debug, Clone)]
+pub struct PhaseOutcome {
+    /// The load engine's outcome, for load phases.
+    pub load: Option<LoadOutcome>,
+    /// Why the load engine could not run, for load phases.
+    pub load_error: Option<String>,
+    /// The sentinel's evidence.
+    pub sentinel: PhaseEvidence,
+    /// Whether the phase ran to its end (false when the run was stopped).
+    pub completed: bool,
+}
+
+/// What a run measured and concluded.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// The plan it ran.
+    pub plan: Arc<RunPlan>,
+    /// Where spans went.
+    pub target: String,
+    /// One per phase of the plan.
+    pub phases: Vec<PhaseOutcome>,
+    /// Every check of every verified phase.
+    pub checks: Vec<Check>,
+    /// The overall verdict.
+    pub verdict: Status,
+    /// Things the user should know (setup steps the target refused, query errors).
+    pub warnings: Vec<String>,
+}
+
+/// Progress of a run, once per second.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// Current phase name.
+    pub phase: String,
+    /// Seconds into the phase.
+    pub elapsed: Duration,
+    /// Length of the phase.
+    pub length: Duration,
+    /// Ambient traces sent so far.
+    pub sent: u64,
+    /// Verified so far.
+    pub verified: u64,
+    /// Missing so far.
+    pub missing: u64,
+    /// Load spans/s in the last second (0 outside load phases).
+    pub load_rate: f64,
+    /// The last alert state the webhook heard.
+    pub alert: String,
+}
+
+/// Runs `plan` to its end (or until `stop`), reporting progress through `on_progress`.
+pub fn execute(
+    plan: RunPlan,
+    stop: Arc<AtomicBool>,
+    on_progress: impl FnMut(&Progress) + Send,
+) -> anyhow::Result<RunOutcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("sentinel")
+        .enable_all()
+        .build()
+        .context("starting the sentinel's runtime")?;
+    runtime.block_on(execute_async(Arc::new(plan), stop, on_progress))
+}
+
+/// The target as reached: where spans go, where to ask, and the embedded pipeline if any.
+struct Reached {
+    target: Target,
+    query_url: String,
+    pipeline: Option<Pipeline>,
+}
+
+async fn reach(plan: &RunPlan) -> anyhow::Result<Reached> {
+    match &plan.target {
+        TargetPlan::Embedded(config) => {
+            let pipeline = Pipeline::start((**config).clone())
+                .await
+                .context("starting the embedded pipeline")?;
+            let endpoint = pipeline
+                .grpc_endpoint()
+                .parse()
+                .context("the pipeline's gRPC endpoint")?;
+            Ok(Reached {
+                target: Target::Grpc { endpoint },
+                query_url: pipeline.http_endpoint(),
+                pipeline: Some(pipeline),
+            })
+        }
+        TargetPlan::External { target, query_url } => Ok(Reached {
+            target: target.clone(),
+            query_url: query_url.clone(),
+            pipeline: None,
+        }),
+    }
+}
+
+fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
+    TransportOptions {
+        tenant_header: plan.tenant_header.clone(),
+        connections: 1,
+        concurrency: 1024,
+        timeout: Duration::from_secs(5),
+        retry: RetryPolicy {
+            max_elapsed: plan.sentinel.retry_max_elapsed,
+            ..RetryPolicy::default()
+        },
+        ..TransportOptions::default()
+    }
+}
+
+async fn set_up(
+    plan: &RunPlan,
+    query: &QueryClient,
+    webhook: &WebhookReceiver,
+    warnings: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    if let Err(e) = query
+        .set_assembly_threshold(plan.sentinel.assembly_threshold)
+        .await
+    {
+        warnings.push(format!("the target did not take the sentinel's assembly threshold ({e}); it must already be {:?}", plan.sentinel.assembly_threshold));
+    }
+    let a = &plan.sentinel.alert;
+    query
+        .delete_rule(&a.name)
+        .await
+        .context("deleting a leftover sentinel alert rule")?;
+    let rule = RuleBody {
+        name: a.name.clone(),
+        threshold: a.threshold,
+        window_ms: a.window.as_millis() as u64,
+        min_spans: a.min_spans,
+        clear_after_ms: a.clear_after.as_millis() as u64,
+        webhook_url: Some(webhook.url()),
+    };
+    query
+        .create_rule(&rule)
+        .await
+        .context("creating the sentinel's alert rule")?;
+    Ok(())
+}
+
+async fn execute_async(
+    plan: Arc<RunPlan>,
+    stop: Arc<AtomicBool>,
+    mut on_progress: impl FnMut(&Progress) + Send,
+) -> anyhow::Result<RunOutcome> {
+    let reached = reach(&plan).await?;
+    let exporter = Exporter::connect(&reached.target, &sentinel_transport(&plan)).await?;
+    let query = QueryClient::new(
+        &reached.query_url,
+        plan.tenant_header.clone(),
+        plan.tenant.clone(),
+    );
+    let tasks = CancellationToken::new();
+    let webhook = WebhookReceiver::start(tasks.clone())
+        .await
+        .context("starting the webhook receiver")?;
+    let mut warnings = Vec::new();
+    set_up(&plan, &query, &webhook, &mut warnings).await?;
+
+    let anchor = Anchor::now();
+    let ctx = Arc::new(SentinelCtx {
+        plan: plan.clone(),
+        ambient: plan.ambient(),
+        errors: plan.errors(),
+        exporter,
+        anchor,
+        ledger: Mutex::new(Ledger::new(plan.phases.len())),
+    });
+    tokio::spawn(ctx.clone().send_ambient(tasks.clone()));
+    tokio::spawn(ctx.clone().send_errors(tasks.clone()));
+    tokio::spawn(poller::poll(ctx.clone(), query.clone(), tasks.clone()));
+
+    let mut phases = walk_phases(&ctx, &reached.target, &stop, &webhook, &mut on_progress).await;
+    drain(&ctx, &stop).await;
+    tasks.cancel();
+
+    let view = look(&ctx, &query, &webhook, &mut warnings).await;
+    if let Err(e) = query.delete_rule(&plan.sentinel.alert.name).await {
+        warnings.push(format!("could not delete the sentinel's alert rule: {e}"));
+    }
+    if let Some(pipeline) = reached.pipeline {
+        pipeline.shutdown().await;
+    }
+    {
+        let ledger = ctx.ledger();
+        if ledger.query_errors > 0 {
+            warnings.push(format!(
+                "{} query API calls failed (retried); last: {}",
+                ledger.query_errors,
+                ledger.last_query_error.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    for (phase, p) in plan.phases.iter().zip(&phases) {
+        if let Some(e) = &p.load_error {
+            warnings.push(format!("phase {}: the load could not run: {e}", phase.name));
+        }
+    }
+    for (p, e) in phases.iter_mut().zip(evidence::collect(&ctx, &view)) {
+        p.sentinel = e;
+    }
+    let judged: Vec<_> = plan
+        .phases
+        .iter()
+        .zip(&phases)
+        .filter(|(_, o)| o.completed)
+        .map(|(p, o)| (p.name.clone(), p.kind, o.sentinel.evidence.clone()))
+        .collect();
+    let checks = checks::judge(&judged, &plan.checks);
+    let verdict = checks::verdict(&checks);
+    Ok(RunOutcome {
+        target: reached.target.to_string(),
+        plan,
+        phases,
+        checks,
+        verdict,
+        warnings,
+    })
+}
+
+/// Walks the phases, running the load engine during load phases.
+async fn walk_phases(
+    ctx: &Arc<SentinelCtx>,
+    target: &Target,
+    stop: &Arc<AtomicBool>,
+    webhook: &WebhookReceiver,
+    on_progress: &mut (impl FnMut(&Progress) + Send),
+) -> Vec<PhaseOutcome> {
+    let plan = &ctx.plan;
+    let mut out = Vec::new();
+    for (i, phase) in plan.phases.iter().enumerate() {
+        let start = ctx.anchor.instant + plan.phase_start(i);
+        let end = start + phase.duration;
+        if stop.load(Ordering::Relaxed) {
+            out.push(PhaseOutcome {
+                load: None,
+                load_error: None,
+                sentinel: PhaseEvidence::default(),
+                completed: false,
+            });
+            continue;
+        }
+        let rate = Arc::new(Mutex::new(0.0f64));
+        let load = (phase.kind == PhaseKind::Load).then(|| {
+            let mut load_plan = plan.load.clone();
+            load_plan.target = target.clone();
+            load_plan.duration = phase.duration;
+            let (stop, rate) = (stop.clone(), rate.clone());
+            tokio::task::spawn_blocking(move || {
+                run_load(&load_plan, stop, |tick| {
+                    let r = tick.last.total().sent as f64 / tick.last_len.as_secs_f64().max(1e-9);
+                    *rate.lock().unwrap_or_else(|e| e.into_inner()) = r;
+                })
+            })
+        });
+        while Instant::now() < end && !stop.load(Ordering::Relaxed) {
+            let wait = (end - Instant::now()).min(Duration::from_secs(1));
+            tokio::time::sleep(wait).await;
+            let load_rate = *rate.lock().unwrap_or_else(|e| e.into_inner());
+            on_progress(&progress(ctx, i, start, load_rate, webhook));
+        }
+        let (load, load_error) = match load {
+            Some(handle) => match handle.await {
+                Ok(Ok(outcome)) => (Some(outcome), None),
+                Ok(Err(e)) => (None, Some(e.to_string())),
+                Err(e) => (None, Some(format!("the load engine panicked: {e}"))),
+            },
+            None => (None, None),
+        };
+        let completed = Instant::now() >= end;
+        out.push(PhaseOutcome {
+            load,
+            load_error,
+            sentinel: PhaseEvidence::default(),
+            completed,
+        });
+    }
+    out
+}
+
+fn progress(
+    ctx: &SentinelCtx,
+    phase: usize,
+    start: Instant,
+    load_rate: f64,
+    webhook: &WebhookReceiver,
+) -> Progress {
+    use crate::sentinel::ledger::Found;
+    let ledger = ctx.ledger();
+    let count = |f: fn(&Found) -> bool| ledger.traces.iter().filter(|r| f(&r.found)).count() as u64;
+    Progress {
+        phase: ctx.plan.phases[phase].name.clone(),
+        elapsed: start.elapsed(),
+        length: ctx.plan.phases[phase].duration,
+        sent: ledger.traces.len() as u64,
+        verified: count(|f| matches!(f, Found::Verified(_))),
+        missing: count(|f| matches!(f, Found::Missing)),
+        load_rate,
+        alert: webhook
+            .received()
+            .last()
+            .map_or("ok".into(), |n| n.state.clone()),
+    }
+}
+
+/// Waits until every trace that must be assembled is decided and the last burst had time to
+/// clear, bounded by the freshness timeout and the clear limit.
+async fn drain(ctx: &SentinelCtx, stop: &AtomicBool) {
+    let plan = &ctx.plan;
+    let end = ctx.anchor.instant + plan.total();
+    let traces_deadline = end + plan.sentinel.freshness_timeout + Duration::from_secs(1);
+    let last_burst_end = plan
+        .sentinel
+        .bursts
+        .bursts_until(plan.total())
+        .into_iter()
+        .map(|b| b.end)
+        .filter(|e| *e <= plan.total())
+        .max();
+    let alerts_deadline = last_burst_end.map_or(end, |e| {
+        ctx.anchor.instant + e + plan.checks.clear_limit + plan.sentinel.alert_grace
+    });
+    // Below-threshold traces need the target's settle window before an unexpected assembly shows.
+    let search_ready = end + plan.sentinel.settle;
+    loop {
+        let now = Instant::now();
+        let traces_done = ctx.ledger().settled() || now >= traces_deadline;
+        if (traces_done && now >= alerts_deadline.min(traces_deadline) && now >= search_ready)
+            || stop.load(Ordering::Relaxed)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Reads what the target shows: alert history, histograms and a search over the run's traces.
+async fn look(
+    ctx: &SentinelCtx,
+    query: &QueryClient,
+    webhook: &WebhookReceiver,
+    warnings: &mut Vec<String>,
+) -> TargetView {
+    let mut view = TargetView {
+        notifications: webhook.received(),
+        ..TargetView::default()
+    };
+    match query.alert_history().await {
+        Ok(t) => view.transitions = t,
+        Err(e) => warnings.push(format!("could not read alerts: {e}")),
+    }
+    match query.histograms().await {
+        Ok(s) => view.series = s,
+        Err(e) => warnings.push(format!("could not read histograms: {e}")),
+    }
+    match search_all(ctx, query).await {
+        Ok(s) => view.searched = s,
+        Err(e) => warnings.push(format!("could not search traces: {e}")),
+    }
+    view
+}
+
+/// Searches assembled traces whose root started during the run (roots start up to the probe's
+/// longest duration before they are sent), in slices so no answer hits the search limit.
+async fn search_all(
+    ctx: &SentinelCtx,
+    query: &QueryClient,
+) -> Result<Vec<TraceSummary>, crate::verify::api::QueryError> {
+    const LIMIT: usize = 10_000;
+    let longest = ctx.plan.sentinel.probe.max.as_nanos() as u64;
+    let start = ctx
+        .anchor
+        .start_unix_ns
+        .saturating_sub(longest + 1_000_000_000);
+    let end = ctx.anchor.unix_ns(Instant::now()) + 1_000_000_000;
+    let mut slices = vec![(start, end)];
+    let mut out = Vec::new();
+    while let Some((a, b)) = slices.pop() {
+        let found = query.search(a, b, LIMIT).await?;
+        if found.len() >= LIMIT && b - a > 1 {
+            let mid = a + (b - a) / 2;
+            slices.push((a, mid));
+            slices.push((mid, b));
+        } else {
+            out.extend(found);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,6 @@
+//! `span-sentinel run`: phases of sentinel plus load against a target, then checks, a verdict
+//! and reports.
+
+pub mod evidence;
+pub mod execute;
+pub mod plan;

@@ -1,0 +1,326 @@
+//! The plan of `span-sentinel run`: profile (`[sentinel]`, `[[phases]]`, `[checks]`,
+//! `[pipeline]`, `[load]`) + flags → one validated, immutable `RunPlan`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use serde::{Deserialize, Serialize};
+
+use crate::config::duration as dur;
+use crate::config::load::{field_error, validate_load};
+use crate::config::{Profile, ProfileSource};
+use crate::engine::LoadPlan;
+use crate::error::UsageError;
+use crate::model::FieldError;
+use crate::pipeline::{Isolation, PipelineConfig};
+use crate::sentinel::SentinelSection;
+use crate::sentinel::ambient::Ambient;
+use crate::sentinel::errors::ErrorStream;
+use crate::transport::Target;
+use crate::verify::checks::{CheckTolerances, PhaseKind};
+
+/// One phase as a profile declares it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSpec {
+    /// Name used in reports and in the sentinel's span names.
+    pub name: String,
+    /// `warmup` (not verified), `baseline` (sentinel alone, the reference), `load` (sentinel plus
+    /// the `[load]` section) or `recovery` (sentinel alone again).
+    pub kind: PhaseKind,
+    /// How long the phase lasts.
+    #[serde(with = "dur")]
+    pub duration: Duration,
+}
+
+/// The default phases: warmup 5 s, baseline 30 s, load 30 s, recovery 30 s.
+pub fn default_phases() -> Vec<PhaseSpec> {
+    let p = |name: &str, kind, secs| PhaseSpec {
+        name: name.into(),
+        kind,
+        duration: Duration::from_secs(secs),
+    };
+    vec![
+        p("warmup", PhaseKind::Warmup, 5),
+        p("baseline", PhaseKind::Baseline, 30),
+        p("load", PhaseKind::Load, 30),
+        p("recovery", PhaseKind::Recovery, 30),
+    ]
+}
+
+/// Isolation of the embedded pipeline, as written in profiles and flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum IsolationArg {
+    /// One FIFO for every tenant.
+    Shared,
+    /// A queue per tenant, served fairly.
+    Fair,
+}
+
+/// The `[pipeline]` section: how the embedded reference pipeline is started (ignored with
+/// `--target`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddedSection {
+    /// `shared` or `fair`.
+    pub isolation: IsolationArg,
+    /// Admission queue capacity in spans (per tenant with `fair`).
+    pub queue_spans: usize,
+    /// Worker threads that process admitted batches.
+    pub workers: usize,
+    /// Significant digits of the latency histograms (1 to 5).
+    pub histogram_digits: u8,
+    /// How often alert rules are evaluated.
+    #[serde(with = "dur")]
+    pub alert_interval: Duration,
+    /// How long a trace waits for late children after its root arrives.
+    #[serde(with = "dur")]
+    pub settle: Duration,
+    /// Per-tenant rate quotas, spans per second.
+    pub tenant_quotas: BTreeMap<String, f64>,
+}
+
+impl Default for EmbeddedSection {
+    fn default() -> Self {
+        Self {
+            isolation: IsolationArg::Shared,
+            queue_spans: 1_000_000,
+            workers: 2,
+            histogram_digits: 3,
+            alert_interval: Duration::from_millis(250),
+            settle: Duration::from_secs(1),
+            tenant_quotas: BTreeMap::new(),
+        }
+    }
+}
+
+/// Where the run sends and queries.
+#[derive(Debug, Clone)]
+pub enum TargetPlan {
+    /// The reference pipeline, started in-process on loopback with this configuration.
+    Embedded(Box<PipelineConfig>),
+    /// Any OTLP endpoint plus the query API of the backend behind it.
+    External {
+        /// Where spans go.
+        target: Target,
+        /// Base URL of the query API.
+        query_url: String,
+    },
+}
+
+/// A phase of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Phase {
+    /// Name.
+    pub name: String,
+    /// What it is for.
+    pub kind: PhaseKind,
+    /// Length.
+    pub duration: Duration,
+}
+
+/// A validated run.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// The sentinel's settings.
+    pub sentinel: SentinelSection,
+    /// The seed of the sentinel's traces.
+    pub seed: u64,
+    /// The phases, in order.
+    pub phases: Vec<Phase>,
+    /// The unruly load of `load` phases (its target and duration are set per phase).
+    pub load: LoadPlan,
+    /// Where spans go and where the verifier asks.
+    pub target: TargetPlan,
+    /// How strict the checks are.
+    pub checks: CheckTolerances,
+    /// Header that carries the tenant.
+    pub tenant_header: HeaderName,
+    /// The sentinel's tenant as a header value.
+    pub tenant: HeaderValue,
+    /// The profile file, if any.
+    pub profile: Option<PathBuf>,
+}
+
+impl RunPlan {
+    /// Total length of all phases.
+    pub fn total(&self) -> Duration {
+        self.phases.iter().map(|p| p.duration).sum()
+    }
+
+    /// Index of the phase at `offset` from the start (the last phase past the end).
+    pub fn phase_at(&self, offset: Duration) -> usize {
+        let mut end = Duration::ZERO;
+        for (i, p) in self.phases.iter().enumerate() {
+            end += p.duration;
+            if offset < end {
+                return i;
+            }
+        }
+        self.phases.len() - 1
+    }
+
+    /// Offset of the start of phase `i`.
+    pub fn phase_start(&self, i: usize) -> Duration {
+        self.phases[..i].iter().map(|p| p.duration).sum()
+    }
+
+    /// The ambient stream of this run.
+    pub fn ambient(&self) -> Ambient {
+        Ambient::new(
+            self.seed,
+            self.sentinel.probe.durations_ns(),
+            self.sentinel.assembly_threshold.as_nanos() as u64,
+        )
+    }
+
+    /// The error stream of this run.
+    pub fn errors(&self) -> ErrorStream {
+        ErrorStream::new(
+            self.seed,
+            self.sentinel.error_ratio_in_burst,
+            self.sentinel.error_ratio_outside,
+        )
+    }
+}
+
+/// What `run` takes from its flags.
+#[derive(Debug, Clone, Default)]
+pub struct RunOverrides {
+    /// The profile file.
+    pub profile: Option<PathBuf>,
+    /// `--target`.
+    pub target: Option<String>,
+    /// `--query-url`.
+    pub query_url: Option<String>,
+    /// `--isolation`.
+    pub isolation: Option<IsolationArg>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+}
+
+/// Reads the profile and applies the flags.
+pub fn run_plan(o: &RunOverrides) -> Result<RunPlan, UsageError> {
+    match &o.profile {
+        Some(path) => {
+            let (profile, source) = ProfileSource::read(path)?;
+            build(profile, Some(&source), o)
+        }
+        None => build(Profile::default(), None, o),
+    }
+}
+
+fn build(
+    s: Profile,
+    source: Option<&ProfileSource>,
+    o: &RunOverrides,
+) -> Result<RunPlan, UsageError> {
+    let field = |path: &str, msg: &str| field_error(source, path, msg);
+    s.sentinel.validate().map_err(|e| {
+        let e = FieldError::from_message("sentinel.", e);
+        field(&e.field, &e.message)
+    })?;
+    validate_phases(&s.phases).map_err(|(i, e)| field(&format!("phases.{i}"), &e))?;
+    let tenant_header = HeaderName::from_bytes(s.load.tenant_header.as_bytes())
+        .map_err(|_| field("load.tenant_header", "is not a valid header name"))?;
+    let tenant = HeaderValue::from_str(&s.sentinel.tenant)
+        .map_err(|_| field("sentinel.tenant", "is not a valid header value"))?;
+    let target = match (&o.target, &o.query_url) {
+        (Some(url), Some(query)) => {
+            let target = url.parse::<Target>()?;
+            if !target.is_network() {
+                return Err(UsageError::new("--target: run needs a network target"));
+            }
+            TargetPlan::External {
+                target,
+                query_url: query.clone(),
+            }
+        }
+        (Some(_), None) => {
+            return Err(UsageError::new(
+                "--target needs --query-url (the backend's query API)",
+            ));
+        }
+        (None, Some(_)) => return Err(UsageError::new("--query-url needs --target")),
+        (None, None) => TargetPlan::Embedded(Box::new(embedded(&s, o, &tenant_header)?)),
+    };
+    let load = validate_load(s.load.clone(), source, Target::Discard, Vec::new())?;
+    Ok(RunPlan {
+        seed: o.seed.or(s.sentinel.seed).unwrap_or_else(rand::random),
+        phases: s
+            .phases
+            .iter()
+            .map(|p| Phase {
+                name: p.name.clone(),
+                kind: p.kind,
+                duration: p.duration,
+            })
+            .collect(),
+        sentinel: s.sentinel,
+        load,
+        target,
+        checks: s.checks,
+        tenant_header,
+        tenant,
+        profile: o.profile.clone(),
+    })
+}
+
+fn validate_phases(phases: &[PhaseSpec]) -> Result<(), (usize, String)> {
+    if phases.is_empty() {
+        return Err((0, "at least one phase is needed".into()));
+    }
+    if !phases.iter().any(|p| p.kind == PhaseKind::Baseline) {
+        return Err((0, "one phase must be of kind `baseline`".into()));
+    }
+    for (i, p) in phases.iter().enumerate() {
+        if p.duration.is_zero() {
+            return Err((i, "`duration` must be positive".into()));
+        }
+        let bad_name = p.name.is_empty()
+            || !p
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if bad_name || phases[..i].iter().any(|q| q.name == p.name) {
+            return Err((
+                i,
+                "`name` must be unique and of letters, digits, - and _".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn embedded(
+    s: &Profile,
+    o: &RunOverrides,
+    tenant_header: &HeaderName,
+) -> Result<PipelineConfig, UsageError> {
+    let p = &s.pipeline;
+    let mut config = PipelineConfig {
+        tenant_header: tenant_header.clone(),
+        isolation: match o.isolation.unwrap_or(p.isolation) {
+            IsolationArg::Shared => Isolation::Shared,
+            IsolationArg::Fair => Isolation::Fair,
+        },
+        queue_spans: p.queue_spans,
+        workers: p.workers,
+        histogram_digits: p.histogram_digits,
+        alert_interval: p.alert_interval,
+        tenant_quotas: p.tenant_quotas.clone().into_iter().collect(),
+        ..PipelineConfig::default()
+    };
+    config.assembly.settle = p.settle;
+    config
+        .assembly
+        .tenant_thresholds
+        .insert(s.sentinel.tenant.clone(), s.sentinel.assembly_threshold);
+    config
+        .validate()
+        .map_err(|e| UsageError::new(format!("[pipeline]: {e}")))?;
+    Ok(config)
+}

@@ -1,0 +1,72 @@
+//! Looking up every trace that must be assembled, from its settle time until it is found (then
+//! compared with the regenerated expectation) or its freshness timeout passes (then missing).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
+use tokio_util::sync::CancellationToken;
+
+use super::api::QueryClient;
+use super::traces::{first_difference, hex};
+use crate::sentinel::ambient::SERVICES;
+use crate::sentinel::ledger::Found;
+use crate::sentinel::sender::SentinelCtx;
+
+/// Lookups in flight at once.
+const CONCURRENT_LOOKUPS: usize = 8;
+
+/// Verifies due traces every poll interval until `stop`.
+pub async fn poll(ctx: Arc<SentinelCtx>, query: QueryClient, stop: CancellationToken) {
+    let interval = ctx.plan.sentinel.poll_interval;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(interval) => verify_due(&ctx, &query).await,
+        }
+    }
+}
+
+/// Looks up every trace that is due once.
+pub async fn verify_due(ctx: &SentinelCtx, query: &QueryClient) {
+    let due = ctx.ledger().due(Instant::now(), ctx.plan.sentinel.settle);
+    stream::iter(due)
+        .for_each_concurrent(CONCURRENT_LOOKUPS, |seq| look_up(ctx, query, seq))
+        .await;
+}
+
+async fn look_up(ctx: &SentinelCtx, query: &QueryClient, seq: u64) {
+    let (phase, end_unix_ns, intended) = {
+        let ledger = ctx.ledger();
+        let r = &ledger.traces[seq as usize];
+        (r.phase, r.end_unix_ns, r.intended)
+    };
+    let answer = query.trace(&hex(&ctx.ambient.trace_id(seq))).await;
+    let now = Instant::now();
+    let found = match answer {
+        Ok(Some(trace)) => {
+            let expected: Vec<_> = ctx
+                .ambient
+                .spans(seq, &ctx.plan.phases[phase].name, end_unix_ns)
+                .into_iter()
+                .zip(SERVICES)
+                .collect();
+            let after = now - intended;
+            match first_difference(&expected, &trace) {
+                None => Found::Verified(after),
+                Some(diff) => Found::Incorrect { after, diff },
+            }
+        }
+        Ok(None) | Err(_) if now >= intended + ctx.plan.sentinel.freshness_timeout => {
+            Found::Missing
+        }
+        Ok(None) => Found::Waiting,
+        Err(e) => {
+            let mut ledger = ctx.ledger();
+            ledger.query_errors += 1;
+            ledger.last_query_error = Some(e.to_string());
+            Found::Waiting
+        }
+    };
+    ctx.ledger().traces[seq as usize].found = found;
+}
