@@ -198,7 +198,7 @@ impl QueryClient {
         let req = req
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| fail(e.to_string()))?;
-        let answer = tokio::time::timeout(self.timeout, async {
+        tokio::time::timeout(self.timeout, async {
             let resp = self
                 .client
                 .request(req)
@@ -214,8 +214,7 @@ impl QueryClient {
             Ok((status, bytes))
         })
         .await
-        .map_err(|_| fail("timed out".into()))?;
-        answer
+        .map_err(|_| fail("timed out".into()))?
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, QueryError> {
