@@ -77,6 +77,10 @@ pub struct ServeFlags {
     /// Age limit of stored spans.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub span_store_age: Duration,
+    /// With --isolation fair: equal shares the span store is split into (tenant i uses share
+    /// i % shares), so a flood evicts only its own share.
+    #[arg(long, default_value_t = 8)]
+    pub span_store_shares: usize,
     /// Assembled traces kept per tenant.
     #[arg(long, default_value_t = 10_000)]
     pub traces_per_tenant: usize,
@@ -146,6 +150,7 @@ impl ServeFlags {
         limits.span_store_spans = self.span_store_spans;
         limits.span_store_bytes = self.span_store_mib << 20;
         limits.span_store_age = self.span_store_age;
+        limits.span_store_shares = self.span_store_shares;
         limits.traces_per_tenant = self.traces_per_tenant;
         limits.alert_history = self.alert_history;
         limits.max_tenants = self.max_tenants;

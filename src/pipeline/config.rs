@@ -29,6 +29,9 @@ pub struct StoreLimits {
     pub span_store_bytes: usize,
     /// Age after which a stored span is evicted even when there is room.
     pub span_store_age: Duration,
+    /// With `Isolation::Fair`, the span store is split into this many equal shares (tenant `i`
+    /// uses share `i % shares`), so a flood only evicts its own share; `shared` uses one store.
+    pub span_store_shares: usize,
     /// Assembled traces kept per tenant (oldest evicted first).
     pub traces_per_tenant: usize,
     /// Age after which an assembled trace is evicted.
@@ -51,6 +54,7 @@ impl Default for StoreLimits {
             span_store_spans: 4_000_000,
             span_store_bytes: 512 << 20,
             span_store_age: Duration::from_secs(30),
+            span_store_shares: 8,
             traces_per_tenant: 10_000,
             trace_age: Duration::from_secs(3600),
             alert_history: 1_000,
@@ -91,8 +95,9 @@ pub struct Faults {
     pub drop_fraction: f64,
     /// Extra delay added to every acknowledgement.
     pub ack_delay: Duration,
-    /// Time a worker spends on every batch on top of the real work (a slow backend).
-    pub batch_delay: Duration,
+    /// Time a worker spends per span on top of the real work (a slow backend); slept once per
+    /// batch, for all its spans.
+    pub span_delay: Duration,
 }
 
 /// Everything the reference pipeline needs to start.

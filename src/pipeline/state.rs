@@ -6,11 +6,11 @@ use std::sync::atomic::Ordering::Relaxed;
 use super::admission::AdmissionQueue;
 use super::alerts::AlertRegistry;
 use super::alerts::webhook::Webhooks;
-use super::config::PipelineConfig;
+use super::config::{Isolation, PipelineConfig};
 use super::ingest::{IngestCounters, IngestError};
 use super::process::{Assembler, WorkerState};
 use super::store::histograms::WorkerHistograms;
-use super::store::spans::SpanStore;
+use super::store::spans::SpanStores;
 use super::store::traces::TraceStore;
 use super::tenants::Tenants;
 
@@ -48,7 +48,12 @@ impl Shared {
             .map(|i| {
                 let histograms =
                     WorkerHistograms::new(config.histogram_digits, limits.series_per_tenant);
-                let spans = SpanStore::new(
+                let shares = match config.isolation {
+                    Isolation::Shared => 1,
+                    Isolation::Fair => limits.span_store_shares,
+                };
+                let spans = SpanStores::new(
+                    shares,
                     limits.span_store_spans / n,
                     limits.span_store_bytes / n,
                     limits.span_store_age,

@@ -13,7 +13,7 @@ async fn a_full_queue_refuses_with_retry_info_and_retry_after() {
     let mut config = test_config();
     config.workers = 1;
     config.queue_spans = 10;
-    config.faults.batch_delay = Duration::from_millis(500);
+    config.faults.span_delay = Duration::from_millis(50);
     let pipeline = start(config).await;
     let mut client = grpc_client(&pipeline).await;
     // The first batch keeps the worker busy, the second fills the queue, the third is refused.

@@ -224,7 +224,7 @@ async fn accepted_spans_equal_acknowledged_spans_and_all_are_processed_after_shu
     let mut config = test_config();
     config.queue_spans = 1_000;
     config.workers = 1;
-    config.faults.batch_delay = Duration::from_millis(5);
+    config.faults.span_delay = Duration::from_micros(30);
     let pipeline = start(config).await;
     let mut tasks = Vec::new();
     for t in 0..4u64 {

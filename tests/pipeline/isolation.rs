@@ -18,95 +18,125 @@ struct Probe {
     acked_spans: u64,
 }
 
-async fn probe_b(pipeline: &Pipeline, requests: usize) -> Probe {
+/// B's requests of one phase, pooled over rounds.
+#[derive(Debug, Default)]
+struct Samples {
+    latencies: Vec<Duration>,
+    ok: u64,
+}
+
+impl Samples {
+    fn probe(&mut self) -> Probe {
+        self.latencies.sort();
+        let n = self.latencies.len();
+        Probe {
+            accepted: self.ok as f64 / n as f64,
+            p99: self.latencies[(n * 99).div_ceil(100) - 1],
+            acked_spans: self.ok,
+        }
+    }
+}
+
+/// Sends `requests` one-span requests as B, one after another, into `samples`.
+async fn probe_b(pipeline: &Pipeline, requests: u64, samples: &mut Samples) {
     let mut client = grpc_client(pipeline).await;
-    let (mut latencies, mut ok, mut acked_spans) = (Vec::new(), 0, 0);
     for i in 0..requests {
         let started = Instant::now();
         let result = export(
             &mut client,
             "b",
-            roots("b", "op", 10_000 + i as u64 * 10, 10, 1000, false),
+            roots("b", "op", 10_000 + i, 1, 1000, false),
         )
         .await;
-        latencies.push(started.elapsed());
-        if result.is_ok() {
-            ok += 1;
-            acked_spans += 10;
-        }
+        samples.latencies.push(started.elapsed());
+        samples.ok += u64::from(result.is_ok());
         tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    latencies.sort();
-    let p99 = latencies[(latencies.len() * 99).div_ceil(100) - 1];
-    Probe {
-        accepted: f64::from(ok) / requests as f64,
-        p99,
-        acked_spans,
     }
 }
 
+/// Spans per request of A's flood: small requests, so the flood's cost is in requests, not bytes.
+const A_SPANS: u64 = 50;
+
 /// Floods as tenant A from `tasks` HTTP/2 connections until stopped, with a pre-encoded request
-/// (so the flood costs the test little CPU); returns each task's acked spans.
-fn flood_a(
-    pipeline: &Pipeline,
-    tasks: usize,
-    stop: Arc<AtomicBool>,
-) -> Vec<tokio::task::JoinHandle<u64>> {
+/// (so the flood costs the test little CPU), on its own thread and runtime, as a separate
+/// client process would; returns A's acked spans.
+fn flood_a(pipeline: &Pipeline, tasks: u64, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     let url = format!(
         "{}/opentelemetry.proto.collector.trace.v1.TraceService/Export",
         pipeline.grpc_endpoint()
     );
-    (0..tasks)
-        .map(|t| {
-            let (url, stop) = (url.clone(), stop.clone());
-            let frame = grpc_frame(
-                &encode(&roots("a", "op", t as u64 * 1_000_000, 500, 1000, false)),
-                false,
-            );
-            tokio::spawn(async move {
-                let client = h2_client();
-                let mut mine = 0;
-                while !stop.load(Relaxed) {
-                    let req = builder("POST", &url, Some("a"))
-                        .header("content-type", "application/grpc")
-                        .header("te", "trailers")
-                        .body(http_body_util::Full::new(frame.clone()))
-                        .unwrap();
-                    if send(&client, req).await.grpc_status() == Some(0) {
-                        mine += 500;
-                    }
-                    tokio::time::sleep(Duration::from_millis(4)).await;
-                }
-                mine
-            })
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let flooders: Vec<_> = (0..tasks)
+                .map(|t| {
+                    let (url, stop) = (url.clone(), stop.clone());
+                    let frame = grpc_frame(
+                        &encode(&roots("a", "op", t * 1_000_000, A_SPANS, 1000, false)),
+                        false,
+                    );
+                    tokio::spawn(async move {
+                        let client = h2_client();
+                        let mut mine = 0;
+                        while !stop.load(Relaxed) {
+                            let req = builder("POST", &url, Some("a"))
+                                .header("content-type", "application/grpc")
+                                .header("te", "trailers")
+                                .body(http_body_util::Full::new(frame.clone()))
+                                .unwrap();
+                            if send(&client, req).await.grpc_status() == Some(0) {
+                                mine += A_SPANS;
+                            }
+                            tokio::time::sleep(Duration::from_millis(2)).await;
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            let mut acked = 0;
+            for flooder in flooders {
+                acked += flooder.await.unwrap();
+            }
+            acked
         })
-        .collect()
+    })
 }
 
 fn config(isolation: Isolation) -> PipelineConfig {
     let mut config = test_config();
     config.isolation = isolation;
     config.workers = 1;
-    config.queue_spans = 5_000;
-    // A slow backend: 10 ms per batch (at most 50,000 spans/s of A's batches), so a flood that
-    // costs the test little CPU still saturates it.
-    config.faults.batch_delay = Duration::from_millis(10);
+    config.queue_spans = 500;
+    // A slow backend: 1 ms per span (1,000 spans/s), so a flood that costs the test little CPU
+    // saturates it, while B's 1-span requests (≈170 spans/s) fit easily on their own.
+    config.faults.span_delay = Duration::from_millis(1);
     config
 }
 
+/// Alternates phases of B alone and B under A's flood (5 rounds of 60 requests each, so noise
+/// from the rest of the machine falls on both alike); returns both views and A's acked spans.
 async fn measure(isolation: Isolation) -> (Probe, Probe, u64, Pipeline) {
     let pipeline = start(config(isolation)).await;
-    let alone = probe_b(&pipeline, 300).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let flood = flood_a(&pipeline, 2, stop.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let flooded = probe_b(&pipeline, 300).await;
-    stop.store(true, Relaxed);
-    let mut a_acked = 0;
-    for task in flood {
-        a_acked += task.await.unwrap();
+    let (mut alone, mut flooded, mut a_acked) = (Samples::default(), Samples::default(), 0);
+    for _ in 0..5 {
+        probe_b(&pipeline, 60, &mut alone).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let flood = flood_a(&pipeline, 4, stop.clone());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        probe_b(&pipeline, 60, &mut flooded).await;
+        stop.store(true, Relaxed);
+        a_acked += tokio::task::spawn_blocking(move || flood.join().unwrap())
+            .await
+            .unwrap();
+        // Let A's backlog drain before B is alone again.
+        while pipeline.stats().queue_depth > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
-    (alone, flooded, a_acked, pipeline)
+    (alone.probe(), flooded.probe(), a_acked, pipeline)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,4 +190,59 @@ async fn fair_queues_keep_another_tenant_within_10_percent_while_a_is_throttled(
             acked
         );
     }
+}
+
+/// Sends B's child, floods A past the span store's size, then sends B's slow root; returns the
+/// number of spans in B's assembled trace.
+async fn assembled_after_flood(isolation: Isolation) -> (usize, u64) {
+    let mut config = test_config();
+    config.isolation = isolation;
+    config.workers = 1;
+    config.limits.span_store_spans = 20_000;
+    let pipeline = start(config).await;
+    let mut client = grpc_client(&pipeline).await;
+    let t0 = now_ns();
+    export(
+        &mut client,
+        "b",
+        request("b", vec![span(7, 2, Some(1), "child", t0, 1000, false)]),
+    )
+    .await
+    .unwrap();
+    for i in 0..30 {
+        export(
+            &mut client,
+            "a",
+            roots("a", "op", 1_000_000 + i * 1000, 1000, 1000, false),
+        )
+        .await
+        .unwrap();
+    }
+    export(
+        &mut client,
+        "b",
+        request("b", vec![span(7, 1, None, "root", t0, 200_000_000, false)]),
+    )
+    .await
+    .unwrap();
+    let id: String = trace_id(7).iter().map(|b| format!("{b:02x}")).collect();
+    let trace = eventually(Duration::from_secs(5), || async {
+        let raw = get(&pipeline, "b", &format!("/api/v1/traces/{id}")).await;
+        (raw.status == 200).then(|| raw.json())
+    })
+    .await;
+    let evicted = pipeline.stats().span_store_evicted_spans;
+    pipeline.shutdown().await;
+    (trace["spans"].as_array().unwrap().len(), evicted)
+}
+
+#[tokio::test]
+async fn a_flood_evicts_another_tenants_stored_spans_only_with_shared_isolation() {
+    let _slot = shared_slot();
+    // Shared: one store, so A's flood pushes B's early child out before B's root arrives.
+    let (spans, evicted) = assembled_after_flood(Isolation::Shared).await;
+    assert_eq!((spans, evicted > 0), (1, true));
+    // Fair: A floods its own share of the store; B's trace is complete.
+    let (spans, evicted) = assembled_after_flood(Isolation::Fair).await;
+    assert_eq!((spans, evicted > 0), (2, true));
 }

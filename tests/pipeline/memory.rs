@@ -33,7 +33,7 @@ async fn rss_stays_within_store_limits_plus_fixed_overhead_during_a_60s_flood() 
     config.limits.span_store_spans = 2_000_000;
     config.limits.span_store_bytes = 256 << 20;
     // Slow the single worker a little (≈2.5 M spans/s) so the flood saturates the queue.
-    config.faults.batch_delay = Duration::from_micros(300);
+    config.faults.span_delay = Duration::from_nanos(300);
     let spans_per_request = 1000u64;
     // 16 distinct pre-encoded requests per connection (distinct trace IDs, cheap client), built
     // before the baseline so the client's own buffers are not charged to the pipeline.

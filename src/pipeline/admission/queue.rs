@@ -16,8 +16,9 @@ use crate::pipeline::config::Isolation;
 use crate::pipeline::ingest::decode::SpanRef;
 use crate::pipeline::tenants::Tenant;
 
-/// Spans a tenant may take per round of the fair scheduler.
-const QUANTUM: u64 = 8192;
+/// Spans a tenant may take per round of the fair scheduler: small, so a flooding tenant's turn
+/// is short (a batch bigger than this takes several rounds of credit, which costs only loops).
+const QUANTUM: u64 = 512;
 
 /// One admitted request: its bytes (kept for assembly) and its decoded spans.
 #[derive(Debug)]

@@ -122,11 +122,11 @@ pub fn tenant_stats(shared: &Shared, tenant: &Tenant) -> TenantStats {
 pub fn pipeline_stats(shared: &Shared) -> PipelineStats {
     let (mut spans, mut bytes, mut evicted, mut expired) = (0, 0, 0, 0);
     for state in &shared.workers {
-        let state = worker::lock(state);
-        spans += state.spans.len();
-        bytes += state.spans.bytes() as u64;
-        evicted += state.spans.evictions.capacity;
-        expired += state.spans.evictions.age;
+        let (n, b, e) = worker::lock(state).spans.totals();
+        spans += n;
+        bytes += b as u64;
+        evicted += e.capacity;
+        expired += e.age;
     }
     PipelineStats {
         queue_depth: shared.queue.depth(),

@@ -9,7 +9,7 @@ use std::time::Instant;
 use crate::pipeline::admission::Batch;
 use crate::pipeline::state::Shared;
 use crate::pipeline::store::histograms::WorkerHistograms;
-use crate::pipeline::store::spans::SpanStore;
+use crate::pipeline::store::spans::SpanStores;
 
 /// What one worker owns.
 #[derive(Debug)]
@@ -17,14 +17,14 @@ pub struct WorkerState {
     /// Latency histograms.
     pub histograms: WorkerHistograms,
     /// Recent spans for assembly.
-    pub spans: SpanStore,
+    pub spans: SpanStores,
     /// Per-worker state of the drop-fraction fault.
     fault_rng: u64,
 }
 
 impl WorkerState {
     /// Empty state.
-    pub fn new(histograms: WorkerHistograms, spans: SpanStore, seed: u64) -> Self {
+    pub fn new(histograms: WorkerHistograms, spans: SpanStores, seed: u64) -> Self {
         Self {
             histograms,
             spans,
@@ -55,9 +55,9 @@ pub fn run(shared: &Shared, index: usize) {
 
 /// Processes one batch.
 pub fn process(shared: &Shared, index: usize, batch: Batch) {
-    let delay = shared.config.faults.batch_delay;
+    let delay = shared.config.faults.span_delay;
     if !delay.is_zero() {
-        std::thread::sleep(delay);
+        std::thread::sleep(delay.saturating_mul(batch.spans.len() as u32));
     }
     let now = Instant::now();
     let tenant = &batch.tenant;

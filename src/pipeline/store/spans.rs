@@ -190,6 +190,60 @@ impl SpanStore {
     }
 }
 
+/// One worker's span stores: a single store for all tenants (`shared` isolation), or equal
+/// shares (`fair`), tenant `i` in share `i % shares`, so that a flood from one tenant evicts the
+/// spans of its own share and not those of every other tenant. The budget is the same either
+/// way; it is split, never multiplied.
+#[derive(Debug)]
+pub struct SpanStores {
+    shares: Vec<SpanStore>,
+}
+
+impl SpanStores {
+    /// `shares` stores (at least one) splitting `capacity` spans and `max_bytes` bytes.
+    pub fn new(shares: usize, capacity: usize, max_bytes: usize, max_age: Duration) -> Self {
+        let shares = shares.max(1);
+        let stores =
+            (0..shares).map(|_| SpanStore::new(capacity / shares, max_bytes / shares, max_age));
+        Self {
+            shares: stores.collect(),
+        }
+    }
+
+    fn share(&self, tenant: u16) -> usize {
+        usize::from(tenant) % self.shares.len()
+    }
+
+    /// Stores the spans of one request of `tenant`.
+    pub fn insert(&mut self, tenant: u16, body: &Bytes, spans: &[SpanRef], now: Instant) {
+        let share = self.share(tenant);
+        self.shares[share].insert(tenant, body, spans, now);
+    }
+
+    /// Calls `found` for every stored span of `trace_id` sent by `tenant`.
+    pub fn find(&self, tenant: u16, trace_id: &[u8; 16], found: impl FnMut(FoundSpan)) {
+        self.shares[self.share(tenant)].find(tenant, trace_id, found);
+    }
+
+    /// Evicts spans older than the age limit.
+    pub fn expire(&mut self, now: Instant) {
+        self.shares.iter_mut().for_each(|s| s.expire(now));
+    }
+
+    /// (spans stored, request bytes kept, evictions) over all shares.
+    pub fn totals(&self) -> (u64, usize, SpanEvictions) {
+        self.shares
+            .iter()
+            .fold((0, 0, SpanEvictions::default()), |(n, b, e), s| {
+                let evictions = SpanEvictions {
+                    capacity: e.capacity + s.evictions.capacity,
+                    age: e.age + s.evictions.age,
+                };
+                (n + s.len(), b + s.bytes(), evictions)
+            })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
