@@ -74,7 +74,10 @@ fn traces(ctx: &SentinelCtx, out: &mut [PhaseEvidence]) {
                 e.freshness.push(*after);
                 e.incorrect_example.get_or_insert_with(|| diff.clone());
             }
-            Found::Missing | Found::Waiting => e.missing += 1,
+            Found::Missing | Found::Waiting => {
+                e.missing += 1;
+                e.missing_unacked += u64::from(r.outcome != Outcome::Acked);
+            }
         }
     }
 }

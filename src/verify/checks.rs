@@ -139,6 +139,8 @@ pub struct Evidence {
     pub verified: u64,
     /// Not found in time.
     pub missing: u64,
+    /// Of the missing, those the target never accepted (refused, or no answer).
+    pub missing_unacked: u64,
     /// Found with other content; the first difference seen.
     pub incorrect: u64,
     /// An example difference.
@@ -342,8 +344,8 @@ fn completeness(ev: &Evidence, base: Option<&Evidence>, tol: &CheckTolerances) -
         _ => (false, None),
     };
     let mut evidence = format!(
-        "{} of {} verified, {} missing, {} incorrect",
-        ev.verified, ev.expected, ev.missing, ev.incorrect
+        "{} of {} verified, {} missing ({} never accepted by the target), {} incorrect",
+        ev.verified, ev.expected, ev.missing, ev.missing_unacked, ev.incorrect
     );
     if let Some(p) = p {
         evidence.push_str(&format!("; p-value {p:.4} (two-proportion test)"));
