@@ -1,7 +1,6 @@
 //! `span-sentinel load` end to end: in-process against real loopback OTLP servers (what the
 //! server counted must equal what the tool reports), and as a subprocess for exit codes.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -43,20 +42,7 @@ fn assert_accounted(report: &Value) {
         n(report, "acked_spans") + n(report, "rejected_spans") + n(report, "failed_spans"),
         "{report}"
     );
-    validate(report);
-}
-
-/// Validates a report against `schemas/load.schema.json`.
-fn validate(report: &Value) {
-    let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/load.schema.json");
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(report)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:?}\n{report}");
+    crate::support::assert_matches_schema("load.schema.json", report);
 }
 
 #[test]

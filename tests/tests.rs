@@ -4,5 +4,6 @@
 mod encode;
 mod load;
 mod pipeline;
+mod run;
 mod support;
 mod transport;

@@ -347,3 +347,22 @@ async fn http_answer(
     }
     builder.body(Full::new(Bytes::from(body))).unwrap()
 }
+
+/// Validates `value` against the JSON Schema `schemas/NAME`; panics listing every violation.
+pub fn assert_matches_schema(name: &str, value: &serde_json::Value) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("schemas")
+        .join(name);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{value}");
+}
+
+/// Serialises tests that run whole scenarios: each keeps both cores busy, and two at once would
+/// measure each other.
+pub static HEAVY: Mutex<()> = Mutex::new(());

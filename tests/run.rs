@@ -1,0 +1,154 @@
+//! `span-sentinel run` end to end against the embedded pipeline: the smoke profile passes, and
+//! every fault the pipeline is made to commit fails the check that should catch it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use serde_json::Value;
+use span_sentinel::pipeline::PipelineConfig;
+use span_sentinel::run::execute::{RunOutcome, execute};
+use span_sentinel::run::plan::{RunOverrides, RunPlan, TargetPlan, run_plan};
+use span_sentinel::verify::checks::Status;
+
+use crate::support::{HEAVY, assert_matches_schema};
+
+fn profile(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("profiles")
+        .join(name)
+}
+
+#[test]
+fn smoke_profile_passes_with_every_trace_and_burst_verified() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("run.json");
+    let smoke = profile("smoke.toml");
+    let argv = [
+        "span-sentinel",
+        "run",
+        smoke.to_str().unwrap(),
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ];
+    let code = span_sentinel::cli::main_with_args(argv);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_matches_schema("run.schema.json", &report);
+    assert_eq!(report["verdict"], "pass", "{report:#}");
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    for phase in report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["kind"] != "warmup")
+    {
+        let s = &phase["sentinel"];
+        assert!(
+            s["traces_expected_assembled"].as_u64().unwrap() >= 20,
+            "{phase:#}"
+        );
+        assert_eq!(
+            s["traces_verified"], s["traces_expected_assembled"],
+            "{phase:#}"
+        );
+        for key in ["traces_missing", "traces_incorrect", "traces_unexpected"] {
+            assert_eq!(s[key], 0, "{key} in {phase:#}");
+        }
+        let a = &s["alerts"];
+        assert_eq!(a["bursts"], 1, "{phase:#}");
+        assert_eq!(a["detected"], 1);
+        assert_eq!(a["notified"], 1);
+        assert_eq!(a["spurious"], 0);
+        assert!(
+            a["clear_delay_ms"]["max"].as_f64().is_some(),
+            "burst never cleared: {phase:#}"
+        );
+    }
+    let load = &report["phases"][2]["load"];
+    assert!(load["acked_spans"].as_u64().unwrap() > 100_000, "{load:#}");
+}
+
+/// A short run — warmup 2 s, baseline 8 s with one error burst — whose embedded pipeline
+/// `misbehave` configures.
+fn faulty_run(extra_toml: &str, misbehave: impl FnOnce(&mut PipelineConfig)) -> RunOutcome {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fault.toml");
+    let text = format!(
+        "[[phases]]\nname = \"warmup\"\nkind = \"warmup\"\nduration = \"2s\"\n\
+         [[phases]]\nname = \"baseline\"\nkind = \"baseline\"\nduration = \"8s\"\n\
+         [pipeline]\nsettle = \"1s\"\nalert_interval = \"250ms\"\n\
+         [sentinel]\ntraces_per_sec = 60.0\nsettle = \"1s\"\nfreshness_timeout = \"4s\"\n{extra_toml}\n\
+         [sentinel.bursts]\noffset = \"3s\"\nperiod = \"20s\"\nburst = \"2500ms\"\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut plan: RunPlan = run_plan(&RunOverrides {
+        profile: Some(path),
+        seed: Some(7),
+        ..RunOverrides::default()
+    })
+    .unwrap();
+    let TargetPlan::Embedded(config) = &mut plan.target else {
+        unreachable!("no --target given")
+    };
+    misbehave(config);
+    execute(plan, Arc::new(AtomicBool::new(false)), |_| {}).unwrap()
+}
+
+fn status_of(outcome: &RunOutcome, check: &str) -> (Status, String) {
+    let c = outcome
+        .checks
+        .iter()
+        .find(|c| c.name == check && c.phase == "baseline")
+        .unwrap();
+    (c.status, c.evidence.clone())
+}
+
+#[test]
+fn a_healthy_short_run_passes() {
+    // The control for the fault tests below: the same run without a fault passes.
+    let outcome = faulty_run("", |_| {});
+    assert_eq!(outcome.verdict, Status::Pass, "{:#?}", outcome.checks);
+}
+
+#[test]
+fn dropping_one_percent_of_spans_fails_trace_completeness() {
+    // Every trace must be assembled (threshold 1 µs), so ~480 lookups see 1% of batches gone.
+    let outcome = faulty_run("assembly_threshold = \"1us\"", |c| {
+        c.faults.drop_fraction = 0.01
+    });
+    let (status, evidence) = status_of(&outcome, "trace_completeness");
+    assert_eq!(status, Status::Fail, "{evidence}");
+    assert_eq!(outcome.verdict, Status::Fail);
+}
+
+#[test]
+fn one_significant_digit_histograms_fail_histogram_error() {
+    let outcome = faulty_run("", |c| c.histogram_digits = 1);
+    let (status, evidence) = status_of(&outcome, "histogram_error");
+    assert_eq!(status, Status::Fail, "{evidence}");
+    assert_eq!(status_of(&outcome, "trace_completeness").0, Status::Pass);
+}
+
+#[test]
+fn the_same_seed_gives_the_same_sentinel_traces() {
+    let plan = |seed| {
+        run_plan(&RunOverrides {
+            seed: Some(seed),
+            ..RunOverrides::default()
+        })
+        .unwrap()
+    };
+    let (a, b, c) = (plan(11).ambient(), plan(11).ambient(), plan(12).ambient());
+    for seq in [0, 1, 77, 1000] {
+        assert_eq!(
+            a.spans(seq, "baseline", 5_000_000_000_000),
+            b.spans(seq, "baseline", 5_000_000_000_000)
+        );
+        assert_ne!(a.trace_id(seq), c.trace_id(seq));
+    }
+    let (e1, e2) = (plan(11).errors(), plan(11).errors());
+    assert_eq!(e1.span(3, 10, true), e2.span(3, 10, true));
+}
