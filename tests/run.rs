@@ -133,6 +133,32 @@ fn one_significant_digit_histograms_fail_histogram_error() {
 }
 
 #[test]
+fn a_lagging_alert_evaluator_fails_alert_detect_delay() {
+    // The detection limit is 3 s; an evaluator 4 s behind cannot meet it.
+    let outcome = faulty_run("", |c| {
+        c.faults.alert_delay = std::time::Duration::from_secs(4)
+    });
+    let (status, evidence) = status_of(&outcome, "alert_detect_delay");
+    assert_eq!(status, Status::Fail, "{evidence}");
+}
+
+#[test]
+fn assembling_traces_below_the_threshold_fails_unexpected_traces() {
+    let outcome = faulty_run("", |c| c.faults.extra_assembly_every = 20);
+    let (status, evidence) = status_of(&outcome, "unexpected_traces");
+    assert_eq!(status, Status::Fail, "{evidence}");
+    assert_eq!(status_of(&outcome, "trace_completeness").0, Status::Pass);
+}
+
+#[test]
+fn a_corrupted_attribute_fails_trace_content() {
+    let outcome = faulty_run("", |c| c.faults.corrupt_every = 10);
+    let (status, evidence) = status_of(&outcome, "trace_content");
+    assert_eq!(status, Status::Fail, "{evidence}");
+    assert!(evidence.contains("attributes"), "{evidence}");
+}
+
+#[test]
 fn the_same_seed_gives_the_same_sentinel_traces() {
     let plan = |seed| {
         run_plan(&RunOverrides {

@@ -98,6 +98,14 @@ pub struct Faults {
     /// Time a worker spends per span on top of the real work (a slow backend); slept once per
     /// batch, for all its spans.
     pub span_delay: Duration,
+    /// Alert rules are evaluated on the error window as it was this long ago (a lagging
+    /// evaluator): every transition comes this much later.
+    pub alert_delay: Duration,
+    /// Every Nth root span below the assembly threshold is assembled anyway (0: never).
+    pub extra_assembly_every: u64,
+    /// Every Nth assembled trace has the value of its first span's first attribute altered
+    /// (0: never).
+    pub corrupt_every: u64,
 }
 
 /// Everything the reference pipeline needs to start.

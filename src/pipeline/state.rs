@@ -8,6 +8,7 @@ use super::alerts::AlertRegistry;
 use super::alerts::webhook::Webhooks;
 use super::config::{Isolation, PipelineConfig};
 use super::ingest::{IngestCounters, IngestError};
+use super::process::assembler::AssemblyFaults;
 use super::process::{Assembler, WorkerState};
 use super::store::histograms::WorkerHistograms;
 use super::store::spans::SpanStores;
@@ -74,7 +75,11 @@ impl Shared {
             ),
             queue: AdmissionQueue::new(config.isolation, config.queue_spans),
             workers,
-            assembler: Assembler::new(config.assembly.settle, limits.pending_assemblies),
+            assembler: Assembler::with_faults(
+                config.assembly.settle,
+                limits.pending_assemblies,
+                AssemblyFaults::from_config(&config.faults),
+            ),
             traces: TraceStore::new(limits.traces_per_tenant, limits.trace_age),
             alerts: AlertRegistry::new(limits.alert_history, limits.rules_per_tenant),
             webhooks: Webhooks::start(),

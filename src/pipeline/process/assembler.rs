@@ -36,12 +36,46 @@ pub struct Assembler {
     pub dropped: AtomicU64,
     /// Stored spans prost could not decode (skipped).
     pub undecodable_spans: AtomicU64,
+    faults: AssemblyFaults,
+}
+
+/// The assembly faults (`Faults::extra_assembly_every`, `Faults::corrupt_every`) and their
+/// counters.
+#[derive(Debug, Default)]
+pub struct AssemblyFaults {
+    /// Assemble every Nth root below the threshold (0: never).
+    pub extra_every: u64,
+    /// Corrupt every Nth assembled trace (0: never).
+    pub corrupt_every: u64,
+    below_threshold_roots: AtomicU64,
+    assembled_for_corruption: AtomicU64,
+}
+
+impl AssemblyFaults {
+    /// The faults configured in `faults`.
+    pub fn from_config(faults: &crate::pipeline::config::Faults) -> Self {
+        Self {
+            extra_every: faults.extra_assembly_every,
+            corrupt_every: faults.corrupt_every,
+            ..Self::default()
+        }
+    }
+}
+
+fn every_nth(counter: &AtomicU64, n: u64) -> bool {
+    n > 0 && (counter.fetch_add(1, Relaxed) + 1) % n == 0
 }
 
 impl Assembler {
     /// An assembler that waits `settle` after a root, with at most `limit` traces waiting.
     pub fn new(settle: Duration, limit: usize) -> Self {
+        Self::with_faults(settle, limit, AssemblyFaults::default())
+    }
+
+    /// An assembler that also commits the given faults.
+    pub fn with_faults(settle: Duration, limit: usize, faults: AssemblyFaults) -> Self {
         Self {
+            faults,
             pending: Mutex::default(),
             settle,
             limit,
@@ -49,6 +83,11 @@ impl Assembler {
             dropped: AtomicU64::new(0),
             undecodable_spans: AtomicU64::new(0),
         }
+    }
+
+    /// Called for a root below the threshold: whether the extra-assembly fault takes it.
+    pub fn extra_fault(&self) -> bool {
+        every_nth(&self.faults.below_threshold_roots, self.faults.extra_every)
     }
 
     /// Schedules a trace whose root was seen at `seen` (a second root of it is ignored).
@@ -92,7 +131,13 @@ impl Assembler {
             if shared.traces.contains(tenant, &id) {
                 continue;
             }
-            if let Some(trace) = self.assemble(shared, tenant, &id) {
+            if let Some(mut trace) = self.assemble(shared, tenant, &id) {
+                if every_nth(
+                    &self.faults.assembled_for_corruption,
+                    self.faults.corrupt_every,
+                ) {
+                    corrupt(&mut trace);
+                }
                 if shared.traces.insert(tenant, id, trace) {
                     self.assembled.fetch_add(1, Relaxed);
                 }
@@ -134,6 +179,17 @@ impl Assembler {
             assembled_at_unix_nano: unix_nanos(),
             spans,
         })
+    }
+}
+
+/// The corruption fault: alter the value of the first attribute of the first span.
+fn corrupt(trace: &mut AssembledTrace) {
+    let first = trace
+        .spans
+        .first_mut()
+        .and_then(|s| s.attributes.values_mut().next());
+    if let Some(value) = first {
+        *value = serde_json::Value::String("corrupted".into());
     }
 }
 

@@ -80,7 +80,7 @@ pub fn process(shared: &Shared, index: usize, batch: Batch) {
     let mut errors = 0;
     for span in &batch.spans {
         errors += u64::from(span.is_error());
-        if span.is_root() && span.duration_ns() >= threshold {
+        if span.is_root() && (span.duration_ns() >= threshold || shared.assembler.extra_fault()) {
             shared.assembler.enqueue(tenant.index, span.trace_id, now);
         }
     }
