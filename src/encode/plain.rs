@@ -73,36 +73,17 @@ pub fn build_request(
     traces: usize,
     start_unix_ns: u64,
 ) -> ExportTraceServiceRequest {
-    let resource_spans = layout(model, traces)
+    // `layout` groups spans by service in service order, so grouping them in that order by
+    // first appearance gives one ResourceSpans per service, as the template expects.
+    let spans = layout(model, traces)
         .into_iter()
-        .map(|group| {
-            let service = model.nodes[usize::from(group[0].1)].service;
-            let spans = group
-                .iter()
-                .map(|&(t, node)| build_span(model, seqs.nth(t), node, start_unix_ns))
-                .collect();
-            ResourceSpans {
-                resource: Some(Resource {
-                    attributes: vec![string_attr(
-                        "service.name",
-                        model.service_names[usize::from(service)].clone(),
-                    )],
-                    ..Default::default()
-                }),
-                scope_spans: vec![ScopeSpans {
-                    scope: Some(InstrumentationScope {
-                        name: SCOPE_NAME.into(),
-                        version: env!("CARGO_PKG_VERSION").into(),
-                        ..Default::default()
-                    }),
-                    spans,
-                    schema_url: String::new(),
-                }],
-                schema_url: String::new(),
-            }
-        })
-        .collect();
-    ExportTraceServiceRequest { resource_spans }
+        .flatten()
+        .map(|(t, node)| {
+            let service = model.nodes[usize::from(node)].service;
+            let span = build_span(model, seqs.nth(t), node, start_unix_ns);
+            (span, model.service_names[usize::from(service)].as_str())
+        });
+    request_from_spans(spans)
 }
 
 /// Builds and prost-encodes a batch: the baseline the template encoder is measured against.
