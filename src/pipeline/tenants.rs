@@ -72,6 +72,8 @@ pub struct TenantCounters {
     pub quota_requests: AtomicU64,
     /// Spans discarded by an injected fault after acknowledgement.
     pub fault_dropped: AtomicU64,
+    /// How long the last processed batch waited in the queue, ns (processing lag).
+    pub last_queue_wait_ns: AtomicU64,
 }
 
 /// Seconds as a duration, saturating (a tiny rate must not overflow).

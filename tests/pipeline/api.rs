@@ -55,6 +55,7 @@ async fn every_endpoint_answers_in_its_documented_shape() {
             "queue_full_requests",
             "quota_requests",
             "fault_dropped_spans",
+            "last_queue_wait_ns",
             "histogram_series",
             "histogram_dropped_spans",
             "stored_traces",

@@ -32,6 +32,8 @@ pub struct TenantStats {
     pub quota_requests: u64,
     /// Spans discarded by an injected fault.
     pub fault_dropped_spans: u64,
+    /// How long the tenant's last processed batch waited in the queue, ns.
+    pub last_queue_wait_ns: u64,
     /// Histogram series (service, operation).
     pub histogram_series: u64,
     /// Spans not recorded in histograms: series limit reached.
@@ -110,6 +112,7 @@ pub fn tenant_stats(shared: &Shared, tenant: &Tenant) -> TenantStats {
         queue_full_requests: c.queue_full_requests.load(Relaxed),
         quota_requests: c.quota_requests.load(Relaxed),
         fault_dropped_spans: c.fault_dropped.load(Relaxed),
+        last_queue_wait_ns: c.last_queue_wait_ns.load(Relaxed),
         histogram_series: series,
         histogram_dropped_spans: dropped,
         stored_traces: stored as u64,
