@@ -175,7 +175,8 @@ async fn every_endpoint_answers_in_its_documented_shape() {
         ])
     );
 
-    // Tenant scoping: another tenant sees none of it.
+    // Tenant scoping: another tenant sees none of it, and reading does not register it.
+    let tenants = pipeline.stats().tenants;
     assert_eq!(
         get(&pipeline, "other", &format!("/api/v1/traces/{id}"))
             .await
@@ -190,6 +191,9 @@ async fn every_endpoint_answers_in_its_documented_shape() {
         get(&pipeline, "other", "/api/v1/alerts").await.json()["rules"],
         json!([])
     );
+    let other = get(&pipeline, "other", "/api/v1/stats").await.json();
+    assert_eq!(other["tenant"]["accepted_spans"], 0);
+    assert_eq!(pipeline.stats().tenants, tenants);
 
     let metrics = get(&pipeline, "shape", "/metrics").await;
     let text = String::from_utf8(metrics.body.to_vec()).unwrap();
