@@ -95,12 +95,13 @@ pub struct Stats {
 /// The tenant's counters.
 pub fn tenant_stats(shared: &Shared, tenant: &Tenant) -> TenantStats {
     let c = &tenant.counters;
-    let (mut series, mut dropped) = (0, 0);
+    let (mut series, mut dropped) = (std::collections::HashSet::new(), 0);
     for state in &shared.workers {
-        let (s, d) = worker::lock(state).histograms.series_count(tenant.index);
-        series += s as u64;
-        dropped += d;
+        dropped += worker::lock(state)
+            .histograms
+            .series_keys(tenant.index, &mut series);
     }
+    let series = series.len() as u64;
     let (stored, evicted) = shared.traces.counts(tenant.index);
     TenantStats {
         tenant: tenant.name.to_string(),
