@@ -14,6 +14,9 @@ use crate::pipeline::ingest::decode::SpanRef;
 
 type Ops = FxHashMap<Box<[u8]>, Histogram<u64>>;
 
+/// (service, operation) as sent.
+pub type SeriesKey = (Box<[u8]>, Box<[u8]>);
+
 #[derive(Debug, Default)]
 struct TenantSeries {
     services: FxHashMap<Box<[u8]>, Ops>,
@@ -123,7 +126,7 @@ impl WorkerHistograms {
 
     /// Adds this worker's series keys of `tenant` to `keys` and returns its dropped spans, for
     /// `/api/v1/stats` (workers share series, so they are counted once over all workers).
-    pub fn series_keys(&self, tenant: u16, keys: &mut HashSet<(Box<[u8]>, Box<[u8]>)>) -> u64 {
+    pub fn series_keys(&self, tenant: u16, keys: &mut HashSet<SeriesKey>) -> u64 {
         let Some(series) = self.tenants.get(usize::from(tenant)) else {
             return 0;
         };
