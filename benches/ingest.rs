@@ -4,6 +4,7 @@
 //! OTLP/gRPC on loopback, client included, as a stand-in for the end-to-end figure.
 
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -25,6 +26,10 @@ use span_sentinel::pipeline::state::Shared;
 use span_sentinel::pipeline::{Pipeline, PipelineConfig};
 
 const SPANS: usize = 1000;
+
+/// What the gRPC rounds saw, for comparison with the pipeline's `accepted_spans`.
+static ACKED_SPANS: AtomicU64 = AtomicU64::new(0);
+static REFUSED_REQUESTS: AtomicU64 = AtomicU64::new(0);
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
     KeyValue {
@@ -130,11 +135,22 @@ fn ingest(c: &mut Criterion) {
 
 /// Exports `requests` pre-encoded batches over OTLP/gRPC on loopback from `streams` concurrent
 /// HTTP/2 streams (over 4 connections) and waits until the workers processed them all.
-async fn grpc_round(pipeline: &Pipeline, frame: &Bytes, requests: u64, streams: u64) -> Duration {
-    let url = format!("{}{}", pipeline.grpc_endpoint(), EXPORT_PATH);
-    let before = pipeline
-        .tenant_stats("bench")
-        .map_or(0, |s| s.processed_spans);
+/// With an in-process `pipeline`, the round also waits until every span was processed; against
+/// an external one (`INGEST_TARGET`), it measures acknowledged spans.
+async fn grpc_round(
+    target: &str,
+    pipeline: Option<&Pipeline>,
+    frame: &Bytes,
+    requests: u64,
+    streams: u64,
+) -> Duration {
+    let url = format!("{target}{EXPORT_PATH}");
+    let processed = || {
+        pipeline
+            .and_then(|p| p.tenant_stats("bench"))
+            .map_or(0, |s| s.processed_spans)
+    };
+    let before = processed();
     let clients: Vec<_> = (0..4)
         .map(|_| {
             let mut connector = HttpConnector::new();
@@ -161,7 +177,13 @@ async fn grpc_round(pipeline: &Pipeline, frame: &Bytes, requests: u64, streams: 
                         .body(Full::new(frame.clone()))
                         .unwrap();
                     let response = client.request(req).await.unwrap();
-                    let _ = response.into_body().collect().await.unwrap();
+                    let collected = response.into_body().collect().await.unwrap();
+                    let ok = collected
+                        .trailers()
+                        .and_then(|t| t.get("grpc-status"))
+                        .is_some_and(|s| s == "0");
+                    let counter = if ok { &ACKED_SPANS } else { &REFUSED_REQUESTS };
+                    counter.fetch_add(if ok { SPANS as u64 } else { 1 }, Relaxed);
                 }
             })
         })
@@ -170,11 +192,7 @@ async fn grpc_round(pipeline: &Pipeline, frame: &Bytes, requests: u64, streams: 
         task.await.unwrap();
     }
     let want = before + requests.div_ceil(streams) * streams * SPANS as u64;
-    while pipeline
-        .tenant_stats("bench")
-        .map_or(0, |s| s.processed_spans)
-        < want
-    {
+    while pipeline.is_some() && processed() < want {
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
     started.elapsed()
@@ -196,14 +214,34 @@ fn ingest_grpc(c: &mut Criterion) {
         ..PipelineConfig::default()
     };
     config.limits.span_store_spans = 1_000_000;
-    let pipeline = runtime.block_on(Pipeline::start(config)).unwrap();
+    // INGEST_TARGET=http://127.0.0.1:4317 measures a separately started `span-sentinel serve`.
+    let external = std::env::var("INGEST_TARGET").ok();
+    let pipeline = match external {
+        Some(_) => None,
+        None => Some(runtime.block_on(Pipeline::start(config)).unwrap()),
+    };
+    let target = external.unwrap_or_else(|| {
+        pipeline
+            .as_ref()
+            .map(|p| p.grpc_endpoint())
+            .unwrap_or_default()
+    });
     let mut group = c.benchmark_group("ingest_grpc_loopback");
     group.throughput(Throughput::Elements(SPANS as u64));
     group.bench_function("export_and_process", |b| {
-        b.iter_custom(|iters| runtime.block_on(grpc_round(&pipeline, &frame, iters, 16)))
+        b.iter_custom(|iters| {
+            runtime.block_on(grpc_round(&target, pipeline.as_ref(), &frame, iters, 16))
+        })
     });
     group.finish();
-    runtime.block_on(pipeline.shutdown());
+    eprintln!(
+        "ingest_grpc: {} spans acknowledged, {} requests refused",
+        ACKED_SPANS.load(Relaxed),
+        REFUSED_REQUESTS.load(Relaxed)
+    );
+    if let Some(pipeline) = pipeline {
+        runtime.block_on(pipeline.shutdown());
+    }
 }
 
 criterion_group! {

@@ -42,7 +42,8 @@ pub struct StoreLimits {
     pub rules_per_tenant: usize,
     /// Tenants the pipeline accepts at all; requests of further tenants are refused.
     pub max_tenants: usize,
-    /// Histogram series (service, operation) per tenant; further series are counted, not kept.
+    /// Histogram series (service, operation) per tenant, enforced by each worker; spans of
+    /// further series are counted (`histogram_dropped_spans`), not recorded.
     pub series_per_tenant: usize,
     /// Traces waiting for their settle window to end, over all tenants.
     pub pending_assemblies: usize,

@@ -48,7 +48,7 @@ pub enum PipelineError {
     #[error("invalid pipeline configuration: {0}")]
     Config(String),
     /// A listener could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,

@@ -11,6 +11,10 @@ use std::time::{Duration, Instant};
 
 use super::alerts::window::ErrorWindow;
 
+/// The index of a tenant that was never registered (registered ones are below `max_tenants`,
+/// at most 65535, so this never collides).
+pub const UNREGISTERED: u16 = u16::MAX;
+
 /// Longest tenant ID accepted, in bytes (as Mimir and Tempo).
 pub const MAX_TENANT_LEN: usize = 150;
 
@@ -72,6 +76,8 @@ pub struct TenantCounters {
     pub quota_requests: AtomicU64,
     /// Spans discarded by an injected fault after acknowledgement.
     pub fault_dropped: AtomicU64,
+    /// How long the last processed batch waited in the queue, ns (processing lag).
+    pub last_queue_wait_ns: AtomicU64,
 }
 
 /// Seconds as a duration, saturating (a tiny rate must not overflow).
@@ -181,11 +187,7 @@ impl Tenants {
             self.refused.fetch_add(1, Relaxed);
             return Err(TenantError::TooMany);
         }
-        let threshold = self
-            .thresholds
-            .get(name)
-            .copied()
-            .unwrap_or(self.default_threshold);
+        let threshold = self.threshold_of(name);
         let name: Arc<str> = name.into();
         let tenant = Arc::new(Tenant {
             index: by_name.len() as u16,
@@ -201,6 +203,29 @@ impl Tenants {
             .unwrap_or_else(|e| e.into_inner())
             .push(tenant.clone());
         Ok(tenant)
+    }
+
+    /// The tenant named by a header value if known, else a fresh unregistered one (no data,
+    /// index [`UNREGISTERED`]), for read-only queries.
+    pub fn lookup(&self, header: Option<&[u8]>) -> Result<Arc<Tenant>, TenantError> {
+        let name = validate_tenant(header.unwrap_or_default())?;
+        Ok(self.get(name).unwrap_or_else(|| {
+            Arc::new(Tenant {
+                index: UNREGISTERED,
+                name: name.into(),
+                counters: TenantCounters::default(),
+                assembly_threshold_ns: AtomicU64::new(self.threshold_of(name).as_nanos() as u64),
+                quota: None,
+                errors: ErrorWindow::default(),
+            })
+        }))
+    }
+
+    fn threshold_of(&self, name: &str) -> Duration {
+        self.thresholds
+            .get(name)
+            .copied()
+            .unwrap_or(self.default_threshold)
     }
 
     /// A known tenant by name.

@@ -116,3 +116,29 @@ async fn otlp_json_over_http_is_accepted_like_protobuf() {
     assert_eq!(pipeline.tenant_stats("j").unwrap().accepted_spans, 7);
     pipeline.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_drop_fault_loses_acknowledged_spans_and_says_so() {
+    let _slot = shared_slot();
+    let mut config = test_config();
+    config.faults.drop_fraction = 1.0;
+    let pipeline = start(config).await;
+    let mut client = grpc_client(&pipeline).await;
+    export(&mut client, "f", roots("s", "o", 1, 25, 1, false))
+        .await
+        .unwrap();
+    let shared = pipeline.shared().clone();
+    pipeline.shutdown().await;
+    let stats = span_sentinel::pipeline::api::stats::tenant_stats(
+        &shared,
+        &shared.tenants.get("f").unwrap(),
+    );
+    assert_eq!(
+        (
+            stats.accepted_spans,
+            stats.processed_spans,
+            stats.fault_dropped_spans
+        ),
+        (25, 0, 25)
+    );
+}

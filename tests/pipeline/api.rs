@@ -55,6 +55,7 @@ async fn every_endpoint_answers_in_its_documented_shape() {
             "queue_full_requests",
             "quota_requests",
             "fault_dropped_spans",
+            "last_queue_wait_ns",
             "histogram_series",
             "histogram_dropped_spans",
             "stored_traces",
@@ -174,7 +175,8 @@ async fn every_endpoint_answers_in_its_documented_shape() {
         ])
     );
 
-    // Tenant scoping: another tenant sees none of it.
+    // Tenant scoping: another tenant sees none of it, and reading does not register it.
+    let tenants = pipeline.stats().tenants;
     assert_eq!(
         get(&pipeline, "other", &format!("/api/v1/traces/{id}"))
             .await
@@ -189,6 +191,9 @@ async fn every_endpoint_answers_in_its_documented_shape() {
         get(&pipeline, "other", "/api/v1/alerts").await.json()["rules"],
         json!([])
     );
+    let other = get(&pipeline, "other", "/api/v1/stats").await.json();
+    assert_eq!(other["tenant"]["accepted_spans"], 0);
+    assert_eq!(pipeline.stats().tenants, tenants);
 
     let metrics = get(&pipeline, "shape", "/metrics").await;
     let text = String::from_utf8(metrics.body.to_vec()).unwrap();

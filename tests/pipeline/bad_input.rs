@@ -262,3 +262,40 @@ async fn an_empty_request_is_a_success() {
     still_serving(&pipeline).await;
     pipeline.shutdown().await;
 }
+
+#[tokio::test]
+async fn random_and_mutated_bodies_get_an_answer_and_never_break_the_server() {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    let _slot = shared_slot();
+    let pipeline = start(test_config()).await;
+    let mut rng = StdRng::seed_from_u64(3);
+    let valid = encode(&roots("svc", "op", 1, 20, 10, true)).to_vec();
+    for _ in 0..200 {
+        let mut body = if rng.random_bool(0.3) {
+            (0..rng.random_range(0..300))
+                .map(|_| rng.random())
+                .collect()
+        } else {
+            valid.clone()
+        };
+        for _ in 0..rng.random_range(1..5) {
+            if body.is_empty() {
+                break;
+            }
+            let i = rng.random_range(0..body.len());
+            body[i] = rng.random();
+        }
+        let body = Bytes::from(body);
+        let raw = http_post(&pipeline, Some("fuzz"), body.clone(), &[]).await;
+        assert!(matches!(raw.status.as_u16(), 200 | 400), "{}", raw.status);
+        let raw = grpc_raw(&pipeline, Some("fuzz"), grpc_frame(&body, false), &[]).await;
+        assert!(
+            matches!(raw.grpc_status(), Some(0 | INVALID_ARGUMENT)),
+            "{:?}",
+            raw.grpc_status()
+        );
+    }
+    still_serving(&pipeline).await;
+    pipeline.shutdown().await;
+}

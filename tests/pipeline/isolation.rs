@@ -163,11 +163,13 @@ async fn fair_queues_keep_another_tenant_within_10_percent_while_a_is_throttled(
         flooded.accepted >= alone.accepted * 0.9,
         "{alone:?} {flooded:?}"
     );
-    // 10%, with a 1 ms floor for scheduling noise on a shared 2-core machine.
+    // 10%, with a 2 ms floor: on a shared 2-core machine B's p99 *alone* varies between runs
+    // from 1.6 to 5.5 ms (debug build), so a tighter bound would measure the machine, not the
+    // pipeline. Acceptance (above) is the strict part of this check.
     let bound = alone
         .p99
         .mul_f64(1.1)
-        .max(alone.p99 + Duration::from_millis(1));
+        .max(alone.p99 + Duration::from_millis(2));
     assert!(
         flooded.p99 <= bound,
         "B's p99 {:?} vs {:?} alone",

@@ -28,10 +28,13 @@ fn tenant_of(
         .headers()
         .get(&shared.config.tenant_header)
         .map(|v| v.as_bytes());
-    shared
-        .tenants
-        .resolve(header)
-        .map_err(|err| Box::new(error(StatusCode::BAD_REQUEST, &err.to_string())))
+    // Reading never registers a tenant, so queries cannot fill the tenant registry.
+    let tenant = if req.method() == Method::GET {
+        shared.tenants.lookup(header)
+    } else {
+        shared.tenants.resolve(header)
+    };
+    tenant.map_err(|err| Box::new(error(StatusCode::BAD_REQUEST, &err.to_string())))
 }
 
 /// Routes a request that is not ingest.

@@ -32,6 +32,8 @@ pub struct TenantStats {
     pub quota_requests: u64,
     /// Spans discarded by an injected fault.
     pub fault_dropped_spans: u64,
+    /// How long the tenant's last processed batch waited in the queue, ns.
+    pub last_queue_wait_ns: u64,
     /// Histogram series (service, operation).
     pub histogram_series: u64,
     /// Spans not recorded in histograms: series limit reached.
@@ -93,12 +95,13 @@ pub struct Stats {
 /// The tenant's counters.
 pub fn tenant_stats(shared: &Shared, tenant: &Tenant) -> TenantStats {
     let c = &tenant.counters;
-    let (mut series, mut dropped) = (0, 0);
+    let (mut series, mut dropped) = (std::collections::HashSet::new(), 0);
     for state in &shared.workers {
-        let (s, d) = worker::lock(state).histograms.series_count(tenant.index);
-        series += s as u64;
-        dropped += d;
+        dropped += worker::lock(state)
+            .histograms
+            .series_keys(tenant.index, &mut series);
     }
+    let series = series.len() as u64;
     let (stored, evicted) = shared.traces.counts(tenant.index);
     TenantStats {
         tenant: tenant.name.to_string(),
@@ -110,6 +113,7 @@ pub fn tenant_stats(shared: &Shared, tenant: &Tenant) -> TenantStats {
         queue_full_requests: c.queue_full_requests.load(Relaxed),
         quota_requests: c.quota_requests.load(Relaxed),
         fault_dropped_spans: c.fault_dropped.load(Relaxed),
+        last_queue_wait_ns: c.last_queue_wait_ns.load(Relaxed),
         histogram_series: series,
         histogram_dropped_spans: dropped,
         stored_traces: stored as u64,

@@ -5,7 +5,7 @@
 //! assembly decodes it with prost when (rarely) needed.
 //!
 //! Equality with prost on valid input is checked by a differential test, and safety on invalid
-//! input by a fuzz-style test (`tests/pipeline.rs`). Like prost, the scanner rejects a known
+//! input by a fuzz-style test (`tests/pipeline/decode.rs`). Like prost, the scanner rejects a known
 //! field with the wrong wire type and invalid UTF-8 in the strings it reads (span name, service
 //! name); unlike prost it does not descend into attributes, events and links.
 

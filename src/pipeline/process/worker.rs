@@ -61,6 +61,8 @@ pub fn process(shared: &Shared, index: usize, batch: Batch) {
     }
     let now = Instant::now();
     let tenant = &batch.tenant;
+    let waited = now.duration_since(batch.admitted).as_nanos() as u64;
+    tenant.counters.last_queue_wait_ns.store(waited, Relaxed);
     let n = batch.spans.len() as u64;
     let mut state = lock(&shared.workers[index]);
     let drop_fraction = shared.config.faults.drop_fraction;

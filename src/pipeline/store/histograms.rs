@@ -4,7 +4,7 @@
 //! Spans of one resource share the same service range, so the service map is looked up once per
 //! run of spans, and the operation map once per span (an FxHash of the span name).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -13,6 +13,9 @@ use super::FxHashMap;
 use crate::pipeline::ingest::decode::SpanRef;
 
 type Ops = FxHashMap<Box<[u8]>, Histogram<u64>>;
+
+/// (service, operation) as sent.
+pub type SeriesKey = (Box<[u8]>, Box<[u8]>);
 
 #[derive(Debug, Default)]
 struct TenantSeries {
@@ -121,11 +124,16 @@ impl WorkerHistograms {
         }
     }
 
-    /// Histogram series and dropped spans of `tenant`, for `/api/v1/stats`.
-    pub fn series_count(&self, tenant: u16) -> (usize, u64) {
-        self.tenants
-            .get(usize::from(tenant))
-            .map_or((0, 0), |s| (s.series, s.dropped_spans))
+    /// Adds this worker's series keys of `tenant` to `keys` and returns its dropped spans, for
+    /// `/api/v1/stats` (workers share series, so they are counted once over all workers).
+    pub fn series_keys(&self, tenant: u16, keys: &mut HashSet<SeriesKey>) -> u64 {
+        let Some(series) = self.tenants.get(usize::from(tenant)) else {
+            return 0;
+        };
+        for (service, ops) in &series.services {
+            keys.extend(ops.keys().map(|op| (service.clone(), op.clone())));
+        }
+        series.dropped_spans
     }
 }
 
