@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
-cargo test --locked --all-targets
+# Release: the tests measure real servers and timing (freshness, alert delays, isolation
+# latency); a debug build is 10-30x slower and would measure the build, not the code.
+cargo test --locked --release --all-targets

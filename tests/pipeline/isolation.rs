@@ -50,7 +50,7 @@ async fn probe_b(pipeline: &Pipeline, requests: u64, samples: &mut Samples) {
         .await;
         samples.latencies.push(started.elapsed());
         samples.ok += u64::from(result.is_ok());
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
 }
 
@@ -116,17 +116,18 @@ fn config(isolation: Isolation) -> PipelineConfig {
     config
 }
 
-/// Alternates phases of B alone and B under A's flood (5 rounds of 60 requests each, so noise
-/// from the rest of the machine falls on both alike); returns both views and A's acked spans.
+/// Alternates phases of B alone and B under A's flood (10 rounds of 200 requests each, so noise
+/// from the rest of the machine falls on both alike and each p99 rests on 2,000 samples);
+/// returns both views and A's acked spans.
 async fn measure(isolation: Isolation) -> (Probe, Probe, u64, Pipeline) {
     let pipeline = start(config(isolation)).await;
     let (mut alone, mut flooded, mut a_acked) = (Samples::default(), Samples::default(), 0);
-    for _ in 0..5 {
-        probe_b(&pipeline, 60, &mut alone).await;
+    for _ in 0..10 {
+        probe_b(&pipeline, 200, &mut alone).await;
         let stop = Arc::new(AtomicBool::new(false));
         let flood = flood_a(&pipeline, 4, stop.clone());
         tokio::time::sleep(Duration::from_millis(200)).await;
-        probe_b(&pipeline, 60, &mut flooded).await;
+        probe_b(&pipeline, 200, &mut flooded).await;
         stop.store(true, Relaxed);
         a_acked += tokio::task::spawn_blocking(move || flood.join().unwrap())
             .await
@@ -163,13 +164,14 @@ async fn fair_queues_keep_another_tenant_within_10_percent_while_a_is_throttled(
         flooded.accepted >= alone.accepted * 0.9,
         "{alone:?} {flooded:?}"
     );
-    // 10%, with a 2 ms floor: on a shared 2-core machine B's p99 *alone* varies between runs
-    // from 1.6 to 5.5 ms (debug build), so a tighter bound would measure the machine, not the
-    // pipeline. Acceptance (above) is the strict part of this check.
+    // 10%, with a 0.5 ms floor for scheduler jitter: B's p99 over 2,000 interleaved requests
+    // is about 0.4-0.7 ms in a release build, so 10% is 40-70 µs, the size of one preemption on
+    // a shared 2-core machine. Release runs measured -3% to +6%; the floor keeps a busy CI
+    // machine from failing a pipeline that isolates correctly. Acceptance (above) is strict.
     let bound = alone
         .p99
         .mul_f64(1.1)
-        .max(alone.p99 + Duration::from_millis(2));
+        .max(alone.p99 + Duration::from_micros(500));
     assert!(
         flooded.p99 <= bound,
         "B's p99 {:?} vs {:?} alone",
