@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The real peers of tests/peers.rs (Python opentelemetry-proto and rotel under target/peers,
+# Debian's prometheus); the script is idempotent and prints the environment the tests read.
+eval "$(bash scripts/setup-peers.sh)"
+
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked --all-targets

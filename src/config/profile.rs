@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
 use super::duration as dur;
+use crate::encode::Encoding;
 use crate::engine::RateProfile;
 use crate::error::UsageError;
 use crate::model::StreamSpec;
@@ -63,6 +64,9 @@ pub struct LoadSection {
     pub concurrency: usize,
     /// Compress OTLP/HTTP bodies with gzip.
     pub gzip: bool,
+    /// Body encoding: `"protobuf"` (default) or `"json"` (OTLP JSON; OTLP/HTTP targets only).
+    /// The run's sentinel uses it too.
+    pub encoding: Encoding,
     /// Header that carries the tenant.
     pub tenant_header: String,
     /// Timeout of one export attempt.
@@ -87,6 +91,7 @@ impl Default for LoadSection {
             connections: 2,
             concurrency: 8,
             gzip: false,
+            encoding: Encoding::Protobuf,
             tenant_header: "x-scope-orgid".into(),
             timeout: Duration::from_secs(10),
             retry_max_elapsed: Duration::from_secs(30),

@@ -124,6 +124,7 @@ fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
         connections: 1,
         concurrency: 1024,
         timeout: Duration::from_secs(5),
+        encoding: plan.load.transport.encoding,
         retry: RetryPolicy {
             max_elapsed: plan.sentinel.retry_max_elapsed,
             ..RetryPolicy::default()
