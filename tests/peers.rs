@@ -5,6 +5,7 @@
 mod capture;
 mod decoder;
 mod json_ingest;
+mod prometheus;
 
 use std::path::PathBuf;
 

@@ -10,7 +10,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::evidence::{self, PhaseEvidence, TargetView};
-use super::plan::{RunPlan, TargetPlan};
+use super::plan::{AlertSource, RunPlan, TargetPlan};
 use crate::engine::{Anchor, LoadOutcome, run_load};
 use crate::pipeline::Pipeline;
 use crate::sentinel::ledger::Ledger;
@@ -20,6 +20,7 @@ use crate::transport::{Exporter, RetryPolicy, Target, TransportOptions};
 use crate::verify::api::{QueryClient, RuleBody, TraceSummary};
 use crate::verify::checks::{self, Check, PhaseKind, Status};
 use crate::verify::poller;
+use crate::verify::prometheus::PrometheusAlerts;
 
 /// What one phase measured.
 #[derive(Debug, Clone)]
@@ -118,6 +119,19 @@ async fn reach(plan: &RunPlan) -> anyhow::Result<Reached> {
     }
 }
 
+/// The Prometheus alert watcher when `--alerts prometheus://...` asks for one.
+fn prometheus_alerts(plan: &RunPlan) -> Option<Arc<PrometheusAlerts>> {
+    let AlertSource::Prometheus { base_url } = &plan.alerts else {
+        return None;
+    };
+    let client = QueryClient::new(base_url, plan.tenant_header.clone(), plan.tenant.clone());
+    Some(Arc::new(PrometheusAlerts::new(
+        client,
+        &plan.sentinel.alert.name,
+        &plan.sentinel.tenant,
+    )))
+}
+
 fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
     TransportOptions {
         tenant_header: plan.tenant_header.clone(),
@@ -196,12 +210,25 @@ async fn execute_async(
     tokio::spawn(ctx.clone().send_ambient(tasks.clone()));
     tokio::spawn(ctx.clone().send_errors(tasks.clone()));
     tokio::spawn(poller::poll(ctx.clone(), query.clone(), tasks.clone()));
+    let prometheus = prometheus_alerts(&plan);
+    if let Some(p) = &prometheus {
+        tokio::spawn(p.clone().watch(tasks.clone()));
+    }
 
     let mut phases = walk_phases(&ctx, &reached.target, &stop, &webhook, &mut on_progress).await;
     drain(&ctx, &stop).await;
     tasks.cancel();
 
-    let view = look(&ctx, &query, &webhook, &mut warnings).await;
+    let mut view = look(&ctx, &query, &webhook, &mut warnings).await;
+    if let Some(p) = &prometheus {
+        view.transitions = p.transitions();
+        if let (n @ 1.., last) = p.errors() {
+            warnings.push(format!(
+                "{n} polls of Prometheus's alerts failed; last: {}",
+                last.unwrap_or_default()
+            ));
+        }
+    }
     if let Err(e) = query.delete_rule(&plan.sentinel.alert.name).await {
         warnings.push(format!("could not delete the sentinel's alert rule: {e}"));
     }

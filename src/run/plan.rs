@@ -2,6 +2,7 @@
 //! `[pipeline]`, `[load]`) + flags → one validated, immutable `RunPlan`.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -81,6 +82,12 @@ pub struct EmbeddedSection {
     pub settle: Duration,
     /// Per-tenant rate quotas, spans per second.
     pub tenant_quotas: BTreeMap<String, f64>,
+    /// Where its OTLP/gRPC receiver listens; port 0 picks a free one. Fix it when a peer
+    /// must know it in advance.
+    pub grpc_listen: SocketAddr,
+    /// Where its HTTP receiver, query API and `/metrics` listen; port 0 picks a free one. Fix
+    /// it for a Prometheus to scrape (profiles/prometheus.toml).
+    pub http_listen: SocketAddr,
 }
 
 impl Default for EmbeddedSection {
@@ -93,6 +100,8 @@ impl Default for EmbeddedSection {
             alert_interval: Duration::from_millis(250),
             settle: Duration::from_secs(1),
             tenant_quotas: BTreeMap::new(),
+            grpc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
 }
@@ -109,6 +118,39 @@ pub enum TargetPlan {
         /// Base URL of the query API.
         query_url: String,
     },
+}
+
+/// Where the sentinel reads its alert's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertSource {
+    /// The target's own alert history (`GET /api/v1/alerts` of the query API), with webhook
+    /// notifications.
+    Target,
+    /// A Prometheus server's `GET /api/v1/alerts`, polled; no notification is expected.
+    Prometheus {
+        /// Base URL of its HTTP API, e.g. `http://127.0.0.1:9090`.
+        base_url: String,
+    },
+}
+
+impl std::str::FromStr for AlertSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "target" {
+            return Ok(AlertSource::Target);
+        }
+        match s.strip_prefix("prometheus://") {
+            Some(authority) if !authority.is_empty() && !authority.contains('/') => {
+                Ok(AlertSource::Prometheus {
+                    base_url: format!("http://{authority}"),
+                })
+            }
+            _ => Err(format!(
+                "{s:?}: use prometheus://HOST:PORT (a Prometheus server) or target"
+            )),
+        }
+    }
 }
 
 /// A phase of the run.
@@ -135,6 +177,8 @@ pub struct RunPlan {
     pub load: LoadPlan,
     /// Where spans go and where the verifier asks.
     pub target: TargetPlan,
+    /// Where the sentinel reads its alert's state.
+    pub alerts: AlertSource,
     /// How strict the checks are.
     pub checks: CheckTolerances,
     /// Header that carries the tenant.
@@ -200,6 +244,8 @@ pub struct RunOverrides {
     pub isolation: Option<IsolationArg>,
     /// `--seed`.
     pub seed: Option<u64>,
+    /// `--alerts`.
+    pub alerts: Option<AlertSource>,
 }
 
 /// Reads the profile and applies the flags.
@@ -262,6 +308,7 @@ fn build(
         sentinel: s.sentinel,
         load,
         target,
+        alerts: o.alerts.clone().unwrap_or(AlertSource::Target),
         checks: s.checks,
         tenant_header,
         tenant,
@@ -312,6 +359,8 @@ fn embedded(
         histogram_digits: p.histogram_digits,
         alert_interval: p.alert_interval,
         tenant_quotas: p.tenant_quotas.clone().into_iter().collect(),
+        grpc_addr: p.grpc_listen,
+        http_addr: p.http_listen,
         ..PipelineConfig::default()
     };
     config.assembly.settle = p.settle;
