@@ -6,6 +6,7 @@ mod capture;
 mod decoder;
 mod json_ingest;
 mod prometheus;
+mod rotel;
 
 use std::path::PathBuf;
 

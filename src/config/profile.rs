@@ -12,6 +12,7 @@ use crate::encode::Encoding;
 use crate::engine::RateProfile;
 use crate::error::UsageError;
 use crate::model::StreamSpec;
+use crate::run::peer::PeerSection;
 use crate::run::plan::{EmbeddedSection, PhaseSpec, default_phases};
 use crate::sentinel::SentinelSection;
 use crate::verify::checks::CheckTolerances;
@@ -30,6 +31,9 @@ pub struct Profile {
     pub checks: CheckTolerances,
     /// The embedded reference pipeline (ignored with `--target`).
     pub pipeline: EmbeddedSection,
+    /// A collector placed between the generator and the embedded pipeline (see README, "Real
+    /// peers"); none by default.
+    pub peer: Option<PeerSection>,
 }
 
 impl Default for Profile {
@@ -40,6 +44,7 @@ impl Default for Profile {
             phases: default_phases(),
             checks: CheckTolerances::default(),
             pipeline: EmbeddedSection::default(),
+            peer: None,
         }
     }
 }

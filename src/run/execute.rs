@@ -10,6 +10,7 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::evidence::{self, PhaseEvidence, TargetView};
+use super::peer::{self, PeerProcess};
 use super::plan::{AlertSource, RunPlan, TargetPlan};
 use crate::engine::{Anchor, LoadOutcome, run_load};
 use crate::pipeline::Pipeline;
@@ -93,6 +94,8 @@ struct Reached {
     target: Target,
     query_url: String,
     pipeline: Option<Pipeline>,
+    /// The collector in the path, if the plan has one.
+    peer: Option<PeerProcess>,
 }
 
 async fn reach(plan: &RunPlan) -> anyhow::Result<Reached> {
@@ -105,16 +108,28 @@ async fn reach(plan: &RunPlan) -> anyhow::Result<Reached> {
                 .grpc_endpoint()
                 .parse()
                 .context("the pipeline's gRPC endpoint")?;
+            let peer = match &plan.peer {
+                Some(peer) => Some(
+                    peer::start(peer, pipeline.grpc_addr(), pipeline.http_addr())
+                        .await
+                        .context("starting the [peer]")?,
+                ),
+                None => None,
+            };
             Ok(Reached {
-                target: Target::Grpc { endpoint },
+                target: peer
+                    .as_ref()
+                    .map_or(Target::Grpc { endpoint }, |p| p.target.clone()),
                 query_url: pipeline.http_endpoint(),
                 pipeline: Some(pipeline),
+                peer,
             })
         }
         TargetPlan::External { target, query_url } => Ok(Reached {
             target: target.clone(),
             query_url: query_url.clone(),
             pipeline: None,
+            peer: None,
         }),
     }
 }
@@ -231,6 +246,9 @@ async fn execute_async(
     }
     if let Err(e) = query.delete_rule(&plan.sentinel.alert.name).await {
         warnings.push(format!("could not delete the sentinel's alert rule: {e}"));
+    }
+    if let Some(peer) = reached.peer {
+        peer.stop().await;
     }
     if let Some(pipeline) = reached.pipeline {
         pipeline.shutdown().await;

@@ -16,6 +16,7 @@ use crate::engine::LoadPlan;
 use crate::error::UsageError;
 use crate::model::FieldError;
 use crate::pipeline::{Isolation, PipelineConfig};
+use crate::run::peer::PeerSection;
 use crate::sentinel::SentinelSection;
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::errors::ErrorStream;
@@ -179,6 +180,8 @@ pub struct RunPlan {
     pub target: TargetPlan,
     /// Where the sentinel reads its alert's state.
     pub alerts: AlertSource,
+    /// A collector in the path to the embedded pipeline, if any.
+    pub peer: Option<PeerSection>,
     /// How strict the checks are.
     pub checks: CheckTolerances,
     /// Header that carries the tenant.
@@ -293,6 +296,12 @@ fn build(
         (None, Some(_)) => return Err(UsageError::new("--query-url needs --target")),
         (None, None) => TargetPlan::Embedded(Box::new(embedded(&s, o, &tenant_header)?)),
     };
+    if s.peer.is_some() && !matches!(target, TargetPlan::Embedded(_)) {
+        return Err(field(
+            "peer",
+            "a peer sits in front of the embedded pipeline; drop --target or the [peer] section",
+        ));
+    }
     let load = validate_load(s.load.clone(), source, Target::Discard, Vec::new())?;
     Ok(RunPlan {
         seed: o.seed.or(s.sentinel.seed).unwrap_or_else(rand::random),
@@ -309,6 +318,7 @@ fn build(
         load,
         target,
         alerts: o.alerts.clone().unwrap_or(AlertSource::Target),
+        peer: s.peer,
         checks: s.checks,
         tenant_header,
         tenant,
