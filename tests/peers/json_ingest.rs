@@ -53,3 +53,79 @@ fn otlp_json_from_other_producers_is_understood() {
         .collect();
     assert_eq!(ints, [Some(Any::IntValue(42)), Some(Any::IntValue(43))]);
 }
+
+/// `load --encoding json` into the reference pipeline: every span accepted, and counted by
+/// service and status on `/metrics` (the series a Prometheus error-ratio rule reads).
+#[test]
+fn json_load_is_accepted_and_counted_by_service_and_status() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use span_sentinel::cli::load::{LoadArgs, RateArg};
+    use span_sentinel::config::load::load_plan;
+    use span_sentinel::encode::Encoding;
+    use span_sentinel::engine::run_load;
+    use span_sentinel::pipeline::{Pipeline, PipelineConfig};
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pipeline = rt
+        .block_on(Pipeline::start(PipelineConfig::default()))
+        .unwrap();
+    let args = LoadArgs {
+        target: Some(format!("{}/v1/traces", pipeline.http_endpoint())),
+        rate: Some(RateArg::PerSec(20_000.0)),
+        duration: Some(Duration::from_secs(1)),
+        threads: Some(1),
+        tenant: Some("json".into()),
+        encoding: Some(Encoding::Json),
+        quiet: true,
+        ..LoadArgs::default()
+    };
+    let plan = load_plan(&args).unwrap();
+    let outcome = run_load(&plan, Arc::new(AtomicBool::new(false)), |_| {}).unwrap();
+    let sent = outcome.total.total().sent;
+    assert!(sent > 10_000, "{sent}");
+    assert_eq!(outcome.total.total().acked, sent);
+
+    let metrics_url = format!("{}/metrics", pipeline.http_endpoint());
+    let counted = rt.block_on(async {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = get_text(&metrics_url).await;
+            let counted: u64 = text
+                .lines()
+                .filter(|l| l.starts_with("span_sentinel_pipeline_spans_total{tenant=\"json\""))
+                .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+                .sum();
+            if counted == sent || std::time::Instant::now() > deadline {
+                return (counted, text);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    assert_eq!(counted.0, sent, "{}", counted.1);
+    assert!(counted.1.contains("status=\"error\""), "{}", counted.1);
+    rt.block_on(pipeline.shutdown());
+}
+
+/// JSON over OTLP/gRPC does not exist: a usage error naming the field.
+#[test]
+fn json_with_a_grpc_target_is_a_usage_error() {
+    let args = span_sentinel::cli::load::LoadArgs {
+        target: Some("grpc://127.0.0.1:4317".into()),
+        encoding: Some(span_sentinel::encode::Encoding::Json),
+        ..Default::default()
+    };
+    let err = span_sentinel::config::load::load_plan(&args).unwrap_err();
+    assert!(err.to_string().contains("load.encoding"), "{err}");
+}
+
+async fn get_text(url: &str) -> String {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Full<bytes::Bytes>>();
+    let response = client.get(url.parse().unwrap()).await.unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(body.to_vec()).unwrap()
+}

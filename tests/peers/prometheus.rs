@@ -119,6 +119,8 @@ fn prometheus_fires_and_clears_the_alert_for_every_burst() {
         assert_eq!((e.bursts, e.detected, e.cleared), (1, 1, 1), "{e:#?}");
         assert_eq!(e.spurious, 0, "{e:#?}");
         assert!(e.notifications_not_expected);
+        // Prometheus cannot fire before `for: 1s` has passed with the ratio above threshold.
+        assert!(e.detect_delays[0] >= Duration::from_secs(1), "{e:#?}");
     }
     let failed: Vec<_> = outcome
         .checks

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use span_sentinel::run::execute::execute;
-use span_sentinel::run::plan::{RunOverrides, run_plan};
+use span_sentinel::run::plan::{RunOverrides, TargetPlan, run_plan};
 use span_sentinel::verify::checks::Status;
 
 use super::peer_path;
@@ -28,6 +28,13 @@ fn rotel_profile_passes_with_rotel_in_the_path() {
     peer.command[0] = peer_path("SPAN_SENTINEL_ROTEL_AGENT")
         .to_string_lossy()
         .into_owned();
+
+    // The pipeline on a known port, to tell that spans went to rotel instead.
+    let pipeline_grpc = super::prometheus::free_port();
+    let TargetPlan::Embedded(config) = &mut plan.target else {
+        unreachable!("no --target given")
+    };
+    config.grpc_addr = ([127, 0, 0, 1], pipeline_grpc).into();
 
     let outcome = execute(plan, Arc::new(AtomicBool::new(false)), |_| {}).unwrap();
     assert!(
