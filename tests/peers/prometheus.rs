@@ -88,6 +88,9 @@ fn start_prometheus(dir: &Path, port: u16, target: SocketAddr) -> Reaped {
 #[test]
 fn prometheus_fires_and_clears_the_alert_for_every_burst() {
     let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    // A collector or Prometheus is one more busy process: keep the pipeline's timing-sensitive
+    // tests from running meanwhile, and them from slowing this one.
+    let _exclusive = crate::pipeline::support::exclusive();
     let dir = tempfile::tempdir().unwrap();
     let (pipeline_port, prometheus_port) = (free_port(), free_port());
     let pipeline_http = SocketAddr::from(([127, 0, 0, 1], pipeline_port));

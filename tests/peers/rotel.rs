@@ -16,6 +16,9 @@ use crate::support::HEAVY;
 #[test]
 fn rotel_profile_passes_with_rotel_in_the_path() {
     let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    // A collector or Prometheus is one more busy process: keep the pipeline's timing-sensitive
+    // tests from running meanwhile, and them from slowing this one.
+    let _exclusive = crate::pipeline::support::exclusive();
     let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/rotel.toml");
     let mut plan = run_plan(&RunOverrides {
         profile: Some(profile),
