@@ -383,3 +383,26 @@ fn embedded(
         .map_err(|e| UsageError::new(format!("[pipeline]: {e}")))?;
     Ok(config)
 }
+
+#[cfg(test)]
+mod alert_source_tests {
+    use super::AlertSource;
+
+    #[test]
+    fn alert_sources_parse() {
+        assert_eq!("target".parse(), Ok(AlertSource::Target));
+        assert_eq!(
+            "prometheus://127.0.0.1:9090".parse(),
+            Ok(AlertSource::Prometheus {
+                base_url: "http://127.0.0.1:9090".into()
+            })
+        );
+        for bad in [
+            "prometheus://",
+            "http://127.0.0.1:9090",
+            "prometheus://h:1/api",
+        ] {
+            assert!(bad.parse::<AlertSource>().is_err(), "{bad}");
+        }
+    }
+}

@@ -66,13 +66,16 @@ impl PrometheusAlerts {
     /// Whether the alert is firing now, as Prometheus answers.
     pub async fn firing(&self) -> Result<bool, QueryError> {
         let answer: Option<AlertsAnswer> = self.client.get_json("/api/v1/alerts").await?;
-        Ok(answer.is_some_and(|a| {
-            a.data.alerts.iter().any(|alert| {
-                alert.state == "firing"
-                    && alert.labels.get("alertname") == Some(&self.alert)
-                    && alert.labels.get("tenant") == Some(&self.tenant)
-            })
-        }))
+        Ok(answer.is_some_and(|a| self.matches(&a)))
+    }
+
+    /// Whether the answer holds the sentinel's alert, firing (not merely pending).
+    fn matches(&self, answer: &AlertsAnswer) -> bool {
+        answer.data.alerts.iter().any(|alert| {
+            alert.state == "firing"
+                && alert.labels.get("alertname") == Some(&self.alert)
+                && alert.labels.get("tenant") == Some(&self.tenant)
+        })
     }
 
     /// Polls every [`POLL_EVERY`] until `stop`.
@@ -119,5 +122,54 @@ impl PrometheusAlerts {
     pub fn errors(&self) -> (u64, Option<String>) {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         (seen.errors, seen.last_error.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn watcher() -> PrometheusAlerts {
+        let client = QueryClient::new(
+            "http://127.0.0.1:9",
+            http::HeaderName::from_static("x-scope-orgid"),
+            http::HeaderValue::from_static("sentinel"),
+        );
+        PrometheusAlerts::new(client, "SpanSentinelErrorRatio", "sentinel")
+    }
+
+    #[test]
+    fn only_changes_of_firing_are_transitions_and_errors_are_counted() {
+        let w = watcher();
+        w.record(Ok(false), 1);
+        w.record(Ok(true), 2);
+        w.record(Ok(true), 3);
+        w.record(
+            Err(QueryError::Transport {
+                url: "u".into(),
+                reason: "down".into(),
+            }),
+            4,
+        );
+        w.record(Ok(false), 5);
+        let states: Vec<_> = w
+            .transitions()
+            .into_iter()
+            .map(|t| (t.state, t.at_unix_nano))
+            .collect();
+        assert_eq!(states, [("firing".to_owned(), 2), ("ok".to_owned(), 5)]);
+        assert_eq!(w.errors().0, 1);
+    }
+
+    #[test]
+    fn pending_alerts_and_other_tenants_do_not_count() {
+        let answer: AlertsAnswer = serde_json::from_str(
+            r#"{"status":"success","data":{"alerts":[
+                {"labels":{"alertname":"SpanSentinelErrorRatio","tenant":"sentinel"},"state":"pending"},
+                {"labels":{"alertname":"SpanSentinelErrorRatio","tenant":"other"},"state":"firing"}
+            ]}}"#,
+        )
+        .unwrap();
+        assert!(!watcher().matches(&answer));
     }
 }
