@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # The real peers of tests/peers.rs (Python opentelemetry-proto and rotel under target/peers,
 # Debian's prometheus); the script is idempotent and prints the environment the tests read.
-eval "$(bash scripts/setup-peers.sh)"
+peers_env="$(bash scripts/setup-peers.sh)"  # a failed setup stops here (set -e)
+eval "$peers_env"
 
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
