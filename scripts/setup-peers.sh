@@ -8,14 +8,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OTEL_PROTO_VERSION=1.45.2
+PROTOBUF_VERSION=7.36.2
 ROTEL_VERSION=0.0.1a15
 PY_DIR="$PWD/target/peers/py"
-STAMP="$PY_DIR/.installed-$OTEL_PROTO_VERSION-$ROTEL_VERSION"
+STAMP="$PY_DIR/.installed-$OTEL_PROTO_VERSION-$PROTOBUF_VERSION-$ROTEL_VERSION"
 
 if [ ! -f "$STAMP" ]; then
     rm -rf "$PY_DIR"
     python3 -m pip install --quiet --disable-pip-version-check --target "$PY_DIR" \
-        "opentelemetry-proto==$OTEL_PROTO_VERSION" "rotel==$ROTEL_VERSION" >&2
+        "opentelemetry-proto==$OTEL_PROTO_VERSION" "protobuf==$PROTOBUF_VERSION" \
+        "rotel==$ROTEL_VERSION" >&2
     touch "$STAMP"
 fi
 
