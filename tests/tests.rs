@@ -3,6 +3,7 @@
 
 mod encode;
 mod load;
+mod peers;
 mod pipeline;
 mod run;
 mod support;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use crate::config::load::load_plan;
+use crate::encode::Encoding;
 use crate::engine::run_load;
 use crate::report::load::LoadReport;
 use crate::report::{JsonOut, progress};
@@ -106,6 +107,9 @@ pub struct LoadArgs {
     /// Gzip OTLP/HTTP bodies.
     #[arg(long)]
     pub gzip: bool,
+    /// Body encoding: protobuf, or json (OTLP JSON, OTLP/HTTP targets only).
+    #[arg(long, value_name = "protobuf|json")]
+    pub encoding: Option<Encoding>,
     /// Profile whose `[load]` section gives streams, shapes and the rate profile.
     #[arg(long, value_name = "FILE")]
     pub profile: Option<PathBuf>,

@@ -11,7 +11,7 @@ use clap::Args;
 use crate::report::JsonOut;
 use crate::report::run::RunReport;
 use crate::run::execute::execute;
-use crate::run::plan::{IsolationArg, RunOverrides, run_plan};
+use crate::run::plan::{AlertSource, IsolationArg, RunOverrides, run_plan};
 use crate::verify::checks::Status;
 
 /// Flags of `span-sentinel run`.
@@ -31,6 +31,11 @@ pub struct RunArgs {
     /// Seed of the sentinel's traces (default: the profile's, else random).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Where to read the sentinel's alert state: `target` (the target's alert history and
+    /// webhook, the default) or prometheus://HOST:PORT (a Prometheus server's alerts, polled;
+    /// its rule must be named as [sentinel.alert] name and carry a `tenant` label).
+    #[arg(long, value_name = "prometheus://HOST:PORT")]
+    pub alerts: Option<AlertSource>,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -47,6 +52,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         query_url: args.query_url.clone(),
         isolation: args.isolation,
         seed: args.seed,
+        alerts: args.alerts.clone(),
     })?;
     let json = args.json.as_deref().map(JsonOut::create).transpose()?;
     let stop = Arc::new(AtomicBool::new(false));

@@ -4,6 +4,7 @@ use http::{HeaderName, HeaderValue};
 
 use super::profile::{LoadSection, ProfileSource};
 use crate::cli::load::{LoadArgs, RateArg};
+use crate::encode::Encoding;
 use crate::engine::{LoadPlan, RateProfile};
 use crate::error::UsageError;
 use crate::model::{FieldError, StreamModel};
@@ -41,6 +42,12 @@ pub fn validate_load(
     })?;
     if section.batch == 0 {
         return Err(field("load.batch", "must be at least 1"));
+    }
+    if section.encoding == Encoding::Json && matches!(target, Target::Grpc { .. }) {
+        return Err(field(
+            "load.encoding",
+            "json needs an OTLP/HTTP target (http://HOST:PORT/v1/traces); OTLP/gRPC is protobuf only",
+        ));
     }
     if section.streams.is_empty() {
         return Err(field("load.streams", "needs at least one stream"));
@@ -135,6 +142,9 @@ fn apply_flags(mut s: LoadSection, args: &LoadArgs) -> LoadSection {
         s.tenant_header = h.clone();
     }
     s.gzip |= args.gzip;
+    if let Some(encoding) = args.encoding {
+        s.encoding = encoding;
+    }
     s
 }
 
@@ -159,6 +169,7 @@ fn transport_options(
         connections: s.connections,
         concurrency: s.concurrency,
         gzip: s.gzip,
+        encoding: s.encoding,
         timeout: s.timeout,
         retry: RetryPolicy {
             max_elapsed: s.retry_max_elapsed,

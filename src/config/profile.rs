@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
 use super::duration as dur;
+use crate::encode::Encoding;
 use crate::engine::RateProfile;
 use crate::error::UsageError;
 use crate::model::StreamSpec;
+use crate::run::peer::PeerSection;
 use crate::run::plan::{EmbeddedSection, PhaseSpec, default_phases};
 use crate::sentinel::SentinelSection;
 use crate::verify::checks::CheckTolerances;
@@ -29,6 +31,9 @@ pub struct Profile {
     pub checks: CheckTolerances,
     /// The embedded reference pipeline (ignored with `--target`).
     pub pipeline: EmbeddedSection,
+    /// A collector placed between the generator and the embedded pipeline (see README, "Real
+    /// peers"); none by default.
+    pub peer: Option<PeerSection>,
 }
 
 impl Default for Profile {
@@ -39,6 +44,7 @@ impl Default for Profile {
             phases: default_phases(),
             checks: CheckTolerances::default(),
             pipeline: EmbeddedSection::default(),
+            peer: None,
         }
     }
 }
@@ -63,6 +69,9 @@ pub struct LoadSection {
     pub concurrency: usize,
     /// Compress OTLP/HTTP bodies with gzip.
     pub gzip: bool,
+    /// Body encoding: `"protobuf"` (default) or `"json"` (OTLP JSON; OTLP/HTTP targets only).
+    /// The run's sentinel uses it too.
+    pub encoding: Encoding,
     /// Header that carries the tenant.
     pub tenant_header: String,
     /// Timeout of one export attempt.
@@ -87,6 +96,7 @@ impl Default for LoadSection {
             connections: 2,
             concurrency: 8,
             gzip: false,
+            encoding: Encoding::Protobuf,
             tenant_header: "x-scope-orgid".into(),
             timeout: Duration::from_secs(10),
             retry_max_elapsed: Duration::from_secs(30),

@@ -6,10 +6,58 @@
 //! the hot path. Because every patched field has a fixed width, a patched template is
 //! byte-for-byte what `plain` would encode for the same batch; the differential tests check that.
 
+pub mod json;
 pub mod plain;
 pub mod template;
 
 pub use template::Template;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+/// How OTLP bodies are serialized on the wire (`--encoding`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// Binary protobuf (`application/x-protobuf`; the only encoding of OTLP/gRPC).
+    #[default]
+    Protobuf,
+    /// OTLP JSON (`application/json`; OTLP/HTTP only).
+    Json,
+}
+
+impl Encoding {
+    /// The HTTP `Content-Type` of bodies in this encoding.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "application/x-protobuf",
+            Encoding::Json => "application/json",
+        }
+    }
+
+    /// Serializes a whole request in this encoding.
+    pub fn encode(self, request: &ExportTraceServiceRequest) -> Vec<u8> {
+        match self {
+            Encoding::Protobuf => prost::Message::encode_to_vec(request),
+            Encoding::Json => {
+                let mut out = Vec::new();
+                json::write_request(request, &mut out);
+                out
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Encoding {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "protobuf" | "proto" => Ok(Encoding::Protobuf),
+            "json" => Ok(Encoding::Json),
+            _ => Err(format!("{s:?} is not an encoding; use protobuf or json")),
+        }
+    }
+}
 
 /// Which traces a batch holds: trace `i` of the batch has sequence number `first + i * stride`.
 /// Workers interleave their sequence numbers (`first` = worker index, `stride` = worker count),

@@ -14,7 +14,7 @@ use http::HeaderValue;
 use super::pacer::Pacer;
 use super::stats::{Interval, record_us};
 use super::{Anchor, LoadPlan, WorkerMsg};
-use crate::encode::{SeqRange, Template};
+use crate::encode::{Encoding, SeqRange, Template, json};
 use crate::model::StreamModel;
 use crate::transport::{Delivery, Exporter};
 
@@ -48,6 +48,8 @@ pub struct Worker<'a> {
     tx: Sender<WorkerMsg>,
     lanes: Vec<Lane<'a>>,
     interval: Interval,
+    /// The body of the last JSON batch (reused; protobuf batches live in their templates).
+    json_buf: Vec<u8>,
 }
 
 impl<'a> Worker<'a> {
@@ -83,6 +85,7 @@ impl<'a> Worker<'a> {
             tx,
             lanes,
             interval: Interval::new(plan.streams.len()),
+            json_buf: Vec::new(),
         }
     }
 
@@ -183,7 +186,15 @@ impl<'a> Worker<'a> {
         l.traces += l.template.traces() as u64;
         let spans = l.template.spans() as u64;
         l.progress += spans as f64 / l.model.spec.weight;
-        let bytes = l.template.patch(l.model, seqs, start_ns);
+        let bytes: &[u8] = match exporter.encoding() {
+            Encoding::Protobuf => l.template.patch(l.model, seqs, start_ns),
+            Encoding::Json => {
+                // The slow path: JSON is built from the plain structs for every batch.
+                let traces = l.template.traces();
+                json::encode_request(l.model, seqs, traces, start_ns, &mut self.json_buf);
+                &self.json_buf
+            }
+        };
         let counts = &mut self.interval.streams[lane];
         counts.sent += spans;
         counts.batches += 1;

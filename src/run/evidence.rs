@@ -1,6 +1,7 @@
 //! Turning what the sentinel sent (the ledger) and what the target shows (traces, histograms,
 //! alert transitions, notifications) into per-phase evidence.
 
+use crate::run::plan::AlertSource;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -151,6 +152,10 @@ fn alert_cycles(ctx: &SentinelCtx, view: &TargetView, out: &mut [PhaseEvidence])
         s.alert_grace,
         until,
     );
+    let without_webhook = !matches!(ctx.plan.alerts, AlertSource::Target);
+    for p in out.iter_mut() {
+        p.evidence.notifications_not_expected = without_webhook;
+    }
     for (b, o) in bursts.iter().zip(&outcomes) {
         let e = &mut out[b.phase].evidence;
         e.bursts += 1;

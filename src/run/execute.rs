@@ -10,7 +10,8 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::evidence::{self, PhaseEvidence, TargetView};
-use super::plan::{RunPlan, TargetPlan};
+use super::peer::{self, PeerProcess};
+use super::plan::{AlertSource, RunPlan, TargetPlan};
 use crate::engine::{Anchor, LoadOutcome, run_load};
 use crate::pipeline::Pipeline;
 use crate::sentinel::ledger::Ledger;
@@ -20,6 +21,7 @@ use crate::transport::{Exporter, RetryPolicy, Target, TransportOptions};
 use crate::verify::api::{QueryClient, RuleBody, TraceSummary};
 use crate::verify::checks::{self, Check, PhaseKind, Status};
 use crate::verify::poller;
+use crate::verify::prometheus::PrometheusAlerts;
 
 /// What one phase measured.
 #[derive(Debug, Clone)]
@@ -92,6 +94,8 @@ struct Reached {
     target: Target,
     query_url: String,
     pipeline: Option<Pipeline>,
+    /// The collector in the path, if the plan has one.
+    peer: Option<PeerProcess>,
 }
 
 async fn reach(plan: &RunPlan) -> anyhow::Result<Reached> {
@@ -104,18 +108,43 @@ async fn reach(plan: &RunPlan) -> anyhow::Result<Reached> {
                 .grpc_endpoint()
                 .parse()
                 .context("the pipeline's gRPC endpoint")?;
+            let peer = match &plan.peer {
+                Some(peer) => Some(
+                    peer::start(peer, pipeline.grpc_addr(), pipeline.http_addr())
+                        .await
+                        .context("starting the [peer]")?,
+                ),
+                None => None,
+            };
             Ok(Reached {
-                target: Target::Grpc { endpoint },
+                target: peer
+                    .as_ref()
+                    .map_or(Target::Grpc { endpoint }, |p| p.target.clone()),
                 query_url: pipeline.http_endpoint(),
                 pipeline: Some(pipeline),
+                peer,
             })
         }
         TargetPlan::External { target, query_url } => Ok(Reached {
             target: target.clone(),
             query_url: query_url.clone(),
             pipeline: None,
+            peer: None,
         }),
     }
+}
+
+/// The Prometheus alert watcher when `--alerts prometheus://...` asks for one.
+fn prometheus_alerts(plan: &RunPlan) -> Option<Arc<PrometheusAlerts>> {
+    let AlertSource::Prometheus { base_url } = &plan.alerts else {
+        return None;
+    };
+    let client = QueryClient::new(base_url, plan.tenant_header.clone(), plan.tenant.clone());
+    Some(Arc::new(PrometheusAlerts::new(
+        client,
+        &plan.sentinel.alert.name,
+        &plan.sentinel.tenant,
+    )))
 }
 
 fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
@@ -124,6 +153,7 @@ fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
         connections: 1,
         concurrency: 1024,
         timeout: Duration::from_secs(5),
+        encoding: plan.load.transport.encoding,
         retry: RetryPolicy {
             max_elapsed: plan.sentinel.retry_max_elapsed,
             ..RetryPolicy::default()
@@ -195,14 +225,30 @@ async fn execute_async(
     tokio::spawn(ctx.clone().send_ambient(tasks.clone()));
     tokio::spawn(ctx.clone().send_errors(tasks.clone()));
     tokio::spawn(poller::poll(ctx.clone(), query.clone(), tasks.clone()));
+    let prometheus = prometheus_alerts(&plan);
+    if let Some(p) = &prometheus {
+        tokio::spawn(p.clone().watch(tasks.clone()));
+    }
 
     let mut phases = walk_phases(&ctx, &reached.target, &stop, &webhook, &mut on_progress).await;
     drain(&ctx, &stop).await;
     tasks.cancel();
 
-    let view = look(&ctx, &query, &webhook, &mut warnings).await;
+    let mut view = look(&ctx, &query, &webhook, &mut warnings).await;
+    if let Some(p) = &prometheus {
+        view.transitions = p.transitions();
+        if let (n @ 1.., last) = p.errors() {
+            warnings.push(format!(
+                "{n} polls of Prometheus's alerts failed; last: {}",
+                last.unwrap_or_default()
+            ));
+        }
+    }
     if let Err(e) = query.delete_rule(&plan.sentinel.alert.name).await {
         warnings.push(format!("could not delete the sentinel's alert rule: {e}"));
+    }
+    if let Some(peer) = reached.peer {
+        peer.stop().await;
     }
     if let Some(pipeline) = reached.pipeline {
         pipeline.shutdown().await;

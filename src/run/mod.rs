@@ -3,4 +3,5 @@
 
 pub mod evidence;
 pub mod execute;
+pub mod peer;
 pub mod plan;

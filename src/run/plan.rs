@@ -2,6 +2,7 @@
 //! `[pipeline]`, `[load]`) + flags → one validated, immutable `RunPlan`.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use crate::engine::LoadPlan;
 use crate::error::UsageError;
 use crate::model::FieldError;
 use crate::pipeline::{Isolation, PipelineConfig};
+use crate::run::peer::PeerSection;
 use crate::sentinel::SentinelSection;
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::errors::ErrorStream;
@@ -81,6 +83,12 @@ pub struct EmbeddedSection {
     pub settle: Duration,
     /// Per-tenant rate quotas, spans per second.
     pub tenant_quotas: BTreeMap<String, f64>,
+    /// Where its OTLP/gRPC receiver listens; port 0 picks a free one. Fix it when a peer
+    /// must know it in advance.
+    pub grpc_listen: SocketAddr,
+    /// Where its HTTP receiver, query API and `/metrics` listen; port 0 picks a free one. Fix
+    /// it for a Prometheus to scrape (profiles/prometheus.toml).
+    pub http_listen: SocketAddr,
 }
 
 impl Default for EmbeddedSection {
@@ -93,6 +101,8 @@ impl Default for EmbeddedSection {
             alert_interval: Duration::from_millis(250),
             settle: Duration::from_secs(1),
             tenant_quotas: BTreeMap::new(),
+            grpc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
 }
@@ -109,6 +119,39 @@ pub enum TargetPlan {
         /// Base URL of the query API.
         query_url: String,
     },
+}
+
+/// Where the sentinel reads its alert's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertSource {
+    /// The target's own alert history (`GET /api/v1/alerts` of the query API), with webhook
+    /// notifications.
+    Target,
+    /// A Prometheus server's `GET /api/v1/alerts`, polled; no notification is expected.
+    Prometheus {
+        /// Base URL of its HTTP API, e.g. `http://127.0.0.1:9090`.
+        base_url: String,
+    },
+}
+
+impl std::str::FromStr for AlertSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "target" {
+            return Ok(AlertSource::Target);
+        }
+        match s.strip_prefix("prometheus://") {
+            Some(authority) if !authority.is_empty() && !authority.contains('/') => {
+                Ok(AlertSource::Prometheus {
+                    base_url: format!("http://{authority}"),
+                })
+            }
+            _ => Err(format!(
+                "{s:?}: use prometheus://HOST:PORT (a Prometheus server) or target"
+            )),
+        }
+    }
 }
 
 /// A phase of the run.
@@ -135,6 +178,10 @@ pub struct RunPlan {
     pub load: LoadPlan,
     /// Where spans go and where the verifier asks.
     pub target: TargetPlan,
+    /// Where the sentinel reads its alert's state.
+    pub alerts: AlertSource,
+    /// A collector in the path to the embedded pipeline, if any.
+    pub peer: Option<PeerSection>,
     /// How strict the checks are.
     pub checks: CheckTolerances,
     /// Header that carries the tenant.
@@ -200,6 +247,8 @@ pub struct RunOverrides {
     pub isolation: Option<IsolationArg>,
     /// `--seed`.
     pub seed: Option<u64>,
+    /// `--alerts`.
+    pub alerts: Option<AlertSource>,
 }
 
 /// Reads the profile and applies the flags.
@@ -247,6 +296,12 @@ fn build(
         (None, Some(_)) => return Err(UsageError::new("--query-url needs --target")),
         (None, None) => TargetPlan::Embedded(Box::new(embedded(&s, o, &tenant_header)?)),
     };
+    if s.peer.is_some() && !matches!(target, TargetPlan::Embedded(_)) {
+        return Err(field(
+            "peer",
+            "a peer sits in front of the embedded pipeline; drop --target or the [peer] section",
+        ));
+    }
     let load = validate_load(s.load.clone(), source, Target::Discard, Vec::new())?;
     Ok(RunPlan {
         seed: o.seed.or(s.sentinel.seed).unwrap_or_else(rand::random),
@@ -262,6 +317,8 @@ fn build(
         sentinel: s.sentinel,
         load,
         target,
+        alerts: o.alerts.clone().unwrap_or(AlertSource::Target),
+        peer: s.peer,
         checks: s.checks,
         tenant_header,
         tenant,
@@ -312,6 +369,8 @@ fn embedded(
         histogram_digits: p.histogram_digits,
         alert_interval: p.alert_interval,
         tenant_quotas: p.tenant_quotas.clone().into_iter().collect(),
+        grpc_addr: p.grpc_listen,
+        http_addr: p.http_listen,
         ..PipelineConfig::default()
     };
     config.assembly.settle = p.settle;
@@ -323,4 +382,27 @@ fn embedded(
         .validate()
         .map_err(|e| UsageError::new(format!("[pipeline]: {e}")))?;
     Ok(config)
+}
+
+#[cfg(test)]
+mod alert_source_tests {
+    use super::AlertSource;
+
+    #[test]
+    fn alert_sources_parse() {
+        assert_eq!("target".parse(), Ok(AlertSource::Target));
+        assert_eq!(
+            "prometheus://127.0.0.1:9090".parse(),
+            Ok(AlertSource::Prometheus {
+                base_url: "http://127.0.0.1:9090".into()
+            })
+        );
+        for bad in [
+            "prometheus://",
+            "http://127.0.0.1:9090",
+            "prometheus://h:1/api",
+        ] {
+            assert!(bad.parse::<AlertSource>().is_err(), "{bad}");
+        }
+    }
 }

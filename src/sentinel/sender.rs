@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use prost::Message;
 use tokio_util::sync::CancellationToken;
 
 use super::ambient::{Ambient, SERVICES, SPANS_PER_TRACE};
@@ -91,7 +90,10 @@ impl SentinelCtx {
             let spans = self
                 .ambient
                 .spans(seq, &self.plan.phases[phase].name, end_unix_ns);
-            let body = request_from_spans(spans.into_iter().zip(SERVICES)).encode_to_vec();
+            let body = self
+                .exporter
+                .encoding()
+                .encode(&request_from_spans(spans.into_iter().zip(SERVICES)));
             let send = self.exporter.export(
                 self.plan.tenant.clone(),
                 Bytes::from(body),
@@ -132,7 +134,7 @@ impl SentinelCtx {
         let end_unix_ns = self.anchor.unix_ns(self.anchor.instant + offset);
         let spans = (first..first + n)
             .map(|seq| (self.errors.span(seq, end_unix_ns, in_burst), ERROR_SERVICE));
-        let body = request_from_spans(spans).encode_to_vec();
+        let body = self.exporter.encoding().encode(&request_from_spans(spans));
         let phase = self.plan.phase_at(offset);
         self.ledger().error_spans[phase] += n;
         let send = self

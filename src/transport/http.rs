@@ -1,6 +1,6 @@
 //! OTLP/HTTP export through hyper.
 //!
-//! Batches are POSTed as `application/x-protobuf`, gzip-compressed when asked (once per batch,
+//! Batches are POSTed as `application/x-protobuf` or `application/json` (`--encoding`), gzip-compressed when asked (once per batch,
 //! not per attempt). The 200 answer's body is an `ExportTraceServiceResponse` whose
 //! `partial_success` may reject some spans.
 //!
@@ -31,6 +31,7 @@ use tokio::sync::Semaphore;
 
 use super::retry::{self, AttemptOutcome, RetryPolicy};
 use super::{Delivery, TransportOptions, rejected_spans};
+use crate::encode::Encoding;
 
 /// Exports pre-encoded batches over OTLP/HTTP (protobuf). Cheap to clone.
 #[derive(Clone)]
@@ -46,6 +47,7 @@ struct Shared {
     headers: HeaderMap,
     tenant_header: HeaderName,
     gzip: bool,
+    encoding: Encoding,
     /// One permit per connection: HTTP/1.1 carries one request per connection at a time.
     slots: Semaphore,
     timeout: Duration,
@@ -73,6 +75,7 @@ impl HttpExporter {
             headers: request_headers(opts),
             tenant_header: opts.tenant_header.clone(),
             gzip: opts.gzip,
+            encoding: opts.encoding,
             slots: Semaphore::new(connections),
             timeout: opts.timeout,
             retry: opts.retry,
@@ -80,6 +83,11 @@ impl HttpExporter {
         Self {
             shared: Arc::new(shared),
         }
+    }
+
+    /// How the bodies given to [`HttpExporter::export`] must be serialized.
+    pub fn encoding(&self) -> Encoding {
+        self.shared.encoding
     }
 
     /// Exports one batch of `spans` spans for `tenant`, retrying as the OTLP specification says.
@@ -129,7 +137,7 @@ fn request_headers(opts: &TransportOptions) -> HeaderMap {
     let mut headers: HeaderMap = opts.headers.iter().cloned().collect();
     headers.insert(
         CONTENT_TYPE,
-        HeaderValue::from_static("application/x-protobuf"),
+        HeaderValue::from_static(opts.encoding.content_type()),
     );
     if opts.gzip {
         headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -178,7 +186,7 @@ async fn classify(response: Response<Incoming>) -> AttemptOutcome {
         // The status already says accepted; an unreadable body cannot take that back.
         let rejected = body
             .ok()
-            .and_then(|b| ExportTraceServiceResponse::decode(b).ok())
+            .and_then(|b| decode_response(&b))
             .map_or(0, |r| rejected_spans(&r));
         return AttemptOutcome::Accepted { rejected };
     }
@@ -187,6 +195,16 @@ async fn classify(response: Response<Incoming>) -> AttemptOutcome {
     } else {
         AttemptOutcome::Refused
     }
+}
+
+/// An export response in either encoding: JSON when it parses as such, else protobuf.
+fn decode_response(body: &[u8]) -> Option<ExportTraceServiceResponse> {
+    if body.first() == Some(&b'{') {
+        if let Ok(response) = serde_json::from_slice(body) {
+            return Some(response);
+        }
+    }
+    ExportTraceServiceResponse::decode(body).ok()
 }
 
 /// The HTTP statuses the OTLP specification retries.

@@ -26,6 +26,7 @@ use ::http::{HeaderName, HeaderValue};
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 
+use crate::encode::Encoding;
 use crate::error::UnreachableError;
 
 /// How one batch ended, counted in spans. `acked + rejected + failed` is the batch size.
@@ -57,6 +58,8 @@ pub struct TransportOptions {
     pub concurrency: usize,
     /// Compress HTTP bodies with gzip.
     pub gzip: bool,
+    /// How bodies are serialized; JSON only over OTLP/HTTP (validated with the target).
+    pub encoding: Encoding,
     /// Timeout of one attempt.
     pub timeout: Duration,
     /// Retry policy for retryable failures.
@@ -71,6 +74,7 @@ impl Default for TransportOptions {
             connections: 2,
             concurrency: 8,
             gzip: false,
+            encoding: Encoding::Protobuf,
             timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
         }
@@ -85,7 +89,7 @@ pub enum Exporter {
     Discard,
     /// OTLP/gRPC.
     Grpc(GrpcExporter),
-    /// OTLP/HTTP (protobuf).
+    /// OTLP/HTTP (protobuf or JSON).
     Http(HttpExporter),
 }
 
@@ -119,12 +123,21 @@ impl Exporter {
         }
     }
 
+    /// How the bodies handed to [`Exporter::export`] must be serialized.
+    pub fn encoding(&self) -> Encoding {
+        match self {
+            Exporter::Http(http) => http.encoding(),
+            Exporter::Discard | Exporter::Grpc(_) => Encoding::Protobuf,
+        }
+    }
+
     /// True for the discard sink, which the engine short-cuts (no copy, no future).
     pub fn is_discard(&self) -> bool {
         matches!(self, Exporter::Discard)
     }
 
-    /// Exports one batch of `spans` spans, already encoded as an `ExportTraceServiceRequest`,
+    /// Exports one batch of `spans` spans, already encoded as an `ExportTraceServiceRequest`
+    /// in [`Exporter::encoding`],
     /// for `tenant`. The future owns what it needs, so a worker can keep many in flight; it
     /// always resolves to a [`Delivery`] that accounts for all `spans`.
     pub fn export(

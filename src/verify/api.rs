@@ -217,7 +217,8 @@ impl QueryClient {
         .map_err(|_| fail("timed out".into()))?
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, QueryError> {
+    /// GETs `path` and parses the JSON answer; `None` on 404.
+    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, QueryError> {
         let (status, body) = self.call(Method::GET, path, None).await?;
         let url = format!("{}{path}", self.base);
         match status {

@@ -7,4 +7,5 @@ pub mod api;
 pub mod checks;
 pub mod histograms;
 pub mod poller;
+pub mod prometheus;
 pub mod traces;

@@ -1,11 +1,18 @@
 //! `GET /metrics`: the same counters as `/api/v1/stats`, for every tenant, in the Prometheus text
 //! exposition format (not tenant-scoped: it is what an operator's Prometheus scrapes).
+//!
+//! `span_sentinel_pipeline_spans_total{tenant, service, status}` counts processed spans by
+//! status (`unset`, `ok`, `error`), so a Prometheus rule can compute a tenant's error ratio
+//! (`prometheus/rules.yml`). All three statuses are written for every series from its first
+//! span on, so `rate()` sees an error series start at zero rather than appear mid-burst.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use http::{HeaderValue, Response, StatusCode};
 
 use super::stats::{TenantStats, pipeline_stats, tenant_stats};
+use crate::pipeline::process::worker;
 use crate::pipeline::server::{ResponseBody, plain};
 use crate::pipeline::state::Shared;
 
@@ -37,6 +44,7 @@ pub fn render(shared: &Shared) -> Response<ResponseBody> {
             let _ = writeln!(out, "{PREFIX}_{name}{{tenant=\"{}\"}} {}", s.tenant, get(s));
         }
     }
+    render_status_counts(shared, &mut out);
     let p = pipeline_stats(shared);
     let global = [
         ("queue_depth_spans", "gauge", p.queue_depth),
@@ -70,4 +78,49 @@ pub fn render(shared: &Shared) -> Response<ResponseBody> {
         HeaderValue::from_static("text/plain; version=0.0.4"),
     );
     response
+}
+
+/// Writes `spans_total{tenant, service, status}`, merged over the workers.
+fn render_status_counts(shared: &Shared, out: &mut String) {
+    let _ = writeln!(out, "# TYPE {PREFIX}_spans_total counter");
+    for tenant in shared.tenants.all() {
+        let mut services = BTreeMap::new();
+        for state in &shared.workers {
+            worker::lock(state)
+                .histograms
+                .status_into(tenant.index, &mut services);
+        }
+        for (service, counts) in services {
+            let service = label_value(&service);
+            for (status, n) in ["unset", "ok", "error"].into_iter().zip(counts) {
+                let _ = writeln!(
+                    out,
+                    "{PREFIX}_spans_total{{tenant=\"{}\",service=\"{service}\",status=\"{status}\"}} {n}",
+                    tenant.name
+                );
+            }
+        }
+    }
+}
+
+/// Escapes a label value as the exposition format requires (service names come off the wire).
+fn label_value(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(super::label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
 }

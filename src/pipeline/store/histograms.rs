@@ -2,7 +2,9 @@
 //! share a cache line on the hot path; a query merges the workers' sets.
 //!
 //! Spans of one resource share the same service range, so the service map is looked up once per
-//! run of spans, and the operation map once per span (an FxHash of the span name).
+//! run of spans, and the operation map once per span (an FxHash of the span name). Beside each
+//! service's histograms sit its span counts by status (unset, ok, error), counted in the same
+//! pass with no allocation: `/metrics` exports them for a Prometheus error-ratio rule.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -17,9 +19,19 @@ type Ops = FxHashMap<Box<[u8]>, Histogram<u64>>;
 /// (service, operation) as sent.
 pub type SeriesKey = (Box<[u8]>, Box<[u8]>);
 
+/// Spans by status code: unset (0, and codes this version does not know), ok (1), error (2).
+pub type StatusCounts = [u64; 3];
+
+/// One service's histograms and span counts by status.
+#[derive(Debug, Default)]
+struct ServiceSeries {
+    ops: Ops,
+    status: StatusCounts,
+}
+
 #[derive(Debug, Default)]
 struct TenantSeries {
-    services: FxHashMap<Box<[u8]>, Ops>,
+    services: FxHashMap<Box<[u8]>, ServiceSeries>,
     series: usize,
     dropped_spans: u64,
 }
@@ -77,12 +89,15 @@ impl WorkerHistograms {
         for run in spans.chunk_by(|a, b| a.service == b.service) {
             let service = run[0].service.slice(body);
             if !series.services.contains_key(service) {
-                series.services.insert(service.into(), Ops::default());
+                series
+                    .services
+                    .insert(service.into(), ServiceSeries::default());
             }
-            let Some(ops) = series.services.get_mut(service) else {
+            let Some(ServiceSeries { ops, status }) = series.services.get_mut(service) else {
                 continue;
             };
             for span in run {
+                status[status_index(span.status_code)] += 1;
                 let name = span.name.slice(body);
                 let histogram = match ops.get_mut(name) {
                     Some(h) => h,
@@ -110,7 +125,7 @@ impl WorkerHistograms {
             return;
         };
         into.dropped_spans += series.dropped_spans;
-        for (service, ops) in &series.services {
+        for (service, ServiceSeries { ops, .. }) in &series.services {
             for (op, h) in ops {
                 let key = (lossy(service), lossy(op));
                 match into.series.get_mut(&key) {
@@ -130,10 +145,32 @@ impl WorkerHistograms {
         let Some(series) = self.tenants.get(usize::from(tenant)) else {
             return 0;
         };
-        for (service, ops) in &series.services {
+        for (service, ServiceSeries { ops, .. }) in &series.services {
             keys.extend(ops.keys().map(|op| (service.clone(), op.clone())));
         }
         series.dropped_spans
+    }
+
+    /// Adds this worker's span counts by status of `tenant`, per service, into `into`.
+    pub fn status_into(&self, tenant: u16, into: &mut BTreeMap<String, StatusCounts>) {
+        let Some(series) = self.tenants.get(usize::from(tenant)) else {
+            return;
+        };
+        for (service, s) in &series.services {
+            let counts = into.entry(lossy(service)).or_default();
+            for (total, n) in counts.iter_mut().zip(s.status) {
+                *total += n;
+            }
+        }
+    }
+}
+
+/// Where a status code is counted in [`StatusCounts`].
+fn status_index(code: i32) -> usize {
+    match code {
+        1 => 1,
+        2 => 2,
+        _ => 0,
     }
 }
 

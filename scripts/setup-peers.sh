@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs the real peers the tests in tests/peers.rs talk to (DESIGN.md §7), idempotently:
+# - Python packages under target/peers/py: opentelemetry-proto (the independent decoder) and
+#   rotel (its wheel ships the rotel-agent collector binary);
+# - Debian's prometheus, only when no `prometheus` binary is on PATH.
+# Prints the environment the tests read, as `export` lines: eval "$(scripts/setup-peers.sh)".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OTEL_PROTO_VERSION=1.45.2
+PROTOBUF_VERSION=7.36.2
+ROTEL_VERSION=0.0.1a15
+PY_DIR="$PWD/target/peers/py"
+STAMP="$PY_DIR/.installed-$OTEL_PROTO_VERSION-$PROTOBUF_VERSION-$ROTEL_VERSION"
+
+if [ ! -f "$STAMP" ]; then
+    rm -rf "$PY_DIR"
+    python3 -m pip install --quiet --disable-pip-version-check --target "$PY_DIR" \
+        "opentelemetry-proto==$OTEL_PROTO_VERSION" "protobuf==$PROTOBUF_VERSION" \
+        "rotel==$ROTEL_VERSION" >&2
+    touch "$STAMP"
+fi
+
+if ! command -v prometheus >/dev/null 2>&1; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >&2
+fi
+
+ROTEL_AGENT="$(find "$PY_DIR" -type f -name rotel-agent | head -n 1)"
+echo "export SPAN_SENTINEL_PY_PATH=$PY_DIR"
+echo "export SPAN_SENTINEL_ROTEL_AGENT=$ROTEL_AGENT"
+echo "export SPAN_SENTINEL_PROMETHEUS=$(command -v prometheus)"
