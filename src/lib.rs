@@ -8,11 +8,13 @@
 //! OTLP/HTTP) → `pipeline` (the embedded reference backend) → `report` (JSON and terminal output).
 //! `wire` is the small protobuf wire-format scanner both the encoder and the pipeline's ingest use.
 
+pub mod capacity;
 pub mod cli;
 pub mod config;
 pub mod encode;
 pub mod engine;
 pub mod error;
+pub mod fidelity;
 pub mod model;
 pub mod pipeline;
 pub mod report;

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
 use super::duration as dur;
+use crate::capacity::CapacitySection;
 use crate::engine::RateProfile;
 use crate::error::UsageError;
+use crate::fidelity::FidelitySection;
 use crate::model::StreamSpec;
 use crate::run::plan::{EmbeddedSection, PhaseSpec, default_phases};
 use crate::sentinel::SentinelSection;
@@ -29,6 +31,10 @@ pub struct Profile {
     pub checks: CheckTolerances,
     /// The embedded reference pipeline (ignored with `--target`).
     pub pipeline: EmbeddedSection,
+    /// The capacity search of `span-sentinel capacity`.
+    pub capacity: CapacitySection,
+    /// The histogram-fidelity benchmark of `span-sentinel fidelity`.
+    pub fidelity: FidelitySection,
 }
 
 impl Default for Profile {
@@ -39,6 +45,8 @@ impl Default for Profile {
             phases: default_phases(),
             checks: CheckTolerances::default(),
             pipeline: EmbeddedSection::default(),
+            capacity: CapacitySection::default(),
+            fidelity: FidelitySection::default(),
         }
     }
 }
