@@ -326,3 +326,101 @@ impl Conductor for Search {
         self.on_step = on_step;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capacity::plan::Growth;
+
+    fn search() -> Search {
+        let settings = SearchSettings {
+            start: 100.0,
+            growth: Growth::Factor(2.0),
+            max: 10_000.0,
+            bisect: 2,
+            generator_limit: 0.9,
+            max_steps: 20,
+            time_limit: std::time::Duration::from_secs(180),
+        };
+        Search::new(settings, CheckTolerances::default(), |_| {})
+    }
+
+    /// Records a step at the search's current rate, achieving `achieved_share` of it.
+    fn step(s: &mut Search, held: bool, achieved_share: f64) {
+        let offered = s.rate;
+        let status = if held { Status::Pass } else { Status::Degraded };
+        s.steps.push(StepResult {
+            phase: format!("step-{}", s.steps.len() + 1),
+            purpose: s.purpose,
+            offered_spans_per_sec: offered,
+            achieved_spans_per_sec: offered * achieved_share,
+            acked_spans: 0,
+            rejected_spans: 0,
+            failed_spans: 0,
+            generator_limited: achieved_share < 0.9,
+            status,
+            checks: vec![StepCheck {
+                name: "trace_completeness",
+                status,
+                observed: None,
+                evidence: String::new(),
+            }],
+        });
+        s.decide();
+    }
+
+    #[test]
+    fn grows_confirms_then_bisects_between_good_and_bad() {
+        let mut s = search();
+        step(&mut s, true, 1.0); // 100
+        step(&mut s, true, 1.0); // 200
+        assert_eq!(s.rate, 400.0);
+        step(&mut s, false, 1.0); // 400 degrades
+        assert_eq!((s.rate, s.purpose), (400.0, Purpose::Confirm));
+        step(&mut s, false, 1.0); // confirmed
+        assert_eq!(s.purpose, Purpose::Bisect);
+        assert!((s.rate - (200.0f64 * 400.0).sqrt()).abs() < 1e-9);
+        step(&mut s, true, 1.0); // ~283 holds
+        step(&mut s, false, 1.0); // ~336 degrades: bisections used up
+        let r = s.result();
+        assert_eq!(r.end, End::Degraded);
+        assert!((r.max_sustainable_spans_per_sec.unwrap() - 282.84).abs() < 0.01);
+        assert_eq!(
+            r.first_degraded_check.as_deref(),
+            Some("trace_completeness")
+        );
+        assert!(!r.generator_limited);
+    }
+
+    #[test]
+    fn a_degradation_that_does_not_repeat_is_not_a_capacity() {
+        let mut s = search();
+        step(&mut s, false, 1.0);
+        step(&mut s, true, 1.0); // the confirmation holds: go on growing
+        assert_eq!((s.rate, s.purpose), (200.0, Purpose::Grow));
+        assert_eq!(s.result().first_degraded_check, None);
+    }
+
+    #[test]
+    fn a_generator_that_falls_behind_gives_a_lower_bound_not_a_capacity() {
+        let mut s = search();
+        step(&mut s, true, 1.0);
+        step(&mut s, true, 0.5); // 200 offered, 100 achieved
+        let r = s.result();
+        assert_eq!(r.end, End::GeneratorLimited);
+        assert!(r.generator_limited);
+        assert_eq!(r.max_sustainable_spans_per_sec, None);
+        assert_eq!(r.capacity_at_least, Some(100.0));
+    }
+
+    #[test]
+    fn holding_at_the_maximum_ends_with_a_lower_bound() {
+        let mut s = search();
+        for _ in 0..8 {
+            step(&mut s, true, 1.0);
+        }
+        assert_eq!(s.steps.last().unwrap().offered_spans_per_sec, 10_000.0);
+        assert_eq!(s.result().end, End::MaxReached);
+        assert_eq!(s.result().capacity_at_least, Some(10_000.0));
+    }
+}

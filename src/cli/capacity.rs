@@ -95,12 +95,15 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     };
     let json = Arc::new(Mutex::new(json));
     let (partial_json, partial_cx, quiet) = (json.clone(), cx.clone(), args.quiet);
+    let mut printed = 0;
     let mut search = Search::new(plan.search.clone(), plan.run.checks.clone(), move |s| {
         let report = CapacityReport::new(&partial_cx, s, false);
         if let Some(out) = &*partial_json.lock().unwrap_or_else(|e| e.into_inner()) {
             let _ = out.write(&report);
         }
-        if let (false, Some(st)) = (quiet, s.steps.last()) {
+        if !quiet && s.steps.len() > printed {
+            printed = s.steps.len();
+            let st = &s.steps[printed - 1];
             eprintln!(
                 "[{}] offered {} achieved {} spans/s: {}",
                 st.phase,

@@ -104,7 +104,7 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     }
     let summary = report.summary();
     match args.quiet {
-        true => print!("{}", summary.lines().last().unwrap_or("")),
+        true => println!("{}", summary.lines().last().unwrap_or("")),
         false => print!("{summary}"),
     }
     Ok(if report.within_allowed == Some(false) {
