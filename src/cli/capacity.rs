@@ -11,8 +11,8 @@ use std::time::Duration;
 use clap::Args;
 
 use super::load::parse_duration;
-use crate::capacity::Search;
 use crate::capacity::plan::{CapacityOverrides, capacity_plan};
+use crate::capacity::{End, Search};
 use crate::report::JsonOut;
 use crate::report::capacity::{CapacityReport, ReportContext};
 use crate::run::execute::execute_with;
@@ -94,25 +94,11 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         require: args.require,
     };
     let json = Arc::new(Mutex::new(json));
-    let (partial_json, partial_cx, quiet) = (json.clone(), cx.clone(), args.quiet);
-    let mut printed = 0;
-    let mut search = Search::new(plan.search.clone(), plan.run.checks.clone(), move |s| {
-        let report = CapacityReport::new(&partial_cx, s, false);
-        if let Some(out) = &*partial_json.lock().unwrap_or_else(|e| e.into_inner()) {
-            let _ = out.write(&report);
-        }
-        if !quiet && s.steps.len() > printed {
-            printed = s.steps.len();
-            let st = &s.steps[printed - 1];
-            eprintln!(
-                "[{}] offered {} achieved {} spans/s: {}",
-                st.phase,
-                crate::report::human_rate(st.offered_spans_per_sec),
-                crate::report::human_rate(st.achieved_spans_per_sec),
-                st.status.as_str()
-            );
-        }
-    });
+    let mut search = Search::new(
+        plan.search.clone(),
+        plan.run.checks.clone(),
+        on_step(json.clone(), cx.clone(), args.quiet),
+    );
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);
     if !args.quiet {
@@ -129,11 +115,37 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         out.write(&report)?;
     }
     print!("{}", report.summary());
-    use crate::capacity::End;
     let failed = matches!(report.result.end, End::BaselineFailed | End::LoadError);
     Ok(if failed || report.require_met == Some(false) {
         ExitCode::from(crate::error::EXIT_VERDICT)
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What happens after the baseline and each step: the partial JSON report is rewritten, and the
+/// step is printed.
+fn on_step(
+    json: Arc<Mutex<Option<JsonOut>>>,
+    cx: ReportContext,
+    quiet: bool,
+) -> impl FnMut(&Search) + Send + 'static {
+    let mut printed = 0;
+    move |s| {
+        let report = CapacityReport::new(&cx, s, false);
+        if let Some(out) = &*json.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = out.write(&report);
+        }
+        if !quiet && s.steps.len() > printed {
+            printed = s.steps.len();
+            let st = &s.steps[printed - 1];
+            eprintln!(
+                "[{}] offered {} achieved {} spans/s: {}",
+                st.phase,
+                crate::report::human_rate(st.offered_spans_per_sec),
+                crate::report::human_rate(st.achieved_spans_per_sec),
+                st.status.as_str()
+            );
+        }
+    }
 }
