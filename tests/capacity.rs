@@ -33,6 +33,8 @@ fn short_profile(dir: &Path) -> PathBuf {
 #[test]
 fn a_short_search_steps_reports_and_ends_within_its_time_limit() {
     let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    // Keeps the pipeline's timing-sensitive tests from running beside a whole scenario.
+    let _slot = crate::pipeline::support::shared_slot();
     let dir = tempfile::tempdir().unwrap();
     let profile = short_profile(dir.path());
     let json = dir.path().join("capacity.json");
@@ -75,6 +77,8 @@ fn a_short_search_steps_reports_and_ends_within_its_time_limit() {
 #[test]
 fn a_stopped_search_keeps_the_steps_measured_so_far() {
     let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    // Keeps the pipeline's timing-sensitive tests from running beside a whole scenario.
+    let _slot = crate::pipeline::support::shared_slot();
     let dir = tempfile::tempdir().unwrap();
     let plan = capacity_plan(&CapacityOverrides {
         run: RunOverrides {

@@ -7,7 +7,7 @@
 #![allow(clippy::await_holding_lock)]
 
 #[path = "support/pipeline_support.rs"]
-mod support;
+pub(crate) mod support;
 
 mod admission;
 mod alerts;
