@@ -187,7 +187,7 @@ fn validate(
     } else {
         return bad(
             "growth",
-            "must be above 1 (or set a positive `increment`, --increment)",
+            "must be above 1 (flag --growth), or set a positive `increment` (flag --increment)",
         );
     };
     if c.step.is_zero() || c.baseline.is_zero() {

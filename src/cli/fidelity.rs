@@ -13,7 +13,7 @@ use crate::error::UsageError;
 use crate::fidelity::fidelity;
 use crate::report::JsonOut;
 use crate::report::fidelity::FidelityReport;
-use crate::run::plan::{RunOverrides, TargetPlan, build};
+use crate::run::plan::{RunOverrides, RunPlan, TargetPlan, build};
 
 /// Flags of `span-sentinel fidelity`.
 #[derive(Debug, Clone, Default, Args)]
@@ -69,24 +69,7 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
         seed: args.seed,
     };
     let mut plan = build(profile, source.as_ref(), &overrides)?;
-    let digits = match &mut plan.target {
-        TargetPlan::Embedded(config) => {
-            if let Some(d) = args.histogram_digits {
-                if !(1..=5).contains(&d) {
-                    return Err(UsageError::new("--histogram-digits: must be 1 to 5").into());
-                }
-                config.histogram_digits = d;
-            }
-            Some(config.histogram_digits)
-        }
-        TargetPlan::External { .. } if args.histogram_digits.is_some() => {
-            return Err(UsageError::new(
-                "--histogram-digits sets the embedded pipeline's digits; it cannot apply with --target",
-            )
-            .into());
-        }
-        TargetPlan::External { .. } => None,
-    };
+    let digits = set_digits(&mut plan, args.histogram_digits)?;
     if args
         .max_rel_error
         .is_some_and(|e| !(e.is_finite() && e >= 0.0))
@@ -112,4 +95,24 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Applies `--histogram-digits` to the embedded pipeline; returns its digits (`None` for an
+/// external target, where the flag is a usage error).
+fn set_digits(plan: &mut RunPlan, flag: Option<u8>) -> Result<Option<u8>, UsageError> {
+    match &mut plan.target {
+        TargetPlan::Embedded(config) => {
+            if let Some(d) = flag {
+                if !(1..=5).contains(&d) {
+                    return Err(UsageError::new("--histogram-digits: must be 1 to 5"));
+                }
+                config.histogram_digits = d;
+            }
+            Ok(Some(config.histogram_digits))
+        }
+        TargetPlan::External { .. } if flag.is_some() => Err(UsageError::new(
+            "--histogram-digits sets the embedded pipeline's digits; it cannot apply with --target",
+        )),
+        TargetPlan::External { .. } => Ok(None),
+    }
 }
