@@ -7,12 +7,16 @@
 //! `encode` (OTLP bytes, template-patched) → `engine` (paced workers) → `transport` (OTLP/gRPC,
 //! OTLP/HTTP) → `pipeline` (the embedded reference backend) → `report` (JSON and terminal output).
 //! `wire` is the small protobuf wire-format scanner both the encoder and the pipeline's ingest use.
+//! `run` walks phases of sentinel plus load; `capacity` steps the load up on the same walker until
+//! a sentinel check degrades; `fidelity` compares reported latency quantiles with exact ones.
 
+pub mod capacity;
 pub mod cli;
 pub mod config;
 pub mod encode;
 pub mod engine;
 pub mod error;
+pub mod fidelity;
 pub mod model;
 pub mod pipeline;
 pub mod report;

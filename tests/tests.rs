@@ -1,7 +1,9 @@
 //! The integration tests: one binary, a module per topic, each driving the library in-process
 //! against real servers on loopback; shared helpers live in `support`.
 
+mod capacity;
 mod encode;
+mod fidelity;
 mod load;
 mod peers;
 mod pipeline;

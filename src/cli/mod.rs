@@ -3,6 +3,8 @@
 //! Parsing turns argv into plain structs with no I/O; each command then validates them, together
 //! with its profile, into one immutable scenario.
 
+pub mod capacity;
+pub mod fidelity;
 pub mod load;
 pub mod run;
 pub mod serve;
@@ -34,6 +36,10 @@ pub enum Command {
     Run(run::RunArgs),
     /// The reference pipeline on its own: a bounded, multi-tenant OTLP tracing backend.
     Serve(serve::ServeArgs),
+    /// Step the load up beside the sentinel until a check degrades; the highest sustainable rate.
+    Capacity(capacity::CapacityArgs),
+    /// Histogram fidelity: known latency distributions in, reported vs exact quantiles out.
+    Fidelity(fidelity::FidelityArgs),
 }
 
 /// Parses `args` and runs the command, printing errors with their whole context chain.
@@ -67,6 +73,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Load(args) => load::run(args),
         Command::Run(args) => run::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Capacity(args) => capacity::run(args),
+        Command::Fidelity(args) => fidelity::run(args),
     }
 }
 

@@ -167,6 +167,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     runtime.block_on(async {
         let pipeline = Pipeline::start(config).await?;
+        let shutdown = shutdown_signal();
         // Not eprintln!: a closed stderr must not bring the server down.
         let _ = writeln!(
             std::io::stderr(),
@@ -174,24 +175,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             pipeline.grpc_addr(),
             pipeline.http_addr()
         );
-        shutdown_signal().await;
+        shutdown.await;
         let _ = writeln!(std::io::stderr(), "span-sentinel serve: draining");
         pipeline.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
 }
 
-async fn shutdown_signal() {
+/// Registers the SIGTERM handler now (before the ready line is printed, so a SIGTERM sent right
+/// after it is never fatal) and resolves on Ctrl-C or SIGTERM.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -8,9 +8,11 @@ use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
 use super::duration as dur;
+use crate::capacity::CapacitySection;
 use crate::encode::Encoding;
 use crate::engine::RateProfile;
 use crate::error::UsageError;
+use crate::fidelity::FidelitySection;
 use crate::model::StreamSpec;
 use crate::run::peer::PeerSection;
 use crate::run::plan::{EmbeddedSection, PhaseSpec, default_phases};
@@ -34,6 +36,10 @@ pub struct Profile {
     /// A collector placed between the generator and the embedded pipeline (see README, "Real
     /// peers"); none by default.
     pub peer: Option<PeerSection>,
+    /// The capacity search of `span-sentinel capacity`.
+    pub capacity: CapacitySection,
+    /// The histogram-fidelity benchmark of `span-sentinel fidelity`.
+    pub fidelity: FidelitySection,
 }
 
 impl Default for Profile {
@@ -45,6 +51,8 @@ impl Default for Profile {
             checks: CheckTolerances::default(),
             pipeline: EmbeddedSection::default(),
             peer: None,
+            capacity: CapacitySection::default(),
+            fidelity: FidelitySection::default(),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Reports: machine-readable JSON (with a `schema` field and a JSON Schema under `schemas/`),
 //! the terminal summary, and the progress line printed while a run goes.
 
+pub mod capacity;
+pub mod fidelity;
 pub mod load;
 pub mod progress;
 pub mod run;

@@ -8,9 +8,11 @@ use std::time::Duration;
 use crate::sentinel::ambient::{OPERATIONS, SERVICES, SPANS_PER_TRACE};
 use crate::sentinel::ledger::{Found, Outcome};
 use crate::sentinel::sender::SentinelCtx;
-use crate::sentinel::webhook::Notification;
+use crate::sentinel::webhook::{Notification, WebhookReceiver};
 use crate::verify::alerts::{self, BurstWindow};
-use crate::verify::api::{Series, TraceSummary, Transition};
+use std::time::Instant;
+
+use crate::verify::api::{QueryClient, QueryError, Series, TraceSummary, Transition};
 use crate::verify::checks::Evidence;
 use crate::verify::histograms::{self, QuantileRow};
 use crate::verify::traces::hex;
@@ -173,4 +175,58 @@ fn alert_cycles(ctx: &SentinelCtx, view: &TargetView, out: &mut [PhaseEvidence])
         let offset = Duration::from_nanos(at.saturating_sub(ctx.anchor.start_unix_ns));
         out[ctx.plan.phase_at(offset)].evidence.spurious += 1;
     }
+}
+
+/// Reads what the target shows: alert history, histograms and a search over the run's traces.
+pub async fn look(
+    ctx: &SentinelCtx,
+    query: &QueryClient,
+    webhook: &WebhookReceiver,
+    warnings: &mut Vec<String>,
+) -> TargetView {
+    let mut view = TargetView {
+        notifications: webhook.received(),
+        ..TargetView::default()
+    };
+    match query.alert_history().await {
+        Ok(t) => view.transitions = t,
+        Err(e) => warnings.push(format!("could not read alerts: {e}")),
+    }
+    match query.histograms().await {
+        Ok(s) => view.series = s,
+        Err(e) => warnings.push(format!("could not read histograms: {e}")),
+    }
+    match search_all(ctx, query).await {
+        Ok(s) => view.searched = s,
+        Err(e) => warnings.push(format!("could not search traces: {e}")),
+    }
+    view
+}
+
+/// Searches assembled traces whose root started during the run (roots start up to the probe's
+/// longest duration before they are sent), in slices so no answer hits the search limit.
+async fn search_all(
+    ctx: &SentinelCtx,
+    query: &QueryClient,
+) -> Result<Vec<TraceSummary>, QueryError> {
+    const LIMIT: usize = 10_000;
+    let longest = ctx.plan.sentinel.probe.max.as_nanos() as u64;
+    let start = ctx
+        .anchor
+        .start_unix_ns
+        .saturating_sub(longest + 1_000_000_000);
+    let end = ctx.anchor.unix_ns(Instant::now()) + 1_000_000_000;
+    let mut slices = vec![(start, end)];
+    let mut out = Vec::new();
+    while let Some((a, b)) = slices.pop() {
+        let found = query.search(a, b, LIMIT).await?;
+        if found.len() >= LIMIT && b - a > 1 {
+            let mid = a + (b - a) / 2;
+            slices.push((a, mid));
+            slices.push((mid, b));
+        } else {
+            out.extend(found);
+        }
+    }
+    Ok(out)
 }

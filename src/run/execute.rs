@@ -9,17 +9,18 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use super::evidence::{self, PhaseEvidence, TargetView};
+use super::evidence::{self, PhaseEvidence};
 use super::peer::{self, PeerProcess};
 use super::plan::{AlertSource, RunPlan, TargetPlan};
-use crate::engine::{Anchor, LoadOutcome, run_load};
+use super::walk::{Conductor, FixedPhases, Walk};
+use crate::engine::{Anchor, LoadOutcome};
 use crate::pipeline::Pipeline;
 use crate::sentinel::ledger::Ledger;
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::{Exporter, RetryPolicy, Target, TransportOptions};
-use crate::verify::api::{QueryClient, RuleBody, TraceSummary};
-use crate::verify::checks::{self, Check, PhaseKind, Status};
+use crate::verify::api::{QueryClient, RuleBody};
+use crate::verify::checks::{self, Check, Status};
 use crate::verify::poller;
 use crate::verify::prometheus::PrometheusAlerts;
 
@@ -80,25 +81,47 @@ pub fn execute(
     stop: Arc<AtomicBool>,
     on_progress: impl FnMut(&Progress) + Send,
 ) -> anyhow::Result<RunOutcome> {
+    let mut fixed = FixedPhases {
+        rate: plan.load.rate.clone(),
+    };
+    execute_with(plan, stop, on_progress, &mut fixed)
+}
+
+/// Runs `plan` as `conductor` decides phase by phase (or until `stop`).
+pub fn execute_with(
+    plan: RunPlan,
+    stop: Arc<AtomicBool>,
+    mut on_progress: impl FnMut(&Progress) + Send,
+    conductor: &mut dyn Conductor,
+) -> anyhow::Result<RunOutcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("sentinel")
         .enable_all()
         .build()
         .context("starting the sentinel's runtime")?;
-    runtime.block_on(execute_async(Arc::new(plan), stop, on_progress))
+    runtime.block_on(execute_async(
+        Arc::new(plan),
+        stop,
+        &mut on_progress,
+        conductor,
+    ))
 }
 
 /// The target as reached: where spans go, where to ask, and the embedded pipeline if any.
-struct Reached {
-    target: Target,
-    query_url: String,
-    pipeline: Option<Pipeline>,
+pub struct Reached {
+    /// Where spans go.
+    pub target: Target,
+    /// Base URL of the query API.
+    pub query_url: String,
+    /// The embedded pipeline, when the plan asked for it (shut it down at the end).
+    pub pipeline: Option<Pipeline>,
     /// The collector in the path, if the plan has one.
-    peer: Option<PeerProcess>,
+    pub peer: Option<PeerProcess>,
 }
 
-async fn reach(plan: &RunPlan) -> anyhow::Result<Reached> {
+/// Starts the embedded pipeline, or takes the external target as given.
+pub async fn reach(plan: &RunPlan) -> anyhow::Result<Reached> {
     match &plan.target {
         TargetPlan::Embedded(config) => {
             let pipeline = Pipeline::start((**config).clone())
@@ -147,7 +170,8 @@ fn prometheus_alerts(plan: &RunPlan) -> Option<Arc<PrometheusAlerts>> {
     )))
 }
 
-fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
+/// How the sentinel's own connection is set up.
+pub fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
     TransportOptions {
         tenant_header: plan.tenant_header.clone(),
         connections: 1,
@@ -197,7 +221,8 @@ async fn set_up(
 async fn execute_async(
     plan: Arc<RunPlan>,
     stop: Arc<AtomicBool>,
-    mut on_progress: impl FnMut(&Progress) + Send,
+    on_progress: &mut (dyn FnMut(&Progress) + Send),
+    conductor: &mut dyn Conductor,
 ) -> anyhow::Result<RunOutcome> {
     let reached = reach(&plan).await?;
     let exporter = Exporter::connect(&reached.target, &sentinel_transport(&plan)).await?;
@@ -230,11 +255,18 @@ async fn execute_async(
         tokio::spawn(p.clone().watch(tasks.clone()));
     }
 
-    let mut phases = walk_phases(&ctx, &reached.target, &stop, &webhook, &mut on_progress).await;
-    drain(&ctx, &stop).await;
+    let walk = Walk {
+        ctx: &ctx,
+        target: &reached.target,
+        stop: &stop,
+        webhook: &webhook,
+        query: &query,
+    };
+    let (mut phases, walked) = walk.run(conductor, on_progress).await;
+    drain(&ctx, &stop, walked).await;
     tasks.cancel();
 
-    let mut view = look(&ctx, &query, &webhook, &mut warnings).await;
+    let mut view = evidence::look(&ctx, &query, &webhook, &mut warnings).await;
     if let Some(p) = &prometheus {
         view.transitions = p.transitions();
         if let (n @ 1.., last) = p.errors() {
@@ -290,104 +322,20 @@ async fn execute_async(
     })
 }
 
-/// Walks the phases, running the load engine during load phases.
-async fn walk_phases(
-    ctx: &Arc<SentinelCtx>,
-    target: &Target,
-    stop: &Arc<AtomicBool>,
-    webhook: &WebhookReceiver,
-    on_progress: &mut (impl FnMut(&Progress) + Send),
-) -> Vec<PhaseOutcome> {
-    let plan = &ctx.plan;
-    let mut out = Vec::new();
-    for (i, phase) in plan.phases.iter().enumerate() {
-        let start = ctx.anchor.instant + plan.phase_start(i);
-        let end = start + phase.duration;
-        if stop.load(Ordering::Relaxed) {
-            out.push(PhaseOutcome {
-                load: None,
-                load_error: None,
-                sentinel: PhaseEvidence::default(),
-                completed: false,
-            });
-            continue;
-        }
-        let rate = Arc::new(Mutex::new(0.0f64));
-        let load = (phase.kind == PhaseKind::Load).then(|| {
-            let mut load_plan = plan.load.clone();
-            load_plan.target = target.clone();
-            load_plan.duration = phase.duration;
-            let (stop, rate) = (stop.clone(), rate.clone());
-            tokio::task::spawn_blocking(move || {
-                run_load(&load_plan, stop, |tick| {
-                    let r = tick.last.total().sent as f64 / tick.last_len.as_secs_f64().max(1e-9);
-                    *rate.lock().unwrap_or_else(|e| e.into_inner()) = r;
-                })
-            })
-        });
-        while Instant::now() < end && !stop.load(Ordering::Relaxed) {
-            let wait = (end - Instant::now()).min(Duration::from_secs(1));
-            tokio::time::sleep(wait).await;
-            let load_rate = *rate.lock().unwrap_or_else(|e| e.into_inner());
-            on_progress(&progress(ctx, i, start, load_rate, webhook));
-        }
-        let (load, load_error) = match load {
-            Some(handle) => match handle.await {
-                Ok(Ok(outcome)) => (Some(outcome), None),
-                Ok(Err(e)) => (None, Some(e.to_string())),
-                Err(e) => (None, Some(format!("the load engine panicked: {e}"))),
-            },
-            None => (None, None),
-        };
-        let completed = Instant::now() >= end;
-        out.push(PhaseOutcome {
-            load,
-            load_error,
-            sentinel: PhaseEvidence::default(),
-            completed,
-        });
-    }
-    out
-}
-
-fn progress(
-    ctx: &SentinelCtx,
-    phase: usize,
-    start: Instant,
-    load_rate: f64,
-    webhook: &WebhookReceiver,
-) -> Progress {
-    use crate::sentinel::ledger::Found;
-    let ledger = ctx.ledger();
-    let count = |f: fn(&Found) -> bool| ledger.traces.iter().filter(|r| f(&r.found)).count() as u64;
-    Progress {
-        phase: ctx.plan.phases[phase].name.clone(),
-        elapsed: start.elapsed(),
-        length: ctx.plan.phases[phase].duration,
-        sent: ledger.traces.len() as u64,
-        verified: count(|f| matches!(f, Found::Verified(_))),
-        missing: count(|f| matches!(f, Found::Missing)),
-        load_rate,
-        alert: webhook
-            .received()
-            .last()
-            .map_or("ok".into(), |n| n.state.clone()),
-    }
-}
-
 /// Waits until every trace that must be assembled is decided and the last burst had time to
-/// clear, bounded by the freshness timeout and the clear limit.
-async fn drain(ctx: &SentinelCtx, stop: &AtomicBool) {
+/// clear, bounded by the freshness timeout and the clear limit. `walked` is where the last phase
+/// run ended (the plan's end unless a conductor stopped early).
+async fn drain(ctx: &SentinelCtx, stop: &AtomicBool, walked: Duration) {
     let plan = &ctx.plan;
-    let end = ctx.anchor.instant + plan.total();
+    let end = ctx.anchor.instant + walked;
     let traces_deadline = end + plan.sentinel.freshness_timeout + Duration::from_secs(1);
     let last_burst_end = plan
         .sentinel
         .bursts
-        .bursts_until(plan.total())
+        .bursts_until(walked)
         .into_iter()
         .map(|b| b.end)
-        .filter(|e| *e <= plan.total())
+        .filter(|e| *e <= walked)
         .max();
     let alerts_deadline = last_burst_end.map_or(end, |e| {
         ctx.anchor.instant + e + plan.checks.clear_limit + plan.sentinel.alert_grace
@@ -404,58 +352,4 @@ async fn drain(ctx: &SentinelCtx, stop: &AtomicBool) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-/// Reads what the target shows: alert history, histograms and a search over the run's traces.
-async fn look(
-    ctx: &SentinelCtx,
-    query: &QueryClient,
-    webhook: &WebhookReceiver,
-    warnings: &mut Vec<String>,
-) -> TargetView {
-    let mut view = TargetView {
-        notifications: webhook.received(),
-        ..TargetView::default()
-    };
-    match query.alert_history().await {
-        Ok(t) => view.transitions = t,
-        Err(e) => warnings.push(format!("could not read alerts: {e}")),
-    }
-    match query.histograms().await {
-        Ok(s) => view.series = s,
-        Err(e) => warnings.push(format!("could not read histograms: {e}")),
-    }
-    match search_all(ctx, query).await {
-        Ok(s) => view.searched = s,
-        Err(e) => warnings.push(format!("could not search traces: {e}")),
-    }
-    view
-}
-
-/// Searches assembled traces whose root started during the run (roots start up to the probe's
-/// longest duration before they are sent), in slices so no answer hits the search limit.
-async fn search_all(
-    ctx: &SentinelCtx,
-    query: &QueryClient,
-) -> Result<Vec<TraceSummary>, crate::verify::api::QueryError> {
-    const LIMIT: usize = 10_000;
-    let longest = ctx.plan.sentinel.probe.max.as_nanos() as u64;
-    let start = ctx
-        .anchor
-        .start_unix_ns
-        .saturating_sub(longest + 1_000_000_000);
-    let end = ctx.anchor.unix_ns(Instant::now()) + 1_000_000_000;
-    let mut slices = vec![(start, end)];
-    let mut out = Vec::new();
-    while let Some((a, b)) = slices.pop() {
-        let found = query.search(a, b, LIMIT).await?;
-        if found.len() >= LIMIT && b - a > 1 {
-            let mid = a + (b - a) / 2;
-            slices.push((a, mid));
-            slices.push((mid, b));
-        } else {
-            out.extend(found);
-        }
-    }
-    Ok(out)
 }

@@ -5,3 +5,4 @@ pub mod evidence;
 pub mod execute;
 pub mod peer;
 pub mod plan;
+pub mod walk;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::duration as dur;
 use crate::config::load::{field_error, validate_load};
 use crate::config::{Profile, ProfileSource};
-use crate::engine::LoadPlan;
+use crate::engine::{LoadPlan, RateProfile};
 use crate::error::UsageError;
 use crate::model::FieldError;
 use crate::pipeline::{Isolation, PipelineConfig};
@@ -163,6 +163,8 @@ pub struct Phase {
     pub kind: PhaseKind,
     /// Length.
     pub duration: Duration,
+    /// The load's rate in this phase when it differs from `[load].rate` (capacity steps).
+    pub load_rate: Option<RateProfile>,
 }
 
 /// A validated run.
@@ -262,7 +264,9 @@ pub fn run_plan(o: &RunOverrides) -> Result<RunPlan, UsageError> {
     }
 }
 
-fn build(
+/// Builds a plan from a parsed profile (used by `capacity` and `fidelity`, which read the file
+/// themselves for their own sections).
+pub fn build(
     s: Profile,
     source: Option<&ProfileSource>,
     o: &RunOverrides,
@@ -312,6 +316,7 @@ fn build(
                 name: p.name.clone(),
                 kind: p.kind,
                 duration: p.duration,
+                load_rate: None,
             })
             .collect(),
         sentinel: s.sentinel,

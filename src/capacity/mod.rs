@@ -1,0 +1,10 @@
+//! `span-sentinel capacity`: a baseline with the sentinel alone, then the unruly load raised step
+//! by step beside it until a sentinel check degrades. The run's phase walker does the walking;
+//! this module lays the steps out as phases (`plan`) and decides each step's rate from the
+//! previous step's judged evidence (`search`): grow, confirm, bisect, stop.
+
+pub mod plan;
+pub mod search;
+
+pub use plan::{CapacityPlan, CapacitySection, SearchSettings};
+pub use search::{CapacityResult, End, Search, StepResult};

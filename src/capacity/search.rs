@@ -1,0 +1,426 @@
+//! The step planner: after each step's evidence is judged against the baseline (with
+//! `verify::checks::judge`, as `run` judges), decides the next step — grow the rate, confirm a
+//! first degradation once, bisect between the last good and the first bad rate, or stop.
+
+use serde::Serialize;
+
+use super::plan::{SearchSettings, step_phase};
+use crate::engine::RateProfile;
+use crate::run::evidence::PhaseEvidence;
+use crate::run::execute::PhaseOutcome;
+use crate::run::plan::Phase;
+use crate::run::walk::{Conductor, Next};
+use crate::verify::checks::{self, Check, CheckTolerances, PhaseKind, Status};
+
+/// Why a step was run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// Raising the rate.
+    Grow,
+    /// Repeating a first degradation.
+    Confirm,
+    /// Between the last good and the first bad rate.
+    Bisect,
+}
+
+/// How one check fared in a step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepCheck {
+    /// The check.
+    pub name: &'static str,
+    /// Its status against the baseline.
+    pub status: Status,
+    /// The value in the step.
+    pub observed: Option<f64>,
+    /// Why.
+    pub evidence: String,
+}
+
+/// One measured step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepResult {
+    /// The phase name (`step-k`).
+    pub phase: String,
+    /// Why it ran.
+    pub purpose: Purpose,
+    /// Offered load, spans/s.
+    pub offered_spans_per_sec: f64,
+    /// Achieved load, spans/s.
+    pub achieved_spans_per_sec: f64,
+    /// Load spans the target accepted.
+    pub acked_spans: u64,
+    /// Load spans refused for good.
+    pub rejected_spans: u64,
+    /// Load spans without a definitive answer.
+    pub failed_spans: u64,
+    /// The generator reached less than the limit fraction of the offered rate.
+    pub generator_limited: bool,
+    /// The worst check status.
+    pub status: Status,
+    /// Every check.
+    pub checks: Vec<StepCheck>,
+}
+
+impl StepResult {
+    /// Whether every check held (`degraded` or `fail` means it gave way; `inconclusive` does
+    /// not count against the step).
+    pub fn held(&self) -> bool {
+        self.status < Status::Degraded
+    }
+}
+
+/// Why the search ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum End {
+    /// A check degraded (confirmed), and bisection is done.
+    Degraded,
+    /// The generator could not reach the offered rate while every check held.
+    GeneratorLimited,
+    /// Every check held at the maximum rate.
+    MaxReached,
+    /// The time limit left no room for another step.
+    TimeLimit,
+    /// Stopped by the user (Ctrl-C).
+    Stopped,
+    /// The baseline itself fails: nothing can be concluded.
+    BaselineFailed,
+    /// The load engine could not run.
+    LoadError,
+}
+
+/// What the search concluded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CapacityResult {
+    /// The highest achieved rate at which every check held, below a confirmed degradation;
+    /// `null` when no degradation was found (see `capacity_at_least`).
+    pub max_sustainable_spans_per_sec: Option<f64>,
+    /// The capacity is at least this (the highest achieved rate at which every check held).
+    pub capacity_at_least: Option<f64>,
+    /// The generator, not the target, was the limit: the capacity is not known, only a bound.
+    pub generator_limited: bool,
+    /// The check that gave way first.
+    pub first_degraded_check: Option<String>,
+    /// The offered rate at which it did.
+    pub first_degraded_spans_per_sec: Option<f64>,
+    /// Why the search ended.
+    pub end: End,
+}
+
+/// The search, as a conductor of the run's phase walker.
+pub struct Search {
+    settings: SearchSettings,
+    tolerances: CheckTolerances,
+    rate: f64,
+    purpose: Purpose,
+    last_good: Option<usize>,
+    first_bad: Option<(f64, String)>,
+    bisections: u32,
+    pending: Option<(f64, Purpose, PhaseOutcome)>,
+    /// Checks of the baseline, judged absolutely.
+    pub baseline: Vec<Check>,
+    /// Every step measured, in order.
+    pub steps: Vec<StepResult>,
+    /// Why the search ended, once it has.
+    pub end: Option<End>,
+    on_step: Box<dyn FnMut(&Search) + Send>,
+}
+
+impl Search {
+    /// A search with these settings, judging with `tolerances`; `on_step` is called after the
+    /// baseline and each step (to write partial results).
+    pub fn new(
+        settings: SearchSettings,
+        tolerances: CheckTolerances,
+        on_step: impl FnMut(&Search) + Send + 'static,
+    ) -> Self {
+        Self {
+            tolerances,
+            rate: settings.start,
+            settings,
+            purpose: Purpose::Grow,
+            last_good: None,
+            first_bad: None,
+            bisections: 0,
+            pending: None,
+            baseline: Vec::new(),
+            steps: Vec::new(),
+            end: None,
+            on_step: Box::new(on_step),
+        }
+    }
+
+    /// What the search concluded so far.
+    pub fn result(&self) -> CapacityResult {
+        let good = self.last_good.map(|i| self.steps[i].achieved_spans_per_sec);
+        let end = self.end.unwrap_or(End::Stopped);
+        CapacityResult {
+            max_sustainable_spans_per_sec: good.filter(|_| end == End::Degraded),
+            capacity_at_least: good,
+            generator_limited: end == End::GeneratorLimited,
+            first_degraded_check: self.first_bad.as_ref().map(|b| b.1.clone()),
+            first_degraded_spans_per_sec: self.first_bad.as_ref().map(|b| b.0),
+            end,
+        }
+    }
+
+    fn judge_baseline(&mut self, evidence: &[PhaseEvidence]) {
+        let phases = [(
+            "baseline".to_string(),
+            PhaseKind::Baseline,
+            evidence[1].evidence.clone(),
+        )];
+        self.baseline = checks::judge(&phases, &self.tolerances);
+        if checks::verdict(&self.baseline) == Status::Fail {
+            self.end = Some(End::BaselineFailed);
+        }
+    }
+
+    fn judge_step(&mut self, k: usize, evidence: &[PhaseEvidence]) {
+        let Some((offered, purpose, outcome)) = self.pending.take() else {
+            return;
+        };
+        let name = format!("step-{}", k + 1);
+        let Some(load) = outcome.load.as_ref() else {
+            self.end = Some(End::LoadError);
+            return;
+        };
+        let phases = [
+            (
+                "baseline".to_string(),
+                PhaseKind::Baseline,
+                evidence[1].evidence.clone(),
+            ),
+            (
+                name.clone(),
+                PhaseKind::Load,
+                evidence[step_phase(k)].evidence.clone(),
+            ),
+        ];
+        let checks: Vec<StepCheck> = checks::judge(&phases, &self.tolerances)
+            .into_iter()
+            .filter(|c| c.phase == name)
+            .map(|c| StepCheck {
+                name: c.name,
+                status: c.status,
+                observed: c.observed,
+                evidence: c.evidence,
+            })
+            .collect();
+        let t = load.total.total();
+        let achieved = t.sent as f64 / load.sending.as_secs_f64().max(1e-9);
+        let status = checks
+            .iter()
+            .map(|c| c.status)
+            .max()
+            .unwrap_or(Status::Inconclusive);
+        self.steps.push(StepResult {
+            phase: name,
+            purpose,
+            offered_spans_per_sec: offered,
+            achieved_spans_per_sec: achieved,
+            acked_spans: t.acked,
+            rejected_spans: t.rejected,
+            failed_spans: t.failed,
+            generator_limited: achieved < self.settings.generator_limit * offered,
+            status,
+            checks,
+        });
+        self.decide();
+    }
+
+    /// Sets the next rate and purpose, or the end, from the last step.
+    fn decide(&mut self) {
+        let i = self.steps.len() - 1;
+        let step = &self.steps[i];
+        let (held, offered, limited) = (
+            step.held(),
+            step.offered_spans_per_sec,
+            step.generator_limited,
+        );
+        if held {
+            self.last_good = Some(i);
+            if limited {
+                self.end = Some(End::GeneratorLimited);
+            } else if let Some((bad, _)) = &self.first_bad {
+                self.bisect(offered, *bad);
+            } else if offered >= self.settings.max {
+                self.end = Some(End::MaxReached);
+            } else {
+                self.rate = self.settings.grow(offered);
+                self.purpose = Purpose::Grow;
+            }
+            return;
+        }
+        let gave_way = step
+            .checks
+            .iter()
+            .find(|c| c.status >= Status::Degraded)
+            .map_or(String::new(), |c| c.name.to_string());
+        match step.purpose {
+            Purpose::Grow => self.purpose = Purpose::Confirm,
+            Purpose::Confirm | Purpose::Bisect => {
+                if self.first_bad.as_ref().is_none_or(|(b, _)| offered < *b) {
+                    self.first_bad = Some((offered, gave_way));
+                }
+                let good = self.last_good.map(|g| self.steps[g].offered_spans_per_sec);
+                match good {
+                    Some(good) => self.bisect(good, offered),
+                    None => self.end = Some(End::Degraded),
+                }
+            }
+        }
+    }
+
+    fn bisect(&mut self, good: f64, bad: f64) {
+        if self.bisections >= self.settings.bisect || bad / good < 1.1 {
+            self.end = Some(End::Degraded);
+            return;
+        }
+        self.bisections += 1;
+        self.rate = (good * bad).sqrt();
+        self.purpose = Purpose::Bisect;
+    }
+}
+
+impl Conductor for Search {
+    fn next(&mut self, index: usize, _phase: &Phase) -> Next {
+        if index < 2 {
+            return Next::Run(None);
+        }
+        if self.end.is_some() {
+            return Next::Stop;
+        }
+        if index % 2 == 1 {
+            return Next::Run(None);
+        }
+        Next::Run(Some(RateProfile::Constant {
+            spans_per_sec: self.rate,
+        }))
+    }
+
+    fn wants_evidence(&self, index: usize) -> bool {
+        index == 1 || (index >= 3 && index % 2 == 1)
+    }
+
+    fn after(&mut self, index: usize, outcome: &PhaseOutcome, evidence: Option<&[PhaseEvidence]>) {
+        if !outcome.completed {
+            self.end.get_or_insert(End::Stopped);
+            return;
+        }
+        match (index, evidence) {
+            (1, Some(ev)) => self.judge_baseline(ev),
+            (i, None) if i >= 2 && i % 2 == 0 => {
+                self.pending = Some((self.rate, self.purpose, outcome.clone()));
+            }
+            (i, Some(ev)) if i >= 3 => self.judge_step((i - 3) / 2, ev),
+            _ => return,
+        }
+        let steps = (index.saturating_sub(1)) / 2;
+        if self.end.is_none() && index % 2 == 1 && steps >= self.settings.max_steps {
+            self.end = Some(End::TimeLimit);
+        }
+        let mut on_step = std::mem::replace(&mut self.on_step, Box::new(|_| {}));
+        on_step(self);
+        self.on_step = on_step;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capacity::plan::Growth;
+
+    fn search() -> Search {
+        let settings = SearchSettings {
+            start: 100.0,
+            growth: Growth::Factor(2.0),
+            max: 10_000.0,
+            bisect: 2,
+            generator_limit: 0.9,
+            max_steps: 20,
+            time_limit: std::time::Duration::from_secs(180),
+        };
+        Search::new(settings, CheckTolerances::default(), |_| {})
+    }
+
+    /// Records a step at the search's current rate, achieving `achieved_share` of it.
+    fn step(s: &mut Search, held: bool, achieved_share: f64) {
+        let offered = s.rate;
+        let status = if held { Status::Pass } else { Status::Degraded };
+        s.steps.push(StepResult {
+            phase: format!("step-{}", s.steps.len() + 1),
+            purpose: s.purpose,
+            offered_spans_per_sec: offered,
+            achieved_spans_per_sec: offered * achieved_share,
+            acked_spans: 0,
+            rejected_spans: 0,
+            failed_spans: 0,
+            generator_limited: achieved_share < 0.9,
+            status,
+            checks: vec![StepCheck {
+                name: "trace_completeness",
+                status,
+                observed: None,
+                evidence: String::new(),
+            }],
+        });
+        s.decide();
+    }
+
+    #[test]
+    fn grows_confirms_then_bisects_between_good_and_bad() {
+        let mut s = search();
+        step(&mut s, true, 1.0); // 100
+        step(&mut s, true, 1.0); // 200
+        assert_eq!(s.rate, 400.0);
+        step(&mut s, false, 1.0); // 400 degrades
+        assert_eq!((s.rate, s.purpose), (400.0, Purpose::Confirm));
+        step(&mut s, false, 1.0); // confirmed
+        assert_eq!(s.purpose, Purpose::Bisect);
+        assert!((s.rate - (200.0f64 * 400.0).sqrt()).abs() < 1e-9);
+        step(&mut s, true, 1.0); // ~283 holds
+        step(&mut s, false, 1.0); // ~336 degrades: bisections used up
+        let r = s.result();
+        assert_eq!(r.end, End::Degraded);
+        assert!((r.max_sustainable_spans_per_sec.unwrap() - 282.84).abs() < 0.01);
+        assert_eq!(
+            r.first_degraded_check.as_deref(),
+            Some("trace_completeness")
+        );
+        assert!(!r.generator_limited);
+    }
+
+    #[test]
+    fn a_degradation_that_does_not_repeat_is_not_a_capacity() {
+        let mut s = search();
+        step(&mut s, false, 1.0);
+        step(&mut s, true, 1.0); // the confirmation holds: go on growing
+        assert_eq!((s.rate, s.purpose), (200.0, Purpose::Grow));
+        assert_eq!(s.result().first_degraded_check, None);
+    }
+
+    #[test]
+    fn a_generator_that_falls_behind_gives_a_lower_bound_not_a_capacity() {
+        let mut s = search();
+        step(&mut s, true, 1.0);
+        step(&mut s, true, 0.5); // 200 offered, 100 achieved
+        let r = s.result();
+        assert_eq!(r.end, End::GeneratorLimited);
+        assert!(r.generator_limited);
+        assert_eq!(r.max_sustainable_spans_per_sec, None);
+        assert_eq!(r.capacity_at_least, Some(100.0));
+    }
+
+    #[test]
+    fn holding_at_the_maximum_ends_with_a_lower_bound() {
+        let mut s = search();
+        for _ in 0..8 {
+            step(&mut s, true, 1.0);
+        }
+        assert_eq!(s.steps.last().unwrap().offered_spans_per_sec, 10_000.0);
+        assert_eq!(s.result().end, End::MaxReached);
+        assert_eq!(s.result().capacity_at_least, Some(10_000.0));
+    }
+}

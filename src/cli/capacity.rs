@@ -1,0 +1,152 @@
+//! `span-sentinel capacity [PROFILE]`: raise the unruly load step by step beside the sentinel
+//! until one of its checks degrades; report the highest sustainable rate. Exit code 0, or 1 when
+//! `--require RATE` is not met (a release gate) or the baseline itself fails.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Args;
+
+use super::load::parse_duration;
+use crate::capacity::plan::{CapacityOverrides, capacity_plan};
+use crate::capacity::{End, Search};
+use crate::report::JsonOut;
+use crate::report::capacity::{CapacityReport, ReportContext};
+use crate::run::execute::execute_with;
+use crate::run::plan::{IsolationArg, RunOverrides, TargetPlan};
+
+/// Flags of `span-sentinel capacity`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CapacityArgs {
+    /// Profile (e.g. profiles/capacity.toml); without one, the defaults.
+    pub profile: Option<PathBuf>,
+    /// Send to this OTLP endpoint instead of the embedded pipeline (needs --query-url).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Base URL of the target's query API.
+    #[arg(long, value_name = "URL")]
+    pub query_url: Option<String>,
+    /// Isolation of the embedded pipeline.
+    #[arg(long, value_enum)]
+    pub isolation: Option<IsolationArg>,
+    /// Seed of the sentinel's traces.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Offered load of the first step, spans/s (`[capacity] start_spans_per_sec`).
+    #[arg(long, value_name = "RATE")]
+    pub start: Option<f64>,
+    /// Multiply the rate by this after a good step (`[capacity] growth`).
+    #[arg(long)]
+    pub growth: Option<f64>,
+    /// Add this many spans/s after a good step instead (`[capacity] increment`).
+    #[arg(long, value_name = "RATE")]
+    pub increment: Option<f64>,
+    /// How long each step's load runs (`[capacity] step`).
+    #[arg(long, value_parser = parse_duration)]
+    pub step: Option<Duration>,
+    /// The highest rate tried (`[capacity] max_spans_per_sec`).
+    #[arg(long, value_name = "RATE")]
+    pub max: Option<f64>,
+    /// Exit 1 when the capacity found is below this many spans/s (a release gate).
+    #[arg(long, value_name = "RATE")]
+    pub require: Option<f64>,
+    /// Write the JSON report here (rewritten after every step).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// No progress lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Runs `span-sentinel capacity`.
+pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
+    if args.require.is_some_and(|r| !(r.is_finite() && r >= 0.0)) {
+        return Err(
+            crate::error::UsageError::new("--require: must be a rate ≥ 0 (spans/s)").into(),
+        );
+    }
+    let plan = capacity_plan(&CapacityOverrides {
+        run: RunOverrides {
+            profile: args.profile.clone(),
+            target: args.target.clone(),
+            query_url: args.query_url.clone(),
+            isolation: args.isolation,
+            seed: args.seed,
+            alerts: None,
+        },
+        start: args.start,
+        growth: args.growth,
+        increment: args.increment,
+        step: args.step,
+        max: args.max,
+    })?;
+    let json = args.json.as_deref().map(JsonOut::create).transpose()?;
+    let cx = ReportContext {
+        target: match &plan.run.target {
+            TargetPlan::Embedded(_) => "embedded".into(),
+            TargetPlan::External { target, .. } => target.to_string(),
+        },
+        seed: plan.run.seed,
+        profile: args.profile.as_ref().map(|p| p.display().to_string()),
+        time_limit_s: plan.search.time_limit.as_secs_f64(),
+        require: args.require,
+    };
+    let json = Arc::new(Mutex::new(json));
+    let mut search = Search::new(
+        plan.search.clone(),
+        plan.run.checks.clone(),
+        on_step(json.clone(), cx.clone(), args.quiet),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    crate::cli::stop_on_ctrl_c(&stop);
+    if !args.quiet {
+        eprintln!(
+            "capacity search: at most {} steps, within {:?}",
+            plan.search.max_steps, plan.search.time_limit
+        );
+    }
+    let outcome = execute_with(plan.run, stop, |_| {}, &mut search)?;
+    let mut report = CapacityReport::new(&cx, &search, true);
+    report.target = outcome.target;
+    report.warnings = outcome.warnings;
+    if let Some(out) = &*json.lock().unwrap_or_else(|e| e.into_inner()) {
+        out.write(&report)?;
+    }
+    print!("{}", report.summary());
+    let failed = matches!(report.result.end, End::BaselineFailed | End::LoadError);
+    Ok(if failed || report.require_met == Some(false) {
+        ExitCode::from(crate::error::EXIT_VERDICT)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// What happens after the baseline and each step: the partial JSON report is rewritten, and the
+/// step is printed.
+fn on_step(
+    json: Arc<Mutex<Option<JsonOut>>>,
+    cx: ReportContext,
+    quiet: bool,
+) -> impl FnMut(&Search) + Send + 'static {
+    let mut printed = 0;
+    move |s| {
+        let report = CapacityReport::new(&cx, s, false);
+        if let Some(out) = &*json.lock().unwrap_or_else(|e| e.into_inner()) {
+            let _ = out.write(&report);
+        }
+        if !quiet && s.steps.len() > printed {
+            printed = s.steps.len();
+            let st = &s.steps[printed - 1];
+            eprintln!(
+                "[{}] offered {} achieved {} spans/s: {}",
+                st.phase,
+                crate::report::human_rate(st.offered_spans_per_sec),
+                crate::report::human_rate(st.achieved_spans_per_sec),
+                st.status.as_str()
+            );
+        }
+    }
+}

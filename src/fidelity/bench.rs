@@ -1,0 +1,248 @@
+//! Running the benchmark: reach the target, send every distribution's spans as the sentinel
+//! tenant, wait until the target has counted them, read its quantiles back and compare each
+//! with the exact quantile of the values sent (`verify::histograms::exact_quantile`).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use futures_util::future::join_all;
+use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind};
+use prost::Message;
+use serde::Serialize;
+
+use super::suite::{Distribution, FidelitySection};
+use crate::encode::plain::request_from_spans;
+use crate::engine::Anchor;
+use crate::model::ids;
+use crate::run::execute::{reach, sentinel_transport};
+use crate::run::plan::RunPlan;
+use crate::transport::Exporter;
+use crate::verify::api::{QueryClient, Series};
+use crate::verify::histograms::{QUANTILES, exact_quantile, rel_error};
+
+/// One quantile of one distribution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuantileError {
+    /// The quantile (1.0 = max).
+    pub q: f64,
+    /// The exact value, ns.
+    pub expected: u64,
+    /// What the target reported, ns.
+    pub reported: u64,
+    /// |reported − expected|, ns.
+    pub abs_error: u64,
+    /// |reported − expected| / expected (0 when both are 0).
+    pub rel_error: f64,
+}
+
+/// One distribution's comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DistributionResult {
+    /// The distribution.
+    pub name: String,
+    /// Spans the target accepted (the exact values are of these).
+    pub count: u64,
+    /// Spans the target's series counted.
+    pub reported_count: u64,
+    /// Every quantile compared.
+    pub quantiles: Vec<QuantileError>,
+    /// Largest relative error of this distribution.
+    pub max_rel_error: f64,
+}
+
+/// What the benchmark measured.
+#[derive(Debug, Clone)]
+pub struct FidelityOutcome {
+    /// Where spans went.
+    pub target: String,
+    /// One per distribution.
+    pub distributions: Vec<DistributionResult>,
+    /// Things the user should know (spans refused, series missing or short).
+    pub warnings: Vec<String>,
+}
+
+/// Runs the benchmark against the plan's target.
+pub fn fidelity(plan: &RunPlan, section: &FidelitySection) -> anyhow::Result<FidelityOutcome> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(run(plan, section))
+}
+
+fn operation(seed: u64, d: Distribution) -> String {
+    format!("fidelity/{seed:016x}/{}", d.name())
+}
+
+async fn run(plan: &RunPlan, section: &FidelitySection) -> anyhow::Result<FidelityOutcome> {
+    let reached = reach(plan).await?;
+    let exporter = Exporter::connect(&reached.target, &sentinel_transport(plan)).await?;
+    let query = QueryClient::new(
+        &reached.query_url,
+        plan.tenant_header.clone(),
+        plan.tenant.clone(),
+    );
+    let mut warnings = Vec::new();
+    let mut sent = Vec::new();
+    for (i, &d) in section.distributions.iter().enumerate() {
+        let values = d.values(plan.seed, section.spans_per_distribution);
+        let (acked, lost) = send(plan, section, &exporter, i as u64, d, &values).await;
+        if lost > 0 {
+            warnings.push(format!(
+                "{}: the target refused {lost} spans; compared over the accepted ones",
+                d.name()
+            ));
+        }
+        sent.push((d, acked));
+    }
+    let series = wait_for_counts(plan, section, &query, &sent).await;
+    if let Some(pipeline) = reached.pipeline {
+        pipeline.shutdown().await;
+    }
+    let series = series.context("reading the target's histograms")?;
+    let distributions = sent
+        .into_iter()
+        .map(|(d, values)| compare(d, values, &operation(plan.seed, d), &series, &mut warnings))
+        .collect();
+    Ok(FidelityOutcome {
+        target: reached.target.to_string(),
+        distributions,
+        warnings,
+    })
+}
+
+/// Sends `values` as single-span traces in batches; returns the accepted values and how many
+/// spans were not accepted.
+async fn send(
+    plan: &RunPlan,
+    section: &FidelitySection,
+    exporter: &Exporter,
+    stream: u64,
+    d: Distribution,
+    values: &[u64],
+) -> (Vec<u64>, u64) {
+    let end = Anchor::now().start_unix_ns;
+    let name = operation(plan.seed, d);
+    let key = ids::trace_key(plan.seed ^ 0xF1DE_1175, stream);
+    let batches = values
+        .chunks(section.batch.max(1))
+        .enumerate()
+        .map(|(b, chunk)| {
+            let spans = chunk.iter().enumerate().map(|(j, &ns)| {
+                let seq = (b * section.batch.max(1) + j) as u64;
+                let tk = ids::trace_key(key, seq);
+                let span = Span {
+                    trace_id: ids::trace_id(tk).to_vec(),
+                    span_id: ids::span_id(ids::span_hash(tk, 0)).to_vec(),
+                    name: name.clone(),
+                    kind: SpanKind::Server as i32,
+                    start_time_unix_nano: end - ns,
+                    end_time_unix_nano: end,
+                    status: Some(Status {
+                        message: String::new(),
+                        code: 1,
+                    }),
+                    ..Default::default()
+                };
+                (span, section.service.as_str())
+            });
+            let body = request_from_spans(spans).encode_to_vec();
+            let delivery =
+                exporter.export(plan.tenant.clone(), Bytes::from(body), chunk.len() as u64);
+            async move { (chunk, delivery.await) }
+        });
+    let mut acked = Vec::with_capacity(values.len());
+    let mut lost = 0;
+    for (chunk, delivery) in join_all(batches).await {
+        if delivery.acked == chunk.len() as u64 {
+            acked.extend_from_slice(chunk);
+        } else {
+            lost += chunk.len() as u64;
+        }
+    }
+    (acked, lost)
+}
+
+/// Reads the histograms until every series counts what was accepted, or the timeout.
+async fn wait_for_counts(
+    plan: &RunPlan,
+    section: &FidelitySection,
+    query: &QueryClient,
+    sent: &[(Distribution, Vec<u64>)],
+) -> anyhow::Result<Vec<Series>> {
+    let deadline = Instant::now() + section.timeout;
+    loop {
+        let series = query.histograms().await?;
+        let complete = sent.iter().all(|(d, values)| {
+            let op = operation(plan.seed, *d);
+            series
+                .iter()
+                .find(|s| s.operation == op && s.service == section.service)
+                .is_some_and(|s| s.count >= values.len() as u64)
+        });
+        if complete || Instant::now() >= deadline {
+            return Ok(series);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn reported_at(s: &Series, q: f64) -> u64 {
+    match q {
+        0.5 => s.p50_ns,
+        0.9 => s.p90_ns,
+        0.99 => s.p99_ns,
+        0.999 => s.p999_ns,
+        _ => s.max_ns,
+    }
+}
+
+/// Compares one distribution's exact quantiles with the reported ones.
+pub fn compare(
+    d: Distribution,
+    mut values: Vec<u64>,
+    operation: &str,
+    series: &[Series],
+    warnings: &mut Vec<String>,
+) -> DistributionResult {
+    values.sort_unstable();
+    let found = series.iter().find(|s| s.operation == operation);
+    let mut out = DistributionResult {
+        name: d.name().into(),
+        count: values.len() as u64,
+        reported_count: found.map_or(0, |s| s.count),
+        quantiles: Vec::new(),
+        max_rel_error: 0.0,
+    };
+    let Some(s) = found.filter(|_| !values.is_empty()) else {
+        warnings.push(format!(
+            "{}: the target shows no series {operation}",
+            d.name()
+        ));
+        out.max_rel_error = 1.0;
+        return out;
+    };
+    if s.count != out.count {
+        warnings.push(format!(
+            "{}: the target counted {} spans of {} accepted",
+            d.name(),
+            s.count,
+            out.count
+        ));
+    }
+    for q in QUANTILES {
+        let (expected, reported) = (exact_quantile(&values, q), reported_at(s, q));
+        let rel = rel_error(expected, reported);
+        out.max_rel_error = out.max_rel_error.max(rel);
+        out.quantiles.push(QuantileError {
+            q,
+            expected,
+            reported,
+            abs_error: expected.abs_diff(reported),
+            rel_error: rel,
+        });
+    }
+    out
+}

@@ -1,0 +1,173 @@
+//! The report of `span-sentinel capacity`: JSON (`schemas/capacity.schema.json`), rewritten after
+//! every step so a stopped search keeps what it measured, and a terminal table of steps.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use super::human_rate;
+use crate::capacity::search::{CapacityResult, Search, StepResult};
+use crate::verify::checks::{Check, Status};
+
+/// Name and version of the JSON layout.
+pub const SCHEMA: &str = "span-sentinel/capacity/v1";
+
+/// The JSON report of `span-sentinel capacity`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityReport {
+    /// `span-sentinel/capacity/v1`.
+    pub schema: &'static str,
+    /// Where spans went.
+    pub target: String,
+    /// Seed of the sentinel's traces.
+    pub seed: u64,
+    /// The profile, if any.
+    pub profile: Option<String>,
+    /// Whether the search has ended (false in the partial reports written as it goes).
+    pub finished: bool,
+    /// The most the search may take, seconds.
+    pub time_limit_s: f64,
+    /// What it concluded (so far).
+    #[serde(flatten)]
+    pub result: CapacityResult,
+    /// `--require`: the least acceptable capacity, spans/s.
+    pub require_spans_per_sec: Option<f64>,
+    /// Whether the capacity found meets `--require`.
+    pub require_met: Option<bool>,
+    /// The baseline's checks, judged absolutely.
+    pub baseline: Vec<Check>,
+    /// Every step measured.
+    pub steps: Vec<StepResult>,
+    /// What the user should know.
+    pub warnings: Vec<String>,
+}
+
+/// Context every capacity report shares.
+#[derive(Debug, Clone)]
+pub struct ReportContext {
+    /// Where spans go.
+    pub target: String,
+    /// The sentinel's seed.
+    pub seed: u64,
+    /// The profile.
+    pub profile: Option<String>,
+    /// The search's time limit, seconds.
+    pub time_limit_s: f64,
+    /// `--require`.
+    pub require: Option<f64>,
+}
+
+impl CapacityReport {
+    /// The report of `search` as it stands.
+    pub fn new(cx: &ReportContext, search: &Search, finished: bool) -> Self {
+        let result = search.result();
+        let found = result
+            .max_sustainable_spans_per_sec
+            .or(result.capacity_at_least);
+        Self {
+            schema: SCHEMA,
+            target: cx.target.clone(),
+            seed: cx.seed,
+            profile: cx.profile.clone(),
+            finished,
+            time_limit_s: cx.time_limit_s,
+            require_spans_per_sec: cx.require,
+            require_met: cx.require.map(|r| found.is_some_and(|f| f >= r)),
+            result,
+            baseline: search.baseline.clone(),
+            steps: search.steps.clone(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The terminal summary: one line per step, then the conclusion.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "target {} | seed {}", self.target, self.seed);
+        let _ = writeln!(
+            s,
+            "{:<9} {:<8} {:>9} {:>9} {:>11} {:>11} {:>12}  gave way",
+            "step", "purpose", "offered", "achieved", "acked", "rejected", "status"
+        );
+        for st in &self.steps {
+            let gave: Vec<&str> = st
+                .checks
+                .iter()
+                .filter(|c| c.status >= Status::Degraded)
+                .map(|c| c.name)
+                .collect();
+            let _ = writeln!(
+                s,
+                "{:<9} {:<8} {:>9} {:>9} {:>11} {:>11} {:>12}  {}{}",
+                st.phase,
+                serde_json::to_value(st.purpose)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default(),
+                human_rate(st.offered_spans_per_sec),
+                human_rate(st.achieved_spans_per_sec),
+                st.acked_spans,
+                st.rejected_spans,
+                st.status.as_str(),
+                gave.join(", "),
+                if st.generator_limited {
+                    " (generator-limited)"
+                } else {
+                    ""
+                },
+            );
+        }
+        for w in &self.warnings {
+            let _ = writeln!(s, "warning: {w}");
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(s, "{}", self.conclusion());
+        s
+    }
+
+    fn conclusion(&self) -> String {
+        use crate::capacity::search::End;
+        let r = &self.result;
+        let at_least = r.capacity_at_least.map_or("-".into(), human_rate);
+        let mut line = match (r.end, r.max_sustainable_spans_per_sec) {
+            (End::Degraded, Some(c)) => format!(
+                "max sustainable: {} spans/s; {} gave way first at {} spans/s",
+                human_rate(c),
+                r.first_degraded_check.as_deref().unwrap_or("?"),
+                r.first_degraded_spans_per_sec
+                    .map_or("-".into(), human_rate)
+            ),
+            (End::Degraded, None) => format!(
+                "below the first step: {} gave way at {} spans/s",
+                r.first_degraded_check.as_deref().unwrap_or("?"),
+                r.first_degraded_spans_per_sec
+                    .map_or("-".into(), human_rate)
+            ),
+            (End::GeneratorLimited, _) => format!(
+                "capacity at least {at_least} spans/s: the generator was the limit, not the target (use more [load] threads)"
+            ),
+            (End::MaxReached, _) => {
+                format!(
+                    "capacity at least {at_least} spans/s: every check held at the maximum rate"
+                )
+            }
+            (End::TimeLimit, _) => {
+                format!("capacity at least {at_least} spans/s: the time limit ended the search")
+            }
+            (End::Stopped, _) => format!("stopped: capacity at least {at_least} spans/s so far"),
+            (End::BaselineFailed, _) => {
+                "the baseline fails: no capacity can be measured".to_string()
+            }
+            (End::LoadError, _) => "the load could not run".to_string(),
+        };
+        if let (Some(req), Some(met)) = (self.require_spans_per_sec, self.require_met) {
+            let _ = write!(
+                line,
+                "\nrequire {} spans/s: {}",
+                human_rate(req),
+                if met { "met" } else { "NOT met" }
+            );
+        }
+        line
+    }
+}

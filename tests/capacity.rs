@@ -1,0 +1,133 @@
+//! `span-sentinel capacity` end to end against the embedded pipeline, kept short for debug
+//! builds: the search steps, writes a report its schema accepts, ends within its time limit, a
+//! `--require` it cannot meet exits 1, and a stopped search keeps the steps measured so far.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use span_sentinel::capacity::plan::{CapacityOverrides, capacity_plan};
+use span_sentinel::capacity::{End, Search};
+use span_sentinel::run::execute::execute_with;
+use span_sentinel::run::plan::RunOverrides;
+
+use crate::support::{HEAVY, assert_matches_schema};
+
+/// A small search: warmup 1 s, baseline 6 s, steps of 3 s + 4 s settle, 20k → 40k spans/s.
+const SHORT: &str = "[capacity]\nstart_spans_per_sec = 20000.0\ngrowth = 2.0\n\
+    max_spans_per_sec = 40000.0\nstep = \"3s\"\nsettle = \"4s\"\nwarmup = \"1s\"\n\
+    baseline = \"6s\"\ntime_limit = \"40s\"\n\
+    [sentinel]\ntraces_per_sec = 60.0\nsettle = \"1s\"\nfreshness_timeout = \"3s\"\n\
+    [load]\nthreads = 1\n[checks]\nmin_traces = 10\n\
+    [pipeline]\nsettle = \"1s\"\nalert_interval = \"250ms\"\n";
+
+fn short_profile(dir: &Path) -> PathBuf {
+    let path = dir.join("capacity.toml");
+    std::fs::write(&path, SHORT).unwrap();
+    path
+}
+
+#[test]
+fn a_short_search_steps_reports_and_ends_within_its_time_limit() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    // Keeps the pipeline's timing-sensitive tests from running beside a whole scenario.
+    let _slot = crate::pipeline::support::shared_slot();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = short_profile(dir.path());
+    let json = dir.path().join("capacity.json");
+    let started = Instant::now();
+    let code = span_sentinel::cli::main_with_args([
+        "span-sentinel",
+        "capacity",
+        profile.to_str().unwrap(),
+        "--quiet",
+        "--require",
+        "1e12",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let took = started.elapsed();
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_matches_schema("capacity.schema.json", &r);
+    assert!(took <= Duration::from_secs(40), "took {took:?}");
+    // No pipeline takes 10^12 spans/s: the gate fails.
+    assert_eq!(code, ExitCode::from(1), "{r:#}");
+    assert_eq!(r["require_met"], false);
+    assert_eq!(r["finished"], true);
+    let steps = r["steps"].as_array().unwrap();
+    assert!(!steps.is_empty(), "{r:#}");
+    let first = &steps[0];
+    assert_eq!(first["offered_spans_per_sec"], 20000.0);
+    assert!(
+        first["achieved_spans_per_sec"].as_f64().unwrap() > 15_000.0,
+        "{first:#}"
+    );
+    assert!(first["acked_spans"].as_u64().unwrap() > 30_000, "{first:#}");
+    assert_eq!(first["checks"].as_array().unwrap().len(), 9);
+    let end = r["end"].as_str().unwrap();
+    if end == "max_reached" {
+        assert!(r["capacity_at_least"].as_f64().unwrap() > 30_000.0, "{r:#}");
+        assert!(r["max_sustainable_spans_per_sec"].is_null());
+    }
+}
+
+#[test]
+fn a_stopped_search_keeps_the_steps_measured_so_far() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    // Keeps the pipeline's timing-sensitive tests from running beside a whole scenario.
+    let _slot = crate::pipeline::support::shared_slot();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = capacity_plan(&CapacityOverrides {
+        run: RunOverrides {
+            profile: Some(short_profile(dir.path())),
+            seed: Some(3),
+            ..RunOverrides::default()
+        },
+        max: Some(1e9),
+        ..CapacityOverrides::default()
+    })
+    .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // Ctrl-C sets this flag; here a timer does, during the second step (at 1 + 6 + 7 + 1 s).
+    let timer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(15));
+        flag.store(true, Ordering::SeqCst);
+    });
+    let mut search = Search::new(plan.search.clone(), plan.run.checks.clone(), |_| {});
+    let started = Instant::now();
+    execute_with(plan.run, stop, |_| {}, &mut search).unwrap();
+    timer.join().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "{:?}",
+        started.elapsed()
+    );
+    let r = search.result();
+    assert_eq!(r.end, End::Stopped, "{r:?}");
+    assert_eq!(search.steps.len(), 1, "{:#?}", search.steps);
+    assert!(!search.baseline.is_empty());
+}
+
+#[test]
+fn a_time_limit_with_no_room_for_a_step_names_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tight.toml");
+    std::fs::write(&path, "[capacity]\nstep = \"8s\"\ntime_limit = \"20s\"\n").unwrap();
+    let err = capacity_plan(&CapacityOverrides {
+        run: RunOverrides {
+            profile: Some(path),
+            ..RunOverrides::default()
+        },
+        ..CapacityOverrides::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("tight.toml:3:") && err.contains("capacity.time_limit"),
+        "{err}"
+    );
+}
