@@ -146,6 +146,36 @@ fn discard_sink_paces_and_reports_no_export_latency() {
     assert_accounted(&report);
 }
 
+#[test]
+fn a_generator_that_falls_behind_stops_at_the_end_and_says_so() {
+    // Regression: a worker behind schedule kept sending its backlog past the end, so a rate it
+    // never reached (here 10^9 spans/s) was reported as achieved.
+    let started = std::time::Instant::now();
+    let (_, report) = load(&[
+        "--sink",
+        "discard",
+        "--rate",
+        "1000000000",
+        "--duration",
+        "1s",
+        "--threads",
+        "1",
+    ]);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "ran {:?}",
+        started.elapsed()
+    );
+    let achieved = report["achieved_spans_per_sec"].as_f64().unwrap();
+    assert!(achieved < 0.5e9, "{report}");
+    let warnings = report["warnings"].to_string();
+    assert!(
+        warnings.contains("fell") && warnings.contains("behind"),
+        "{report}"
+    );
+    assert_accounted(&report);
+}
+
 /// Runs the binary; returns exit code and stderr.
 fn binary(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))

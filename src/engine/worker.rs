@@ -143,7 +143,9 @@ impl<'a> Worker<'a> {
             } else {
                 self.anchor.instant + offset
             };
-            if intended >= end {
+            // Stop at the end on the wall clock too: a worker that fell behind must not keep
+            // sending its backlog past the end, or a rate it never reached would be reported.
+            if intended >= end || Instant::now() >= end {
                 break;
             }
             self.wait_until(intended, &mut inflight).await;
@@ -152,6 +154,9 @@ impl<'a> Worker<'a> {
                 self.record(done);
             }
             let now = Instant::now();
+            if now >= end {
+                break;
+            }
             record_us(
                 &mut self.interval.lag_us,
                 now.saturating_duration_since(intended),
