@@ -131,3 +131,52 @@ fn a_time_limit_with_no_room_for_a_step_names_the_field() {
         "{err}"
     );
 }
+
+#[test]
+fn ctrl_c_ends_a_capacity_process_with_the_steps_measured_so_far() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = crate::pipeline::support::shared_slot();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("capacity.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .arg("capacity")
+        .arg(short_profile(dir.path()))
+        .args(["--seed", "5", "--max", "1e9", "--json"])
+        .arg(&json)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    // The first step's line: "[step-1] offered 20.0k achieved 20.0k spans/s: pass".
+    while !seen.contains("[step-1]") {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "{seen}");
+        seen.push_str(&line);
+    }
+    let interrupted = Instant::now();
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        interrupted.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        interrupted.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(0), "{seen}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("step-1"), "{stdout}");
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(r["end"], "stopped", "{r:#}");
+    assert!(r["finished"].as_bool().unwrap(), "{r:#}");
+    let steps = r["steps"].as_array().unwrap();
+    assert!(!steps.is_empty() && steps.len() <= 2, "{r:#}");
+    assert_eq!(steps[0]["phase"], "step-1", "{r:#}");
+    assert_matches_schema("capacity.schema.json", &r);
+}
