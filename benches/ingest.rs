@@ -108,7 +108,7 @@ fn ingest(c: &mut Criterion) {
     });
     let mut spans = Vec::with_capacity(SPANS);
     group.bench_function("scan", |b| {
-        b.iter(|| scan_request(black_box(&body[..]), &mut spans).unwrap())
+        b.iter(|| scan_request(black_box(&body[..]), b"", &mut spans).unwrap())
     });
 
     let runtime = tokio::runtime::Builder::new_current_thread()

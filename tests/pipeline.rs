@@ -19,3 +19,4 @@ mod histograms;
 mod isolation;
 mod memory;
 mod serve;
+mod tenant_attribute;

@@ -37,6 +37,42 @@ pub struct StepCheck {
     pub evidence: String,
 }
 
+/// A step short of its offered rate with workers waiting for answers at least this share of
+/// the time was held back by the target.
+const BACKPRESSURE_SHARE: f64 = 0.5;
+
+/// Why a step fell short of its offered rate, if it did.
+#[derive(Debug, Clone, PartialEq)]
+struct Shortfall {
+    /// Short on the generator's side: it could not send faster.
+    generator_limited: bool,
+    /// Short because the target answered too slowly: a pseudo-check that gave way.
+    backpressure: Option<StepCheck>,
+}
+
+/// Tells a generator short of CPU from a target that slowed its answers until the generator,
+/// with every in-flight slot taken, fell short of the offered rate. The first only bounds the
+/// capacity from below; the second is the target giving way, and the step says so.
+fn shortfall(limit: f64, offered: f64, achieved: f64, waiting: f64) -> Shortfall {
+    let short = achieved < limit * offered;
+    let backpressure = (short && waiting >= BACKPRESSURE_SHARE).then(|| StepCheck {
+        name: "load_backpressure",
+        status: Status::Degraded,
+        observed: Some(achieved / offered),
+        evidence: format!(
+            "the target took {} of {} spans/s offered: the load's workers waited for its \
+             answers {:.0}% of the time with every in-flight slot taken",
+            crate::report::human_rate(achieved),
+            crate::report::human_rate(offered),
+            waiting * 100.0
+        ),
+    });
+    Shortfall {
+        generator_limited: short && backpressure.is_none(),
+        backpressure,
+    }
+}
+
 /// One measured step.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepResult {
@@ -54,8 +90,12 @@ pub struct StepResult {
     pub rejected_spans: u64,
     /// Load spans without a definitive answer.
     pub failed_spans: u64,
-    /// The generator reached less than the limit fraction of the offered rate.
+    /// The generator reached less than the limit fraction of the offered rate on its own (not
+    /// held back by the target's slow answers).
     pub generator_limited: bool,
+    /// Share of the sending time the generator's workers waited for the target to answer
+    /// with every in-flight slot taken (0 to 1).
+    pub waiting_for_acks_share: f64,
     /// The worst check status.
     pub status: Status,
     /// Every check.
@@ -210,6 +250,10 @@ impl Search {
             .collect();
         let t = load.total.total();
         let achieved = t.sent as f64 / load.sending.as_secs_f64().max(1e-9);
+        let waiting = load.waiting_for_acks_share();
+        let short = shortfall(self.settings.generator_limit, offered, achieved, waiting);
+        let mut checks = checks;
+        checks.extend(short.backpressure);
         let status = checks
             .iter()
             .map(|c| c.status)
@@ -223,7 +267,8 @@ impl Search {
             acked_spans: t.acked,
             rejected_spans: t.rejected,
             failed_spans: t.failed,
-            generator_limited: achieved < self.settings.generator_limit * offered,
+            generator_limited: short.generator_limited,
+            waiting_for_acks_share: waiting,
             status,
             checks,
         });
@@ -358,6 +403,7 @@ mod tests {
             rejected_spans: 0,
             failed_spans: 0,
             generator_limited: achieved_share < 0.9,
+            waiting_for_acks_share: 0.0,
             status,
             checks: vec![StepCheck {
                 name: "trace_completeness",
@@ -411,6 +457,24 @@ mod tests {
         assert!(r.generator_limited);
         assert_eq!(r.max_sustainable_spans_per_sec, None);
         assert_eq!(r.capacity_at_least, Some(100.0));
+    }
+
+    #[test]
+    fn a_rate_short_for_want_of_answers_is_the_target_giving_way() {
+        // 400k offered, 316k achieved: with the workers waiting for answers 80% of the time
+        // it is the target's backpressure; waiting 5% of the time, the generator's own limit.
+        let target = shortfall(0.9, 400e3, 316e3, 0.8);
+        assert!(!target.generator_limited);
+        let check = target.backpressure.expect("the target gave way");
+        assert_eq!(
+            (check.name, check.status),
+            ("load_backpressure", Status::Degraded)
+        );
+        assert!(check.evidence.contains("80%"), "{}", check.evidence);
+        let generator = shortfall(0.9, 400e3, 316e3, 0.05);
+        assert!(generator.generator_limited && generator.backpressure.is_none());
+        let reached = shortfall(0.9, 400e3, 399e3, 0.8);
+        assert!(!reached.generator_limited && reached.backpressure.is_none());
     }
 
     #[test]

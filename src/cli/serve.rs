@@ -41,6 +41,11 @@ pub struct ServeFlags {
     /// Header that names the tenant.
     #[arg(long, default_value = "x-scope-orgid")]
     pub tenant_header: String,
+    /// Take the tenant of requests without the tenant header from this resource attribute
+    /// (e.g. tenant.id), splitting mixed requests by tenant; for collectors that forward no
+    /// headers.
+    #[arg(long, value_name = "KEY")]
+    pub tenant_attribute: Option<String>,
     /// How the admission queue is shared between tenants.
     #[arg(long, value_enum, default_value_t = IsolationArg::Shared)]
     pub isolation: IsolationArg,
@@ -126,6 +131,7 @@ impl ServeFlags {
                     self.tenant_header
                 ))
             })?,
+            tenant_attribute: self.tenant_attribute.clone(),
             isolation: match self.isolation {
                 IsolationArg::Shared => Isolation::Shared,
                 IsolationArg::Fair => Isolation::Fair,

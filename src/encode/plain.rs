@@ -14,6 +14,11 @@ use crate::model::{StreamModel, ids};
 /// Name of the instrumentation scope on every span the tool sends.
 pub const SCOPE_NAME: &str = "span-sentinel";
 
+/// The resource attribute that repeats the tenant header's value on every resource the tool
+/// sends, so a pipeline behind a collector that drops headers can still tell tenants apart
+/// (`[pipeline] tenant_attribute`, `serve --tenant-attribute`).
+pub const TENANT_ATTRIBUTE: &str = "tenant.id";
+
 /// A string attribute.
 pub fn string_attr(key: &str, value: impl Into<String>) -> KeyValue {
     KeyValue {
@@ -83,7 +88,7 @@ pub fn build_request(
             let span = build_span(model, seqs.nth(t), node, start_unix_ns);
             (span, model.service_names[usize::from(service)].as_str())
         });
-    request_from_spans(spans)
+    request_from_spans(&model.spec.tenant, spans)
 }
 
 /// Builds and prost-encodes a batch: the baseline the template encoder is measured against.
@@ -101,9 +106,10 @@ pub fn encode_request(
         .expect("a Vec grows as needed");
 }
 
-/// A request holding `spans`, each with its `service.name`, grouped into one `ResourceSpans` per
-/// service in order of first appearance.
+/// A request of `tenant` holding `spans`, each with its `service.name`, grouped into one
+/// `ResourceSpans` per service in order of first appearance.
 pub fn request_from_spans<'a>(
+    tenant: &str,
     spans: impl IntoIterator<Item = (Span, &'a str)>,
 ) -> ExportTraceServiceRequest {
     let mut resource_spans: Vec<ResourceSpans> = Vec::new();
@@ -116,7 +122,10 @@ pub fn request_from_spans<'a>(
                 services.push(service);
                 resource_spans.push(ResourceSpans {
                     resource: Some(Resource {
-                        attributes: vec![string_attr("service.name", service)],
+                        attributes: vec![
+                            string_attr("service.name", service),
+                            string_attr(TENANT_ATTRIBUTE, tenant),
+                        ],
                         ..Default::default()
                     }),
                     scope_spans: vec![ScopeSpans {

@@ -103,6 +103,18 @@ pub struct LoadOutcome {
     pub elapsed: Duration,
     /// From the start until the last batch was scheduled (the sending window).
     pub sending: Duration,
+    /// Worker threads that sent.
+    pub threads: usize,
+}
+
+impl LoadOutcome {
+    /// The share of the workers' sending time spent waiting for the target to answer, with
+    /// every in-flight slot taken (0 to 1): high when the target's backpressure, not the
+    /// generator, held the rate down.
+    pub fn waiting_for_acks_share(&self) -> f64 {
+        let budget = self.sending.as_secs_f64() * self.threads.max(1) as f64;
+        (self.total.waiting_for_acks.as_secs_f64() / budget.max(1e-9)).min(1.0)
+    }
 }
 
 /// Runs the plan to its end (or until `stop` is set), calling `on_tick` about once per second.
@@ -175,5 +187,6 @@ fn collect(
         total,
         elapsed: anchor.instant.elapsed(),
         sending,
+        threads: plan.threads,
     })
 }

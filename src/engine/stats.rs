@@ -76,6 +76,10 @@ pub struct Interval {
     pub lag_us: Histogram<u64>,
     /// Export latency from the intended send time to the answer, µs.
     pub latency_us: Histogram<u64>,
+    /// Time workers spent waiting for a free in-flight slot (every slot held by an unanswered
+    /// export), summed over workers: the target's backpressure, as opposed to a generator
+    /// short of CPU.
+    pub waiting_for_acks: std::time::Duration,
 }
 
 impl Interval {
@@ -85,6 +89,7 @@ impl Interval {
             streams: vec![Counts::default(); streams],
             lag_us: micros_histogram(),
             latency_us: micros_histogram(),
+            waiting_for_acks: std::time::Duration::ZERO,
         }
     }
 
@@ -99,6 +104,7 @@ impl Interval {
         self.latency_us
             .add(&other.latency_us)
             .expect("histograms share bounds");
+        self.waiting_for_acks += other.waiting_for_acks;
     }
 
     /// Counters summed over streams.

@@ -149,9 +149,13 @@ impl<'a> Worker<'a> {
                 break;
             }
             self.wait_until(intended, &mut inflight).await;
-            while inflight.len() >= self.plan.transport.concurrency {
-                let done = inflight.next().await.expect("in flight is not empty");
-                self.record(done);
+            if inflight.len() >= self.plan.transport.concurrency {
+                let waiting = Instant::now();
+                while inflight.len() >= self.plan.transport.concurrency {
+                    let done = inflight.next().await.expect("in flight is not empty");
+                    self.record(done);
+                }
+                self.interval.waiting_for_acks += waiting.elapsed();
             }
             let now = Instant::now();
             if now >= end {

@@ -148,7 +148,8 @@ async fn send(
                 };
                 (span, section.service.as_str())
             });
-            let body = request_from_spans(spans).encode_to_vec();
+            let tenant = plan.tenant.to_str().unwrap_or_default();
+            let body = request_from_spans(tenant, spans).encode_to_vec();
             let delivery =
                 exporter.export(plan.tenant.clone(), Bytes::from(body), chunk.len() as u64);
             async move { (chunk, delivery.await) }

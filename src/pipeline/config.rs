@@ -118,6 +118,9 @@ pub struct PipelineConfig {
     pub http_addr: SocketAddr,
     /// Header that names the tenant.
     pub tenant_header: HeaderName,
+    /// A resource attribute that names the tenant of requests without the tenant header; the
+    /// spans of one such request are split by tenant. `None`: those requests are refused.
+    pub tenant_attribute: Option<String>,
     /// How the admission queue is shared between tenants.
     pub isolation: Isolation,
     /// Capacity of the admission queue in spans (per tenant with `Isolation::Fair`).
@@ -152,6 +155,7 @@ impl Default for PipelineConfig {
             grpc_addr: loopback,
             http_addr: loopback,
             tenant_header: HeaderName::from_static("x-scope-orgid"),
+            tenant_attribute: None,
             isolation: Isolation::Shared,
             queue_spans: 1_000_000,
             workers: 2,
@@ -185,6 +189,9 @@ impl PipelineConfig {
                 "max tenants must be 1..=65535, got {}",
                 self.limits.max_tenants
             ));
+        }
+        if self.tenant_attribute.as_deref() == Some("") {
+            return Err("tenant attribute must not be empty".into());
         }
         if let Some((t, q)) = self
             .tenant_quotas

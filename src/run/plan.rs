@@ -89,6 +89,10 @@ pub struct EmbeddedSection {
     /// Where its HTTP receiver, query API and `/metrics` listen; port 0 picks a free one. Fix
     /// it for a Prometheus to scrape (profiles/prometheus.toml).
     pub http_listen: SocketAddr,
+    /// A resource attribute (e.g. `tenant.id`) that names the tenant of requests that carry
+    /// no tenant header, as when a collector that forwards no headers sits in the path. Unset:
+    /// such requests are refused.
+    pub tenant_attribute: Option<String>,
 }
 
 impl Default for EmbeddedSection {
@@ -103,6 +107,7 @@ impl Default for EmbeddedSection {
             tenant_quotas: BTreeMap::new(),
             grpc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tenant_attribute: None,
         }
     }
 }
@@ -376,6 +381,7 @@ fn embedded(
         tenant_quotas: p.tenant_quotas.clone().into_iter().collect(),
         grpc_addr: p.grpc_listen,
         http_addr: p.http_listen,
+        tenant_attribute: p.tenant_attribute.clone(),
         ..PipelineConfig::default()
     };
     config.assembly.settle = p.settle;

@@ -90,10 +90,10 @@ impl SentinelCtx {
             let spans = self
                 .ambient
                 .spans(seq, &self.plan.phases[phase].name, end_unix_ns);
-            let body = self
-                .exporter
-                .encoding()
-                .encode(&request_from_spans(spans.into_iter().zip(SERVICES)));
+            let body = self.exporter.encoding().encode(&request_from_spans(
+                &self.plan.sentinel.tenant,
+                spans.into_iter().zip(SERVICES),
+            ));
             let send = self.exporter.export(
                 self.plan.tenant.clone(),
                 Bytes::from(body),
@@ -134,7 +134,10 @@ impl SentinelCtx {
         let end_unix_ns = self.anchor.unix_ns(self.anchor.instant + offset);
         let spans = (first..first + n)
             .map(|seq| (self.errors.span(seq, end_unix_ns, in_burst), ERROR_SERVICE));
-        let body = self.exporter.encoding().encode(&request_from_spans(spans));
+        let body = self
+            .exporter
+            .encoding()
+            .encode(&request_from_spans(&self.plan.sentinel.tenant, spans));
         let phase = self.plan.phase_at(offset);
         self.ledger().error_spans[phase] += n;
         let send = self

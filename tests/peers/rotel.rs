@@ -1,12 +1,16 @@
 //! A collector in the path: `profiles/rotel.toml` puts the rotel collector (installed from PyPI
 //! by `scripts/setup-peers.sh`) between the generator and the embedded pipeline. With the
-//! sentinel and a light load every check must pass through it.
+//! sentinel alone every check must pass through it; a capacity search through it must find
+//! where it gives way and say what degraded.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use span_sentinel::run::execute::execute;
+use span_sentinel::capacity::plan::{CapacityOverrides, capacity_plan};
+use span_sentinel::capacity::{End, Search};
+use span_sentinel::run::execute::{execute, execute_with};
+use span_sentinel::run::peer::PeerSection;
 use span_sentinel::run::plan::{RunOverrides, TargetPlan, run_plan};
 use span_sentinel::verify::checks::Status;
 
@@ -26,11 +30,7 @@ fn rotel_profile_passes_with_rotel_in_the_path() {
         ..RunOverrides::default()
     })
     .unwrap();
-    let peer = plan.peer.as_mut().expect("the profile has a [peer]");
-    assert_eq!(peer.command[0], "rotel-agent");
-    peer.command[0] = peer_path("SPAN_SENTINEL_ROTEL_AGENT")
-        .to_string_lossy()
-        .into_owned();
+    use_installed_rotel(plan.peer.as_mut());
 
     // The pipeline on a known port, to tell that spans went to rotel instead.
     let pipeline_grpc = super::prometheus::free_port();
@@ -70,4 +70,95 @@ fn rotel_profile_passes_with_rotel_in_the_path() {
         "{failed:#?}\n{:?}",
         outcome.warnings
     );
+}
+
+/// Points the profile's `[peer]` at the rotel-agent that `scripts/setup-peers.sh` installed.
+fn use_installed_rotel(peer: Option<&mut PeerSection>) {
+    let peer = peer.expect("the profile has a [peer]");
+    assert_eq!(peer.command[0], "rotel-agent");
+    peer.command[0] = peer_path("SPAN_SENTINEL_ROTEL_AGENT")
+        .to_string_lossy()
+        .into_owned();
+}
+
+/// profiles/rotel.toml with a shorter `[capacity]` search: 50k, 300k, 1.8M spans/s offered.
+fn short_rotel_capacity_profile(dir: &Path) -> std::path::PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/rotel.toml");
+    let mut profile: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
+    let capacity = profile["capacity"].as_table_mut().unwrap();
+    for (key, value) in [
+        ("start_spans_per_sec", toml::Value::Float(50_000.0)),
+        ("growth", toml::Value::Float(6.0)),
+        ("max_spans_per_sec", toml::Value::Float(1_800_000.0)),
+        ("step", "4s".into()),
+        ("settle", "6s".into()),
+        ("baseline", "8s".into()),
+        ("bisect", toml::Value::Integer(0)),
+        ("time_limit", "2m".into()),
+    ] {
+        capacity.insert(key.into(), value);
+    }
+    let out = dir.join("rotel-capacity.toml");
+    std::fs::write(&out, toml::to_string(&profile).unwrap()).unwrap();
+    out
+}
+
+#[test]
+fn a_capacity_search_through_rotel_finds_where_it_gives_way() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let _exclusive = crate::pipeline::support::exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let mut plan = capacity_plan(&CapacityOverrides {
+        run: RunOverrides {
+            profile: Some(short_rotel_capacity_profile(dir.path())),
+            seed: Some(11),
+            ..RunOverrides::default()
+        },
+        ..CapacityOverrides::default()
+    })
+    .unwrap();
+    use_installed_rotel(plan.run.peer.as_mut());
+    let mut search = Search::new(plan.search.clone(), plan.run.checks.clone(), |_| {});
+    execute_with(
+        plan.run,
+        Arc::new(AtomicBool::new(false)),
+        |_| {},
+        &mut search,
+    )
+    .unwrap();
+    for st in &search.steps {
+        let gave: Vec<_> = st
+            .checks
+            .iter()
+            .filter(|c| c.status >= Status::Degraded)
+            .collect();
+        eprintln!(
+            "rotel capacity {}: offered {:.0} achieved {:.0} spans/s, waiting for acks {:.0}%: {} {:?}",
+            st.phase,
+            st.offered_spans_per_sec,
+            st.achieved_spans_per_sec,
+            st.waiting_for_acks_share * 100.0,
+            st.status.as_str(),
+            gave.iter()
+                .map(|c| (c.name, &c.evidence))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let r = search.result();
+    eprintln!("rotel capacity: {r:?}");
+    // 1.8M spans/s is far beyond what rotel takes on these machines: it must give way, and the
+    // result must name a check (the target's backpressure counts), never blame the generator.
+    assert_eq!(r.end, End::Degraded, "{r:?}");
+    assert!(!r.generator_limited, "{r:?}");
+    let first_bad = r.first_degraded_spans_per_sec.unwrap();
+    assert!(r.first_degraded_check.is_some(), "{r:?}");
+    if let Some(max) = r.max_sustainable_spans_per_sec {
+        assert!(max < first_bad, "{r:?}");
+    }
+    for st in search.steps.iter().filter(|s| !s.held()) {
+        assert!(
+            st.checks.iter().any(|c| c.status >= Status::Degraded),
+            "{st:?}"
+        );
+    }
 }

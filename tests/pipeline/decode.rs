@@ -168,7 +168,7 @@ fn expected(req: &ExportTraceServiceRequest) -> Scanned {
 
 fn scanned(buf: &[u8]) -> Result<Scanned, DecodeError> {
     let mut spans = Vec::new();
-    let summary = scan_request(buf, &mut spans)?;
+    let summary = scan_request(buf, b"", &mut spans)?;
     let out = spans
         .iter()
         .map(|s| {

@@ -4,6 +4,7 @@
 //! success, and admit the rest to the queue. `body` reads bodies within the size limits.
 
 pub mod body;
+mod by_attribute;
 pub mod cursor;
 pub mod decode;
 pub mod grpc;
@@ -15,7 +16,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use self::decode::{DecodeError, SpanDefect, scan_request};
+use self::decode::{DecodeError, SpanDefect, SpanRef, scan_request};
 use super::admission::QUEUE_FULL_RETRY;
 use super::admission::{Batch, Refusal};
 use super::state::Shared;
@@ -74,9 +75,22 @@ fn defect_message(defect: Option<SpanDefect>, rejected: u32) -> String {
     format!("{rejected} span(s) rejected: {why}")
 }
 
+/// Whose a request is, as far as is known before its body is read.
+#[derive(Debug)]
+pub enum Claim {
+    /// The tenant named by the tenant header, which passed the cheap checks.
+    Tenant(Arc<Tenant>),
+    /// No tenant header, and the pipeline takes tenants from a resource attribute: the body
+    /// decides, per resource.
+    ByAttribute,
+}
+
 /// The checks that need no body: a valid tenant with room in its quota and queue. Run before
 /// the body is read, so a throttled tenant costs almost nothing.
-pub fn precheck(shared: &Shared, tenant_header: Option<&[u8]>) -> Result<Arc<Tenant>, IngestError> {
+pub fn precheck(shared: &Shared, tenant_header: Option<&[u8]>) -> Result<Claim, IngestError> {
+    if tenant_header.is_none() && shared.config.tenant_attribute.is_some() {
+        return Ok(Claim::ByAttribute);
+    }
     let tenant = shared.tenants.resolve(tenant_header)?;
     let counters = &tenant.counters;
     if let Some(retry_after) = tenant.quota.as_ref().and_then(|q| q.exhausted()) {
@@ -90,14 +104,25 @@ pub fn precheck(shared: &Shared, tenant_header: Option<&[u8]>) -> Result<Arc<Ten
         }
         .into());
     }
-    Ok(tenant)
+    Ok(Claim::Tenant(tenant))
 }
 
-/// Admits one decompressed request of a tenant that passed [`precheck`].
-pub fn admit(shared: &Shared, tenant: Arc<Tenant>, body: Bytes) -> Result<Accepted, IngestError> {
-    let counters = &tenant.counters;
+/// Admits one decompressed request that passed [`precheck`].
+pub fn admit(shared: &Shared, claim: Claim, body: Bytes) -> Result<Accepted, IngestError> {
+    match claim {
+        Claim::Tenant(tenant) => admit_tenant(shared, tenant, body),
+        Claim::ByAttribute => by_attribute::admit(shared, body),
+    }
+}
+
+fn admit_tenant(
+    shared: &Shared,
+    tenant: Arc<Tenant>,
+    body: Bytes,
+) -> Result<Accepted, IngestError> {
     let mut spans = Vec::new();
-    let summary = scan_request(&body, &mut spans)?;
+    let summary = scan_request(&body, b"", &mut spans)?;
+    let counters = &tenant.counters;
     counters
         .received
         .fetch_add(u64::from(summary.spans), Relaxed);
@@ -105,13 +130,26 @@ pub fn admit(shared: &Shared, tenant: Arc<Tenant>, body: Bytes) -> Result<Accept
         .rejected
         .fetch_add(u64::from(summary.rejected), Relaxed);
     let message = defect_message(summary.first_defect, summary.rejected);
+    let accepted = enqueue(shared, &tenant, body, spans)?;
+    Ok(Accepted {
+        accepted,
+        rejected: summary.rejected,
+        message,
+    })
+}
+
+/// Puts valid `spans` of `tenant` (pointing into `body`) on the queue if its quota and the
+/// queue have room; the spans are counted as accepted, or as rejected with the refusal.
+fn enqueue(
+    shared: &Shared,
+    tenant: &Arc<Tenant>,
+    body: Bytes,
+    spans: Vec<SpanRef>,
+) -> Result<u32, IngestError> {
+    let counters = &tenant.counters;
     let n = spans.len() as u32;
     if n == 0 {
-        return Ok(Accepted {
-            accepted: 0,
-            rejected: summary.rejected,
-            message,
-        });
+        return Ok(0);
     }
     let refused = |refusal: Refusal| {
         counters.rejected.fetch_add(u64::from(n), Relaxed);
@@ -134,9 +172,5 @@ pub fn admit(shared: &Shared, tenant: Arc<Tenant>, body: Bytes) -> Result<Accept
         refused(refusal)
     })?;
     counters.accepted.fetch_add(u64::from(n), Relaxed);
-    Ok(Accepted {
-        accepted: n,
-        rejected: summary.rejected,
-        message,
-    })
+    Ok(n)
 }

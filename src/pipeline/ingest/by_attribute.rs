@@ -1,0 +1,98 @@
+//! Tenants from a resource attribute: a collector in the path (rotel, an OpenTelemetry
+//! Collector without `include_metadata`) forwards no request headers and batches several
+//! tenants' spans into one request. When the pipeline is told which resource attribute names
+//! the tenant, such a request is split by that attribute and each part is admitted as its
+//! tenant's own, so tenants stay apart even behind a shared collector.
+//!
+//! Parts refused (an invalid or missing tenant, a full quota or queue) are reported through
+//! partial success; only when nothing at all was accepted is the request refused as a whole,
+//! so that a client retries it. Spans refused for invalid IDs cannot be told apart by tenant
+//! and count only in the response.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use bytes::Bytes;
+
+use super::decode::{Range, SpanRef, scan_request};
+use super::{Accepted, IngestError, defect_message, enqueue};
+use crate::pipeline::admission::Refusal;
+use crate::pipeline::state::Shared;
+use crate::pipeline::tenants::Tenant;
+
+/// Admits a header-less request, split by the tenant attribute of each resource.
+pub fn admit(shared: &Shared, body: Bytes) -> Result<Accepted, IngestError> {
+    let key = shared
+        .config
+        .tenant_attribute
+        .as_deref()
+        .unwrap_or_default();
+    let mut spans = Vec::new();
+    let summary = scan_request(&body, key.as_bytes(), &mut spans)?;
+    let mut out = Accepted {
+        accepted: 0,
+        rejected: summary.rejected,
+        message: defect_message(summary.first_defect, summary.rejected),
+    };
+    let mut refusal: Option<Refusal> = None;
+    for (name, part) in by_tenant(&body, spans) {
+        let n = part.len() as u32;
+        let name = name.slice(&body);
+        let tenant: Arc<Tenant> = match shared.tenants.resolve(Some(name)) {
+            Ok(tenant) => tenant,
+            Err(e) => {
+                out.rejected += n;
+                note(
+                    &mut out.message,
+                    format!("{n} span(s) rejected: {key}: {e}"),
+                );
+                continue;
+            }
+        };
+        tenant.counters.received.fetch_add(u64::from(n), Relaxed);
+        match enqueue(shared, &tenant, body.clone(), part) {
+            Ok(n) => out.accepted += n,
+            Err(IngestError::Refused(r)) => {
+                out.rejected += n;
+                note(
+                    &mut out.message,
+                    format!("{n} span(s) of tenant {} refused: {r}", tenant.name),
+                );
+                refusal.get_or_insert(r);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    match refusal {
+        Some(r) if out.accepted == 0 => Err(r.into()),
+        _ => Ok(out),
+    }
+}
+
+fn note(message: &mut String, what: String) {
+    if !message.is_empty() {
+        message.push_str("; ");
+    }
+    message.push_str(&what);
+}
+
+/// The spans grouped by the bytes of their tenant attribute, in order of first appearance;
+/// one group without copying when the request holds a single tenant, as it mostly does.
+fn by_tenant(body: &[u8], spans: Vec<SpanRef>) -> Vec<(Range, Vec<SpanRef>)> {
+    let Some(first) = spans.first().map(|s| s.tenant) else {
+        return Vec::new();
+    };
+    let name = first.slice(body);
+    if spans.iter().all(|s| s.tenant.slice(body) == name) {
+        return vec![(first, spans)];
+    }
+    let mut groups: Vec<(Range, Vec<SpanRef>)> = Vec::new();
+    for span in spans {
+        let name = span.tenant.slice(body);
+        match groups.iter_mut().find(|(r, _)| r.slice(body) == name) {
+            Some((_, group)) => group.push(span),
+            None => groups.push((span.tenant, vec![span])),
+        }
+    }
+    groups
+}
