@@ -1,0 +1,193 @@
+//! Following the sentinel's alert: each burst is decided once its clear limit (plus grace) has
+//! passed — did the alert fire and notify, how soon, did it clear — and every firing of the
+//! sentinel's rule outside this process's own bursts is spurious.
+//!
+//! Restarts: before a process sends anything it waits, after creating its rule, until the
+//! error window of the previous process's spans has passed and the rule is not firing
+//! ([`wait_for_quiet`]); only firings after its own start count. So a firing caused by the
+//! previous process's last burst is neither a detection nor spurious.
+
+use std::time::{Duration, Instant};
+
+use super::windows::Recorder;
+use crate::sentinel::sender::SentinelCtx;
+use crate::sentinel::webhook::{Notification, WebhookReceiver};
+use crate::verify::alerts::{self, BurstWindow};
+use crate::verify::api::{QueryClient, Transition};
+
+/// Follows the alert of one process.
+#[derive(Debug)]
+pub struct AlertFollower {
+    /// Index of the next burst to decide.
+    next_burst: u64,
+    /// Firings before this (unix ns) were judged.
+    spurious_from: u64,
+    /// Notifications that may still belong to an undecided burst.
+    notifications: Vec<Notification>,
+}
+
+/// How long after a transition it is surely in the target's history.
+const HISTORY_LAG: Duration = Duration::from_secs(2);
+
+impl AlertFollower {
+    /// A follower for a sentinel started at `ctx.anchor`.
+    pub fn new(ctx: &SentinelCtx) -> Self {
+        Self {
+            next_burst: 0,
+            spurious_from: ctx.anchor.start_unix_ns,
+            notifications: Vec::new(),
+        }
+    }
+
+    /// Burst `k` on the wall clock.
+    fn burst(ctx: &SentinelCtx, k: u64) -> BurstWindow {
+        let (start, end) = offsets(ctx, k);
+        let at = |d: Duration| ctx.anchor.start_unix_ns + d.as_nanos() as u64;
+        BurstWindow {
+            phase: 0,
+            start_ns: at(start),
+            end_ns: at(end),
+        }
+    }
+
+    /// Whether a firing at `t` (unix ns) belongs to one of this process's bursts (with grace).
+    fn in_own_burst(ctx: &SentinelCtx, t: u64) -> bool {
+        let s = &ctx.plan.sentinel;
+        let grace = s.alert_grace.as_nanos() as u64;
+        let total = ctx.anchor.start_unix_ns + ctx.plan.total().as_nanos() as u64;
+        let offset = t.saturating_sub(ctx.anchor.start_unix_ns);
+        let first = s.bursts.offset.as_nanos() as u64;
+        if offset < first {
+            return false;
+        }
+        let mut k = (offset - first) / s.bursts.period.as_nanos() as u64;
+        loop {
+            let b = Self::burst(ctx, k);
+            if b.end_ns + grace < t {
+                return false;
+            }
+            if b.end_ns <= total && t >= b.start_ns {
+                return true;
+            }
+            let Some(prev) = k.checked_sub(1) else {
+                return false;
+            };
+            k = prev;
+        }
+    }
+
+    /// Decides every burst that ended by `sent_until` (offset from the start) and whose clear
+    /// limit has passed, and judges firings up to a little before now (up to now if `last`).
+    pub async fn tick(
+        &mut self,
+        ctx: &SentinelCtx,
+        query: &QueryClient,
+        webhook: &WebhookReceiver,
+        rec: &mut Recorder,
+        sent_until: Duration,
+        last: bool,
+    ) {
+        let s = &ctx.plan.sentinel;
+        let wait = ctx.plan.checks.clear_limit + s.alert_grace + HISTORY_LAG;
+        let now = Instant::now();
+        let mut due = Vec::new();
+        for k in self.next_burst.. {
+            let (_, end) = offsets(ctx, k);
+            if end > sent_until || now < ctx.anchor.instant + end + wait {
+                break;
+            }
+            due.push(Self::burst(ctx, k));
+        }
+        let lag = if last { Duration::ZERO } else { HISTORY_LAG };
+        let spurious_until = ctx
+            .anchor
+            .unix_ns(now)
+            .saturating_sub(lag.as_nanos() as u64);
+        if due.is_empty() && spurious_until <= self.spurious_from {
+            return;
+        }
+        let history = match query.alert_history().await {
+            Ok(h) => h,
+            Err(e) => {
+                let mut ledger = ctx.ledger();
+                ledger.query_errors += 1;
+                ledger.last_query_error = Some(e.to_string());
+                return;
+            }
+        };
+        self.notifications.extend(webhook.take());
+        let (outcomes, _) = alerts::evaluate(
+            &due,
+            &s.alert.name,
+            &history,
+            &self.notifications,
+            s.alert_grace,
+            0,
+        );
+        for (b, o) in due.iter().zip(&outcomes) {
+            rec.burst_decided(b, o);
+        }
+        self.next_burst += due.len() as u64;
+        let keep_from = Self::burst(ctx, self.next_burst).start_ns;
+        self.notifications.retain(|n| n.at_unix_nano >= keep_from);
+        let spurious = self.spurious(ctx, &history, spurious_until);
+        rec.spurious(spurious);
+    }
+
+    fn spurious(&mut self, ctx: &SentinelCtx, history: &[Transition], until: u64) -> u64 {
+        let from = self.spurious_from;
+        if until <= from {
+            return 0;
+        }
+        self.spurious_from = until;
+        history
+            .iter()
+            .filter(|t| t.rule == ctx.plan.sentinel.alert.name && t.state == "firing")
+            .filter(|t| (from..until).contains(&t.at_unix_nano))
+            .filter(|t| !Self::in_own_burst(ctx, t.at_unix_nano))
+            .count() as u64
+    }
+
+    /// Bursts that ended by `sent_until` and were not decided.
+    pub fn pending(&self, ctx: &SentinelCtx, sent_until: Duration) -> u64 {
+        (self.next_burst..)
+            .take_while(|k| offsets(ctx, *k).1 <= sent_until)
+            .count() as u64
+    }
+}
+
+/// Start and end of burst `k`, as offsets from the start.
+fn offsets(ctx: &SentinelCtx, k: u64) -> (Duration, Duration) {
+    let s = &ctx.plan.sentinel.bursts;
+    let start = s.offset + Duration::from_nanos((s.period.as_nanos() as u64).saturating_mul(k));
+    (start, start + s.burst)
+}
+
+/// Waits, after the sentinel's rule was created at `created_unix_ns`, until spans sent before
+/// (by an earlier process) have left the rule's window and the rule is not firing; gives up
+/// after `max_wait`. Returns whether the rule was quiet.
+pub async fn wait_for_quiet(
+    ctx_rule: &str,
+    query: &QueryClient,
+    created_unix_ns: u64,
+    min_wait: Duration,
+    max_wait: Duration,
+) -> bool {
+    let start = Instant::now();
+    tokio::time::sleep(min_wait).await;
+    loop {
+        if let Ok(history) = query.alert_history().await {
+            let last = history
+                .iter()
+                .filter(|t| t.rule == ctx_rule && t.at_unix_nano >= created_unix_ns)
+                .max_by_key(|t| t.at_unix_nano);
+            if last.is_none_or(|t| t.state != "firing") {
+                return true;
+            }
+        }
+        if start.elapsed() >= max_wait {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
