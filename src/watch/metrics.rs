@@ -146,6 +146,7 @@ struct Values {
     counters: [u64; Counter::ALL.len()],
     histograms: [Buckets; Histogram::ALL.len()],
     checks: Vec<(&'static str, Status)>,
+    ledger_traces: u64,
 }
 
 /// The registry `watch` updates and `/metrics` renders.
@@ -166,6 +167,7 @@ impl Registry {
                 counters: [0; Counter::ALL.len()],
                 histograms,
                 checks: checks.iter().map(|c| (*c, Status::Inconclusive)).collect(),
+                ledger_traces: 0,
             }),
         }
     }
@@ -206,6 +208,11 @@ impl Registry {
         }
     }
 
+    /// Sets how many traces the ledger holds (those still within their verification horizon).
+    pub fn set_ledger_traces(&self, n: u64) {
+        self.lock().ledger_traces = n;
+    }
+
     /// The whole exposition.
     pub fn render(&self) -> String {
         let v = self.lock();
@@ -221,6 +228,11 @@ impl Registry {
         for h in Histogram::ALL {
             render_histogram(&mut out, h, &v.histograms[h as usize]);
         }
+        let _ = writeln!(
+            out,
+            "# HELP {PREFIX}_ledger_traces Traces the sentinel still follows (within their verification horizon); flat over time.\n# TYPE {PREFIX}_ledger_traces gauge\n{PREFIX}_ledger_traces {}",
+            v.ledger_traces
+        );
         let _ = writeln!(
             out,
             "# HELP {PREFIX}_check_status Status of each check in the last closed window: 0 pass, 1 inconclusive (too few samples), 2 degraded, 3 fail.\n# TYPE {PREFIX}_check_status gauge"

@@ -72,6 +72,7 @@ impl TraceFollower {
         let done = self.counted.iter().take_while(|c| **c).count();
         ledger.retire_front(done);
         self.counted.drain(..done);
+        rec.ledger_traces(ledger.traces.len());
     }
 
     /// Traces that had to be assembled and are not decided yet.

@@ -135,6 +135,11 @@ impl Recorder {
         let _ = self.delays_ms[h as usize].record((d.as_millis() as u64).max(1));
     }
 
+    /// The ledger holds `n` traces.
+    pub fn ledger_traces(&self, n: usize) {
+        self.registry.set_ledger_traces(n as u64);
+    }
+
     /// `n` ambient traces were sent.
     pub fn traces_sent(&mut self, n: u64) {
         self.window_sent += n;
