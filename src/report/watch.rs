@@ -153,6 +153,16 @@ impl WatchReport {
         let _ = writeln!(s, "freshness: {}", ms(self.freshness_ms));
         let _ = writeln!(s, "alert detect delay: {}", ms(self.detect_delay_ms));
         let _ = writeln!(s, "alert clear delay: {}\n", ms(self.clear_delay_ms));
+        self.checks_table(&mut s);
+        let _ = writeln!(s, "\nverdict: {}", self.verdict.as_str());
+        for w in &self.warnings {
+            let _ = writeln!(s, "warning: {w}");
+        }
+        s
+    }
+
+    /// One row per check: its status and how many windows passed, were inconclusive, failed.
+    fn checks_table(&self, s: &mut String) {
         let _ = writeln!(
             s,
             "{:<20} {:<13} {:>6} {:>13} {:>6}",
@@ -169,10 +179,5 @@ impl WatchReport {
                 c.windows_fail
             );
         }
-        let _ = writeln!(s, "\nverdict: {}", self.verdict.as_str());
-        for w in &self.warnings {
-            let _ = writeln!(s, "warning: {w}");
-        }
-        s
     }
 }

@@ -10,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use super::windows::Recorder;
+use crate::sentinel::errors::BurstSchedule;
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::{Notification, WebhookReceiver};
 use crate::verify::alerts::{self, BurstWindow};
@@ -41,38 +42,12 @@ impl AlertFollower {
 
     /// Burst `k` on the wall clock.
     fn burst(ctx: &SentinelCtx, k: u64) -> BurstWindow {
-        let (start, end) = offsets(ctx, k);
+        let (start, end) = offsets(&ctx.plan.sentinel.bursts, k);
         let at = |d: Duration| ctx.anchor.start_unix_ns + d.as_nanos() as u64;
         BurstWindow {
             phase: 0,
             start_ns: at(start),
             end_ns: at(end),
-        }
-    }
-
-    /// Whether a firing at `t` (unix ns) belongs to one of this process's bursts (with grace).
-    fn in_own_burst(ctx: &SentinelCtx, t: u64) -> bool {
-        let s = &ctx.plan.sentinel;
-        let grace = s.alert_grace.as_nanos() as u64;
-        let total = ctx.anchor.start_unix_ns + ctx.plan.total().as_nanos() as u64;
-        let offset = t.saturating_sub(ctx.anchor.start_unix_ns);
-        let first = s.bursts.offset.as_nanos() as u64;
-        if offset < first {
-            return false;
-        }
-        let mut k = (offset - first) / s.bursts.period.as_nanos() as u64;
-        loop {
-            let b = Self::burst(ctx, k);
-            if b.end_ns + grace < t {
-                return false;
-            }
-            if b.end_ns <= total && t >= b.start_ns {
-                return true;
-            }
-            let Some(prev) = k.checked_sub(1) else {
-                return false;
-            };
-            k = prev;
         }
     }
 
@@ -92,7 +67,7 @@ impl AlertFollower {
         let now = Instant::now();
         let mut due = Vec::new();
         for k in self.next_burst.. {
-            let (_, end) = offsets(ctx, k);
+            let (_, end) = offsets(&s.bursts, k);
             if end > sent_until || now < ctx.anchor.instant + end + wait {
                 break;
             }
@@ -144,23 +119,49 @@ impl AlertFollower {
             .iter()
             .filter(|t| t.rule == ctx.plan.sentinel.alert.name && t.state == "firing")
             .filter(|t| (from..until).contains(&t.at_unix_nano))
-            .filter(|t| !Self::in_own_burst(ctx, t.at_unix_nano))
+            .filter(|t| {
+                let s = &ctx.plan.sentinel;
+                let offset =
+                    Duration::from_nanos(t.at_unix_nano.saturating_sub(ctx.anchor.start_unix_ns));
+                !in_own_burst(&s.bursts, s.alert_grace, ctx.plan.total(), offset)
+            })
             .count() as u64
     }
 
     /// Bursts that ended by `sent_until` and were not decided.
     pub fn pending(&self, ctx: &SentinelCtx, sent_until: Duration) -> u64 {
         (self.next_burst..)
-            .take_while(|k| offsets(ctx, *k).1 <= sent_until)
+            .take_while(|k| offsets(&ctx.plan.sentinel.bursts, *k).1 <= sent_until)
             .count() as u64
     }
 }
 
-/// Start and end of burst `k`, as offsets from the start.
-fn offsets(ctx: &SentinelCtx, k: u64) -> (Duration, Duration) {
-    let s = &ctx.plan.sentinel.bursts;
+/// Start and end of burst `k` of `s`, as offsets from the start.
+fn offsets(s: &BurstSchedule, k: u64) -> (Duration, Duration) {
     let start = s.offset + Duration::from_nanos((s.period.as_nanos() as u64).saturating_mul(k));
     (start, start + s.burst)
+}
+
+/// Whether a firing at `at` (offset from the start) belongs to one of the bursts of `s` that
+/// were sent (those ending by `total`), counting `grace` after each burst's end.
+fn in_own_burst(s: &BurstSchedule, grace: Duration, total: Duration, at: Duration) -> bool {
+    if at < s.offset {
+        return false;
+    }
+    let mut k = ((at - s.offset).as_nanos() / s.period.as_nanos()) as u64;
+    loop {
+        let (start, end) = offsets(s, k);
+        if end + grace < at {
+            return false;
+        }
+        if end <= total && at >= start {
+            return true;
+        }
+        let Some(prev) = k.checked_sub(1) else {
+            return false;
+        };
+        k = prev;
+    }
 }
 
 /// Waits, after the sentinel's rule was created at `created_unix_ns`, until spans sent before
@@ -189,5 +190,33 @@ pub async fn wait_for_quiet(
             return false;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn firings_belong_to_sent_bursts_plus_grace_only() {
+        let s = BurstSchedule {
+            offset: Duration::from_secs(2),
+            period: Duration::from_secs(10),
+            burst: Duration::from_secs(3),
+        };
+        let grace = Duration::from_secs(3);
+        let total = Duration::from_secs(30);
+        let own = |secs: f64| in_own_burst(&s, grace, total, Duration::from_secs_f64(secs));
+        // Before the first burst (e.g. the previous process's alert at start-up): not own.
+        assert!(!own(0.5) && !own(1.99));
+        assert!(own(2.0) && own(4.9) && own(7.9));
+        assert!(!own(8.1) && !own(11.9));
+        assert!(own(12.0) && own(17.5));
+        // The burst at 32-35 s ends after `total`: never sent, so a firing then is not its.
+        assert!(!own(33.0));
+        assert_eq!(
+            offsets(&s, 2),
+            (Duration::from_secs(22), Duration::from_secs(25))
+        );
     }
 }

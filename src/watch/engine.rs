@@ -197,6 +197,12 @@ async fn watch_async(
     senders.cancel();
     let outcome = finish(follow, reason, sent_until, &plan).await;
     tasks.cancel();
+    if let Some(peer) = started.reached.peer {
+        peer.stop().await;
+    }
+    if let Some(pipeline) = started.reached.pipeline {
+        pipeline.shutdown().await;
+    }
     Ok(outcome)
 }
 
@@ -245,20 +251,7 @@ async fn finish(
     if ctx.anchor.unix_ns(now) > rec.history.back().map_or(0, |w| w.end_unix_ns) {
         rec.close_window(ctx.anchor.unix_ns(now));
     }
-    let mut warnings = s.warnings.clone();
-    if let Err(e) = s.query.delete_rule(&ctx.plan.sentinel.alert.name).await {
-        warnings.push(format!("could not delete the sentinel's alert rule: {e}"));
-    }
-    {
-        let ledger = ctx.ledger();
-        if ledger.query_errors > 0 {
-            warnings.push(format!(
-                "{} query API calls failed (retried); last: {}",
-                ledger.query_errors,
-                ledger.last_query_error.as_deref().unwrap_or("")
-            ));
-        }
-    }
+    let warnings = clean_up(s).await;
     let checks = summarize(&rec);
     let verdict = checks
         .iter()
@@ -293,6 +286,24 @@ async fn finish(
         verdict,
         warnings,
     }
+}
+
+/// Deletes the sentinel's rule; the warnings of the run.
+async fn clean_up(s: &Started) -> Vec<String> {
+    let ctx = &s.ctx;
+    let mut warnings = s.warnings.clone();
+    if let Err(e) = s.query.delete_rule(&ctx.plan.sentinel.alert.name).await {
+        warnings.push(format!("could not delete the sentinel's alert rule: {e}"));
+    }
+    let ledger = ctx.ledger();
+    if ledger.query_errors > 0 {
+        warnings.push(format!(
+            "{} query API calls failed (retried); last: {}",
+            ledger.query_errors,
+            ledger.last_query_error.as_deref().unwrap_or("")
+        ));
+    }
+    warnings
 }
 
 /// Per check: fail if any window failed it, pass if some window passed it and none failed,
