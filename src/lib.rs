@@ -24,4 +24,5 @@ pub mod run;
 pub mod sentinel;
 pub mod transport;
 pub mod verify;
+pub mod watch;
 pub mod wire;

@@ -10,3 +10,4 @@ mod pipeline;
 mod run;
 mod support;
 mod transport;
+mod watch;

@@ -4,10 +4,12 @@
 //! with its profile, into one immutable scenario.
 
 pub mod capacity;
+pub mod completions;
 pub mod fidelity;
 pub mod load;
 pub mod run;
 pub mod serve;
+pub mod watch;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -40,6 +42,11 @@ pub enum Command {
     Capacity(capacity::CapacityArgs),
     /// Histogram fidelity: known latency distributions in, reported vs exact quantiles out.
     Fidelity(fidelity::FidelityArgs),
+    /// The sentinel alone, until stopped, verified over rolling windows, with Prometheus
+    /// metrics; a final report on Ctrl-C or SIGTERM.
+    Watch(watch::WatchArgs),
+    /// A completion script for bash, zsh or fish on stdout.
+    Completions(completions::CompletionsArgs),
 }
 
 /// Parses `args` and runs the command, printing errors with their whole context chain.
@@ -75,6 +82,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Capacity(args) => capacity::run(args),
         Command::Fidelity(args) => fidelity::run(args),
+        Command::Watch(args) => watch::run(args),
+        Command::Completions(args) => completions::run(args),
     }
 }
 

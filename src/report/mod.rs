@@ -6,6 +6,7 @@ pub mod fidelity;
 pub mod load;
 pub mod progress;
 pub mod run;
+pub mod watch;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -204,18 +204,28 @@ pub async fn look(
 }
 
 /// Searches assembled traces whose root started during the run (roots start up to the probe's
-/// longest duration before they are sent), in slices so no answer hits the search limit.
+/// longest duration before they are sent).
 async fn search_all(
     ctx: &SentinelCtx,
     query: &QueryClient,
 ) -> Result<Vec<TraceSummary>, QueryError> {
-    const LIMIT: usize = 10_000;
     let longest = ctx.plan.sentinel.probe.max.as_nanos() as u64;
     let start = ctx
         .anchor
         .start_unix_ns
         .saturating_sub(longest + 1_000_000_000);
     let end = ctx.anchor.unix_ns(Instant::now()) + 1_000_000_000;
+    search_range(query, start, end).await
+}
+
+/// Every assembled trace whose root started in `[start, end)` (unix ns), searched in slices so
+/// no answer hits the search limit.
+pub async fn search_range(
+    query: &QueryClient,
+    start: u64,
+    end: u64,
+) -> Result<Vec<TraceSummary>, QueryError> {
+    const LIMIT: usize = 10_000;
     let mut slices = vec![(start, end)];
     let mut out = Vec::new();
     while let Some((a, b)) = slices.pop() {

@@ -186,7 +186,9 @@ pub fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
     }
 }
 
-async fn set_up(
+/// Sets the sentinel up on the target: its assembly threshold (where the API allows; a refusal
+/// is a warning) and a fresh alert rule notifying `webhook` (a leftover one is deleted first).
+pub async fn set_up(
     plan: &RunPlan,
     query: &QueryClient,
     webhook: &WebhookReceiver,

@@ -52,11 +52,14 @@ pub struct TraceRecord {
 }
 
 /// Everything the sentinel sent during a run; the trace with sequence number `n` is
-/// `traces[n]`.
+/// `traces[n - first_seq]`. `run` keeps every record (`first_seq` stays 0); `watch` retires
+/// decided records from the front so its memory stays flat however long it runs.
 #[derive(Debug, Default)]
 pub struct Ledger {
-    /// Ambient traces by sequence number.
+    /// Ambient traces by sequence number, from `first_seq` on.
     pub traces: Vec<TraceRecord>,
+    /// Sequence number of `traces[0]`: how many records were retired before it.
+    pub first_seq: u64,
     /// Error-stream spans sent, by phase.
     pub error_spans: Vec<u64>,
     /// Error-stream spans not acked, by phase.
@@ -80,7 +83,26 @@ impl Ledger {
     /// Records an ambient trace about to be sent; returns its sequence number.
     pub fn push(&mut self, record: TraceRecord) -> u64 {
         self.traces.push(record);
-        (self.traces.len() - 1) as u64
+        self.first_seq + (self.traces.len() - 1) as u64
+    }
+
+    /// The record of trace `seq`, unless it was retired.
+    pub fn record(&self, seq: u64) -> Option<&TraceRecord> {
+        let i = seq.checked_sub(self.first_seq)?;
+        self.traces.get(usize::try_from(i).ok()?)
+    }
+
+    /// The record of trace `seq` to update, unless it was retired.
+    pub fn record_mut(&mut self, seq: u64) -> Option<&mut TraceRecord> {
+        let i = seq.checked_sub(self.first_seq)?;
+        self.traces.get_mut(usize::try_from(i).ok()?)
+    }
+
+    /// Drops the `n` oldest records (their sequence numbers are not reused).
+    pub fn retire_front(&mut self, n: usize) {
+        let n = n.min(self.traces.len());
+        self.traces.drain(..n);
+        self.first_seq += n as u64;
     }
 
     /// Sequence numbers of traces that must be assembled, are not decided, and were sent at
@@ -92,7 +114,7 @@ impl Ledger {
             .filter(|(_, r)| {
                 r.must_assemble && r.found == Found::Waiting && now >= r.intended + settle
             })
-            .map(|(seq, _)| seq as u64)
+            .map(|(i, _)| self.first_seq + i as u64)
             .collect()
     }
 

@@ -102,7 +102,9 @@ impl SentinelCtx {
             let ctx = self.clone();
             tokio::spawn(async move {
                 let delivery = send.await;
-                ctx.ledger().traces[seq as usize].outcome = outcome(&delivery);
+                if let Some(r) = ctx.ledger().record_mut(seq) {
+                    r.outcome = outcome(&delivery);
+                }
             });
         }
     }

@@ -93,6 +93,12 @@ impl WebhookReceiver {
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
+
+    /// Takes every notification received so far, leaving none (so a receiver that lives for
+    /// hours holds only what arrived since the last call).
+    pub fn take(&self) -> Vec<Notification> {
+        std::mem::take(&mut *self.received.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 async fn receive(

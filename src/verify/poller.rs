@@ -36,10 +36,12 @@ pub async fn verify_due(ctx: &SentinelCtx, query: &QueryClient) {
 }
 
 async fn look_up(ctx: &SentinelCtx, query: &QueryClient, seq: u64) {
-    let (phase, end_unix_ns, intended) = {
-        let ledger = ctx.ledger();
-        let r = &ledger.traces[seq as usize];
-        (r.phase, r.end_unix_ns, r.intended)
+    let Some((phase, end_unix_ns, intended)) = ctx
+        .ledger()
+        .record(seq)
+        .map(|r| (r.phase, r.end_unix_ns, r.intended))
+    else {
+        return;
     };
     let answer = query.trace(&hex(&ctx.ambient.trace_id(seq))).await;
     let now = Instant::now();
@@ -68,5 +70,7 @@ async fn look_up(ctx: &SentinelCtx, query: &QueryClient, seq: u64) {
             Found::Waiting
         }
     };
-    ctx.ledger().traces[seq as usize].found = found;
+    if let Some(r) = ctx.ledger().record_mut(seq) {
+        r.found = found;
+    }
 }

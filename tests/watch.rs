@@ -1,0 +1,384 @@
+//! `span-sentinel watch`: its `/metrics` parse as Prometheus text and move as traces are
+//! verified; a watch killed with SIGTERM and restarted against the same running pipeline
+//! reports no false failures; bad flags exit 2; shell completions cover every subcommand.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use prometheus_parse::{Scrape, Value};
+use serde_json::Value as Json;
+use span_sentinel::run::plan::RunOverrides;
+use span_sentinel::watch::engine::{Observer, watch};
+use span_sentinel::watch::plan::{WatchOverrides, watch_plan};
+use span_sentinel::watch::windows::{Totals, WindowVerdict};
+
+use crate::support::{HEAVY, assert_matches_schema};
+
+/// A short-horizon sentinel: 40 traces/s, traces decided within 5 s, a burst every 6 s.
+const PROFILE: &str = r#"
+[sentinel]
+traces_per_sec = 40.0
+error_spans_per_sec = 200.0
+settle = "1s"
+freshness_timeout = "5s"
+retry_max_elapsed = "2s"
+
+[sentinel.bursts]
+offset = "2s"
+period = "6s"
+burst = "2s"
+
+[checks]
+min_traces = 10
+
+[pipeline]
+settle = "1s"
+alert_interval = "250ms"
+"#;
+
+fn write_profile(dir: &Path) -> PathBuf {
+    let path = dir.join("watch.toml");
+    std::fs::write(&path, PROFILE).unwrap();
+    path
+}
+
+struct Ready(mpsc::Sender<SocketAddr>);
+
+impl Observer for Ready {
+    fn ready(&mut self, metrics_addr: SocketAddr, _target: &str, _seed: u64) {
+        let _ = self.0.send(metrics_addr);
+    }
+    fn window(&mut self, _verdict: &WindowVerdict, _totals: &Totals) {}
+}
+
+/// `GET /metrics` over a plain HTTP/1.0 connection; the body.
+fn scrape(addr: SocketAddr) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.0 200"), "{head}");
+    assert!(head.contains("text/plain; version=0.0.4"), "{head}");
+    body.to_owned()
+}
+
+fn parse(text: &str) -> Scrape {
+    Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).unwrap()
+}
+
+fn value(scrape: &Scrape, name: &str) -> f64 {
+    let sample = scrape
+        .samples
+        .iter()
+        .find(|s| s.metric == name)
+        .unwrap_or_else(|| panic!("{name} is not exposed"));
+    match &sample.value {
+        Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+/// Buckets are cumulative, end in +Inf and agree with `_count`.
+fn check_histogram(scrape: &Scrape, name: &str) -> f64 {
+    let sample = scrape.samples.iter().find(|s| s.metric == name).unwrap();
+    let Value::Histogram(buckets) = &sample.value else {
+        panic!("{name} is not a histogram: {:?}", sample.value);
+    };
+    assert!(
+        buckets.windows(2).all(|w| w[0].count <= w[1].count),
+        "{buckets:?}"
+    );
+    let last = buckets.last().unwrap();
+    assert!(last.less_than.is_infinite(), "{buckets:?}");
+    assert_eq!(last.count, value(scrape, &format!("{name}_count")));
+    last.count
+}
+
+/// Runs `promtool check metrics` on `text` when promtool is installed (Debian's prometheus).
+fn promtool_accepts(text: &str) {
+    let Ok(mut child) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    else {
+        return;
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn metrics_parse_as_prometheus_text_and_move_as_traces_are_verified() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let plan = watch_plan(&WatchOverrides {
+        run: RunOverrides {
+            profile: Some(write_profile(dir.path())),
+            ..RunOverrides::default()
+        },
+        window: Duration::from_secs(2),
+        duration: Some(Duration::from_secs(8)),
+        metrics_addr: "127.0.0.1:0".parse().unwrap(),
+    })
+    .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let watching = std::thread::spawn(move || watch(plan, stop, &mut Ready(tx)));
+    let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let ready = Instant::now();
+    // The probe cycles upwards from 1 µs, so the first traces that must be assembled leave
+    // about 2.5 s in and are verified a settle window later.
+    std::thread::sleep(Duration::from_millis(5000));
+    let first_text = scrape(addr);
+    let first = parse(&first_text);
+    std::thread::sleep(ready + Duration::from_millis(7500) - Instant::now());
+    let second_text = scrape(addr);
+    let second = parse(&second_text);
+    promtool_accepts(&second_text);
+    let outcome = watching.join().unwrap().unwrap();
+
+    let v = |s: &Scrape, n: &str| value(s, &format!("span_sentinel_{n}"));
+    assert!(v(&first, "traces_sent_total") > 0.0, "{first_text}");
+    assert!(v(&first, "traces_verified_total") > 0.0, "{first_text}");
+    assert!(v(&second, "traces_sent_total") > v(&first, "traces_sent_total"));
+    assert!(v(&second, "traces_verified_total") > v(&first, "traces_verified_total"));
+    for n in [
+        "traces_missing_total",
+        "traces_incorrect_total",
+        "traces_unexpected_total",
+        "error_bursts_missed_total",
+        "spurious_alerts_total",
+    ] {
+        assert_eq!(v(&second, n), 0.0, "{n} in {second_text}");
+    }
+    assert!(v(&second, "windows_total") >= 3.0, "{second_text}");
+    let found = check_histogram(&second, "span_sentinel_trace_freshness_seconds");
+    assert!(found >= v(&first, "traces_verified_total"), "{second_text}");
+    check_histogram(&second, "span_sentinel_alert_detect_delay_seconds");
+    check_histogram(&second, "span_sentinel_alert_clear_delay_seconds");
+    // The ledger holds traces within their horizon only: at 40/s and a 5 s freshness timeout,
+    // far fewer than were sent.
+    let held = v(&second, "ledger_traces");
+    assert!(
+        held < 40.0 * 7.0 && held < v(&second, "traces_sent_total"),
+        "{held}"
+    );
+    let statuses: Vec<_> = second
+        .samples
+        .iter()
+        .filter(|s| s.metric == "span_sentinel_check_status")
+        .collect();
+    assert_eq!(statuses.len(), 8, "{second_text}");
+    for s in statuses {
+        assert!(s.labels.get("check").is_some());
+        assert!(matches!(s.value, Value::Gauge(g) if (0.0..=3.0).contains(&g)));
+    }
+    assert!(second.docs["span_sentinel_check_status"].contains("0 pass"));
+    let t = &outcome.totals;
+    assert!(t.traces_verified as f64 >= v(&second, "traces_verified_total"));
+    assert_eq!(
+        t.traces_sent,
+        t.traces_sent.max(v(&second, "traces_sent_total") as u64)
+    );
+    assert_eq!((t.traces_missing, t.traces_incorrect), (0, 0), "{t:?}");
+    // The first burst (2-4 s) is decided in the drain, once its clear limit has passed.
+    assert!(
+        t.error_bursts_detected >= 1 && t.error_bursts_missed == 0,
+        "{t:?}"
+    );
+}
+
+/// Reads stderr lines until one contains `needle`; returns it (the rest keeps draining).
+fn wait_for_line(child: &mut Child, needle: &str) -> String {
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no {needle:?} line"
+        );
+        if line.contains(needle) {
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            return line;
+        }
+    }
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+}
+
+fn sigterm(child: &Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
+fn watch_process(profile: &Path, grpc: &str, http: &str, json: &Path, extra: &[&str]) -> Child {
+    bin()
+        .arg("watch")
+        .arg(profile)
+        .args(["--target", &format!("grpc://{grpc}")])
+        .args(["--query-url", &format!("http://{http}")])
+        .args(["--window", "2s", "--metrics-addr", "127.0.0.1:0", "--quiet"])
+        .arg("--json")
+        .arg(json)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn report(path: &Path) -> Json {
+    let r: Json = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_matches_schema("watch.schema.json", &r);
+    r
+}
+
+/// The restart hazards: the first process is killed mid-burst, its alert still firing and its
+/// last traces still arriving; the second must judge only what it sent.
+#[test]
+fn a_restarted_watch_against_the_same_pipeline_reports_no_false_failures() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = crate::pipeline::support::shared_slot();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = write_profile(dir.path());
+    let mut serve = bin()
+        .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = wait_for_line(&mut serve, "API on");
+    let addr = |after: &str| {
+        let rest = line.split(after).nth(1).unwrap();
+        rest.split([',', ' '])
+            .find(|s| !s.is_empty())
+            .unwrap()
+            .to_owned()
+    };
+    let (grpc, http) = (addr("OTLP/gRPC on "), addr("API on "));
+
+    let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    let mut first = watch_process(&profile, &grpc, &http, &a, &[]);
+    wait_for_line(&mut first, "metrics on");
+    // Bursts run 2-4 s and 8-10 s after the ready line: stop in the middle of the second.
+    std::thread::sleep(Duration::from_millis(9000));
+    sigterm(&first);
+    let code = first.wait().unwrap().code();
+    assert!(matches!(code, Some(0 | 1)), "{code:?}");
+    let ra = report(&a);
+    assert_eq!(ra["stopped_by"], "signal");
+
+    let mut second = watch_process(&profile, &grpc, &http, &b, &["--duration", "14s"]);
+    let code = second.wait().unwrap().code();
+    sigterm(&serve);
+    let _ = serve.wait();
+    assert!(matches!(code, Some(0 | 1)), "{code:?}");
+    let rb = report(&b);
+    let t = &rb["totals"];
+    for key in [
+        "traces_missing",
+        "traces_incorrect",
+        "traces_unexpected",
+        "spurious_alerts",
+        "error_bursts_missed",
+    ] {
+        assert_eq!(t[key], 0, "{key} after a restart: {rb:#}");
+        assert_eq!(ra["totals"][key], 0, "{key} before the restart: {ra:#}");
+    }
+    assert!(t["traces_verified"].as_u64().unwrap() > 100, "{rb:#}");
+    assert!(
+        t["traces_checked_unassembled"].as_u64().unwrap() > 0,
+        "{rb:#}"
+    );
+    assert!(t["error_bursts_detected"].as_u64().unwrap() >= 1, "{rb:#}");
+    assert_ne!(ra["seed"], rb["seed"]);
+}
+
+#[test]
+fn bad_watch_flags_and_profile_fields_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[sentinel]\ntraces_per_sec = 10.0\nbogus = 1\n").unwrap();
+    let code = |args: &[&str]| {
+        let mut argv = vec!["span-sentinel", "watch"];
+        argv.extend_from_slice(args);
+        span_sentinel::cli::main_with_args(argv)
+    };
+    let two = std::process::ExitCode::from(2);
+    assert_eq!(code(&["--window", "0s"]), two);
+    assert_eq!(code(&["--duration", "soon"]), two);
+    assert_eq!(code(&["--metrics-addr", "nowhere"]), two);
+    assert_eq!(code(&["--target", "grpc://127.0.0.1:1"]), two);
+    assert_eq!(code(&[bad.to_str().unwrap()]), two);
+    let out = bin().arg("watch").arg(&bad).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("bad.toml:3"), "{stderr}");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/continuous.toml");
+    let plan = watch_plan(&WatchOverrides {
+        run: RunOverrides {
+            profile: Some(shipped),
+            ..RunOverrides::default()
+        },
+        window: Duration::from_secs(60),
+        duration: None,
+        metrics_addr: "127.0.0.1:0".parse().unwrap(),
+    });
+    assert!(plan.is_ok(), "{:?}", plan.err());
+}
+
+#[test]
+fn completions_cover_every_subcommand_in_bash_zsh_and_fish() {
+    use clap_complete::Shell;
+    let dir = tempfile::tempdir().unwrap();
+    for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+        let script = String::from_utf8(span_sentinel::cli::completions::script(shell)).unwrap();
+        assert!(!script.is_empty());
+        for sub in [
+            "run",
+            "load",
+            "serve",
+            "capacity",
+            "fidelity",
+            "watch",
+            "completions",
+        ] {
+            assert!(script.contains(sub), "{shell:?} lacks {sub}");
+        }
+        assert!(script.contains("metrics-addr"), "{shell:?}");
+    }
+    let out = bin().args(["completions", "bash"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let path = dir.path().join("span-sentinel.bash");
+    std::fs::write(&path, &out.stdout).unwrap();
+    if let Ok(status) = Command::new("bash").arg("-n").arg(&path).status() {
+        assert!(status.success(), "bash -n rejects the bash completions");
+    }
+}
