@@ -2,7 +2,9 @@
 //! `verify::checks::judge`, as `run` judges), decides the next step — grow the rate, confirm a
 //! first degradation once, bisect between the last good and the first bad rate, or stop.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 use super::plan::{SearchSettings, step_phase};
 use crate::engine::RateProfile;
@@ -13,7 +15,7 @@ use crate::run::walk::{Conductor, Next};
 use crate::verify::checks::{self, Check, CheckTolerances, PhaseKind, Status};
 
 /// Why a step was run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// Raising the rate.
@@ -25,10 +27,10 @@ pub enum Purpose {
 }
 
 /// How one check fared in a step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepCheck {
-    /// The check.
-    pub name: &'static str,
+    /// The check (borrowed when judged, owned when read back from a saved report).
+    pub name: Cow<'static, str>,
     /// Its status against the baseline.
     pub status: Status,
     /// The value in the step.
@@ -38,7 +40,7 @@ pub struct StepCheck {
 }
 
 /// One measured step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
     /// The phase name (`step-k`).
     pub phase: String,
@@ -71,7 +73,7 @@ impl StepResult {
 }
 
 /// Why the search ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum End {
     /// A check degraded (confirmed), and bisection is done.
@@ -91,7 +93,7 @@ pub enum End {
 }
 
 /// What the search concluded.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapacityResult {
     /// The highest achieved rate at which every check held, below a confirmed degradation;
     /// `null` when no degradation was found (see `capacity_at_least`).
@@ -360,7 +362,7 @@ mod tests {
             generator_limited: achieved_share < 0.9,
             status,
             checks: vec![StepCheck {
-                name: "trace_completeness",
+                name: "trace_completeness".into(),
                 status,
                 observed: None,
                 evidence: String::new(),

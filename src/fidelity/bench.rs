@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind};
 use prost::Message;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::suite::{Distribution, FidelitySection};
 use crate::encode::plain::request_from_spans;
@@ -22,7 +22,7 @@ use crate::verify::api::{QueryClient, Series};
 use crate::verify::histograms::{QUANTILES, exact_quantile, rel_error};
 
 /// One quantile of one distribution.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuantileError {
     /// The quantile (1.0 = max).
     pub q: f64,
@@ -37,7 +37,7 @@ pub struct QuantileError {
 }
 
 /// One distribution's comparison.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DistributionResult {
     /// The distribution.
     pub name: String,

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::human_rate;
 use crate::run::execute::{PhaseOutcome, RunOutcome};
@@ -14,7 +14,7 @@ use crate::verify::histograms::QuantileRow;
 pub const SCHEMA: &str = "span-sentinel/run/v1";
 
 /// The load of one phase.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadSummary {
     /// Mean offered rate (0 outside load phases; null for `max`).
     pub offered_spans_per_sec: Option<f64>,
@@ -29,7 +29,7 @@ pub struct LoadSummary {
 }
 
 /// p50 and max of a delay, ms.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DelayMs {
     /// Median.
     pub p50: Option<f64>,
@@ -38,7 +38,7 @@ pub struct DelayMs {
 }
 
 /// The sentinel's alert evidence in one phase.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlertSummary {
     /// Bursts that started in the phase.
     pub bursts: u64,
@@ -57,7 +57,7 @@ pub struct AlertSummary {
 }
 
 /// Histogram fidelity in one phase.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistogramSummary {
     /// Largest relative quantile error.
     pub max_rel_error: Option<f64>,
@@ -66,7 +66,7 @@ pub struct HistogramSummary {
 }
 
 /// The sentinel's evidence in one phase.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SentinelSummary {
     /// Ambient traces sent.
     pub traces_sent: u64,
@@ -89,7 +89,7 @@ pub struct SentinelSummary {
 }
 
 /// One phase.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseReport {
     /// Name.
     pub name: String,
@@ -106,10 +106,10 @@ pub struct PhaseReport {
 }
 
 /// The JSON report of `span-sentinel run`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     /// `span-sentinel/run/v1`.
-    pub schema: &'static str,
+    pub schema: String,
     /// `pass`, `degraded`, `fail` or `inconclusive`.
     pub verdict: Status,
     /// Where spans went.
@@ -206,7 +206,7 @@ impl RunReport {
             })
             .collect();
         Self {
-            schema: SCHEMA,
+            schema: SCHEMA.to_owned(),
             verdict: o.verdict,
             target: o.target.clone(),
             seed: o.plan.seed,
