@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::human_rate;
 use crate::run::execute::{PhaseOutcome, RunOutcome};
+use crate::run::timeline::Timeline;
 use crate::verify::checks::{Check, Millis, Status};
 use crate::verify::histograms::QuantileRow;
 
@@ -122,6 +123,10 @@ pub struct RunReport {
     pub phases: Vec<PhaseReport>,
     /// Every check.
     pub checks: Vec<Check>,
+    /// One sample per second, and the burst and alert-firing intervals (absent from reports
+    /// written before the timeline existed, hence the default).
+    #[serde(default)]
+    pub timeline: Timeline,
     /// What the user should know.
     pub warnings: Vec<String>,
 }
@@ -213,6 +218,7 @@ impl RunReport {
             profile: o.plan.profile.as_ref().map(|p| p.display().to_string()),
             phases,
             checks: o.checks.clone(),
+            timeline: o.timeline.clone(),
             warnings: o.warnings.clone(),
         }
     }
