@@ -6,6 +6,7 @@
 pub mod capacity;
 pub mod fidelity;
 pub mod load;
+pub mod report;
 pub mod run;
 pub mod serve;
 
@@ -40,6 +41,8 @@ pub enum Command {
     Capacity(capacity::CapacityArgs),
     /// Histogram fidelity: known latency distributions in, reported vs exact quantiles out.
     Fidelity(fidelity::FidelityArgs),
+    /// Re-render a saved JSON report (terminal, Markdown, HTML), or compare it with a baseline.
+    Report(report::ReportArgs),
 }
 
 /// Parses `args` and runs the command, printing errors with their whole context chain.
@@ -75,6 +78,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => serve::run(args),
         Command::Capacity(args) => capacity::run(args),
         Command::Fidelity(args) => fidelity::run(args),
+        Command::Report(args) => report::run(args),
     }
 }
 

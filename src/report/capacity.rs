@@ -125,7 +125,8 @@ impl CapacityReport {
         s
     }
 
-    fn conclusion(&self) -> String {
+    /// The conclusion line(s): the capacity found, or why none was, and `--require`.
+    pub fn conclusion(&self) -> String {
         use crate::capacity::search::End;
         let r = &self.result;
         let at_least = r.capacity_at_least.map_or("-".into(), human_rate);
