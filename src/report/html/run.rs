@@ -161,8 +161,8 @@ fn alerts_chart(r: &RunReport) -> String {
         let tip = format!("alert firing {:.1}–{:.1} s", f.start_s, f.end_s);
         c.band(f.start_s, f.end_s, (0.1, 0.9), "firing", &tip);
     }
-    c.text(0.0, 1.95, "bursts");
-    c.text(0.0, 0.95, "alert firing");
+    c.text(0.05, 1.45, "bursts");
+    c.text(0.05, 0.45, "alert firing");
     c.legend("error burst", "burst");
     c.legend("alert firing", "firing");
     c.finish(false)

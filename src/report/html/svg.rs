@@ -10,7 +10,7 @@ use crate::report::human_rate;
 const WIDTH: f64 = 900.0;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 30.0;
+const TOP: f64 = 40.0;
 const BOTTOM: f64 = 34.0;
 
 /// One chart under construction; every method appends an element.
@@ -213,15 +213,16 @@ impl Chart {
             }
         }
         s.push_str(&self.body);
-        let mut x = WIDTH - RIGHT;
-        for (label, class) in self.legend.iter().rev() {
-            x -= 14.0 + 7.0 * label.chars().count() as f64;
+        // The legend has its own line under the title, so a long title never runs into it.
+        let mut x = LEFT;
+        for (label, class) in &self.legend {
             let _ = write!(
                 s,
-                r#"<rect class="{class} swatch" x="{x:.1}" y="7" width="10" height="10"/><text class="legend" x="{:.1}" y="16">{}</text>"#,
+                r#"<rect class="{class} swatch" x="{x:.1}" y="21" width="10" height="10"/><text class="legend" x="{:.1}" y="30">{}</text>"#,
                 x + 13.0,
                 escape(label)
             );
+            x += 24.0 + 6.5 * label.chars().count() as f64;
         }
         s.push_str("</svg>");
         s
