@@ -4,9 +4,10 @@
 //! format), and nothing with `--quiet`.
 
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::human_rate;
 use crate::engine::Tick;
@@ -77,11 +78,12 @@ impl ProgressMode {
     }
 }
 
-/// Prints a line above the bars (or plainly), from any thread; cheap to clone.
+/// Prints a line above the current bar (or plainly), from any thread; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Printer {
     mode: ProgressMode,
-    multi: MultiProgress,
+    /// The bar being drawn, if any: lines are printed with it suspended.
+    current: Arc<Mutex<Option<ProgressBar>>>,
 }
 
 impl Printer {
@@ -91,7 +93,11 @@ impl Printer {
             ProgressMode::Quiet => {}
             ProgressMode::Lines => eprintln!("{line}"),
             ProgressMode::Bars => {
-                let _ = self.multi.println(line);
+                let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+                match &*current {
+                    Some(bar) => bar.suspend(|| eprintln!("{line}")),
+                    None => eprintln!("{line}"),
+                }
             }
         }
     }
@@ -107,12 +113,11 @@ pub struct RunProgress {
 impl RunProgress {
     /// A display in `mode`.
     pub fn new(mode: ProgressMode) -> Self {
-        let multi = MultiProgress::with_draw_target(match mode {
-            ProgressMode::Bars => ProgressDrawTarget::stderr(),
-            _ => ProgressDrawTarget::hidden(),
-        });
         Self {
-            printer: Printer { mode, multi },
+            printer: Printer {
+                mode,
+                current: Arc::default(),
+            },
             bar: None,
         }
     }
@@ -133,13 +138,11 @@ impl RunProgress {
 
     fn bar_for(&mut self, p: &Progress) -> &ProgressBar {
         if self.bar.as_ref().is_none_or(|(i, _)| *i != p.index) {
+            // A finished bar stays on screen as the phase's summary; the next one starts below.
             if let Some((_, old)) = self.bar.take() {
                 old.finish();
             }
-            let bar = self
-                .printer
-                .multi
-                .add(ProgressBar::new(p.length.as_secs().max(1)));
+            let bar = ProgressBar::new(p.length.as_secs().max(1));
             bar.set_style(
                 ProgressStyle::with_template("{prefix:>10} [{bar:24}] {pos:>3}/{len}s {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -147,6 +150,11 @@ impl RunProgress {
             );
             bar.set_prefix(p.phase.clone());
             bar.enable_steady_tick(Duration::from_millis(250));
+            *self
+                .printer
+                .current
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = Some(bar.clone());
             self.bar = Some((p.index, bar));
         }
         let (_, bar) = self.bar.as_ref().expect("just set");
@@ -159,6 +167,11 @@ impl RunProgress {
         if let Some((_, bar)) = self.bar.take() {
             bar.finish();
         }
+        self.printer
+            .current
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
     }
 }
 
