@@ -143,6 +143,10 @@ fn report_writes_markdown_and_html_files() {
     assert!(md.starts_with("# span-sentinel run: pass"), "{md}");
     assert!(md.contains("## Against the baseline"), "{md}");
     let html = std::fs::read_to_string(html).unwrap();
+    assert!(
+        html.contains("<table id=\"baseline\">"),
+        "no comparison in the HTML"
+    );
     for id in RUN_CHARTS {
         assert!(html.contains(&format!("<svg id=\"{id}\"")), "{id} missing");
     }

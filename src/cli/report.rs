@@ -10,9 +10,9 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::error::UsageError;
-use crate::report::TextOut;
 use crate::report::compare::{self, Change};
 use crate::report::saved::SavedReport;
+use crate::report::{TextOut, html};
 
 /// Flags of `span-sentinel report`.
 #[derive(Debug, Clone, Default, Args)]
@@ -65,7 +65,11 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         out.write(&with_markdown_changes(report.markdown()))?;
     }
     if let Some(out) = &html {
-        out.write(&report.html())?;
+        let page = report.html();
+        out.write(&match &changes {
+            Some(c) => html::append_section(&page, &html::comparison(c, &old, &new)),
+            None => page,
+        })?;
     }
     if markdown_to_stdout {
         print!("{}", with_markdown_changes(report.markdown()));

@@ -12,6 +12,7 @@ pub mod svg;
 
 use std::fmt::Write as _;
 
+use super::compare::Change;
 use crate::verify::checks::{Check, Status};
 
 /// Escapes text for HTML and SVG content and attribute values.
@@ -54,7 +55,7 @@ svg .verified { stroke: #2e7d32; stroke-width: 2; } svg .verified.swatch { fill:
 svg .missing { stroke: #c62828; stroke-width: 2; } svg .missing.swatch { fill: #c62828; }
 svg .burst { fill: #c62828; opacity: .55; } svg .firing { fill: #ef6c00; opacity: .75; }
 svg .phase-load { fill: #fff3e0; } svg .limit { stroke: #c62828; stroke-dasharray: 6 4; }
-svg .bar-offered { fill: #90caf9; } svg .status-pass { fill: #2e7d32; } svg .status-degraded { fill: #ef6c00; }
+svg .swatch { stroke: none; } svg .bar-offered { fill: #90caf9; } svg .status-pass { fill: #2e7d32; } svg .status-degraded { fill: #ef6c00; }
 svg .status-fail { fill: #c62828; } svg .status-inconclusive { fill: #757575; }
 "#;
 
@@ -78,7 +79,44 @@ pub fn page(title: &str, class: &str, verdict: &str, meta: &str, body: &str) -> 
     );
     let _ = writeln!(s, "<div class=\"meta\">{}</div>", escape(meta));
     s.push_str(body);
-    s.push_str("\n</body></html>\n");
+    s.push_str(PAGE_END);
+    s
+}
+
+const PAGE_END: &str = "\n</body></html>\n";
+
+/// `page` (as [`page`] wrote it) with `section` added at the end of its body.
+pub fn append_section(page: &str, section: &str) -> String {
+    let body = page.strip_suffix(PAGE_END).unwrap_or(page);
+    format!("{body}{section}{PAGE_END}")
+}
+
+/// The `--baseline` comparison: every check's old and new status and value, and the delta.
+pub fn comparison(changes: &[Change], old: &str, new: &str) -> String {
+    let mut s = format!(
+        "<h2>Against the baseline</h2>\n<p>{} → {}</p>\n<table id=\"baseline\"><tr><th>check</th>\
+         <th>scope</th><th>old status</th><th>new status</th><th>old value</th><th>new value</th>\
+         <th>delta</th><th>change</th></tr>\n",
+        escape(old),
+        escape(new)
+    );
+    let st = |s: Option<Status>| s.map_or("-", Status::as_str);
+    for c in changes {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td class=\"{o}\">{o}</td><td class=\"{n}\">{n}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            escape(&c.check),
+            escape(&c.scope),
+            num(c.old_value),
+            num(c.new_value),
+            c.delta.map_or("-".into(), |d| format!("{d:+.4}")),
+            c.movement.as_str(),
+            o = st(c.old_status),
+            n = st(c.new_status),
+        );
+    }
+    s.push_str("</table>\n");
     s
 }
 

@@ -148,11 +148,12 @@ fn alerts_chart(r: &RunReport) -> String {
     let mut c = Chart::new(
         "chart-alerts",
         "error bursts against the alert's firing intervals",
-        130.0,
+        150.0,
         (0.0, span_s(r)),
-        (0.0, 2.0),
+        (0.0, 2.4),
     );
-    phases(&mut c, r, (0.0, 2.0));
+    // The lanes stop below 2.4 so the phase names above them stay readable.
+    phases(&mut c, r, (0.0, 2.4));
     for b in &t.bursts {
         let tip = format!("burst {:.1}–{:.1} s", b.start_s, b.end_s);
         c.band(b.start_s, b.end_s, (1.1, 1.9), "burst", &tip);
