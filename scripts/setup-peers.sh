@@ -2,7 +2,9 @@
 # Installs the real peers the tests in tests/peers.rs talk to (DESIGN.md §7), idempotently:
 # - Python packages under target/peers/py: opentelemetry-proto (the independent decoder) and
 #   rotel (its wheel ships the rotel-agent collector binary);
-# - Debian's prometheus, only when no `prometheus` binary is on PATH.
+# - Debian's prometheus, only when no `prometheus` binary is on PATH;
+# - Debian's chromium (headless, renders the HTML report in tests/report.rs), only when no
+#   `chromium` binary is on PATH.
 # Prints the environment the tests read, as `export` lines: eval "$(scripts/setup-peers.sh)".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,14 +23,19 @@ if [ ! -f "$STAMP" ]; then
     touch "$STAMP"
 fi
 
-if ! command -v prometheus >/dev/null 2>&1; then
+MISSING=""
+command -v prometheus >/dev/null 2>&1 || MISSING="$MISSING prometheus"
+command -v chromium >/dev/null 2>&1 || MISSING="$MISSING chromium"
+if [ -n "$MISSING" ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
     $SUDO apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus >&2
+    # shellcheck disable=SC2086 # one word per package
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $MISSING >&2
 fi
 
 ROTEL_AGENT="$(find "$PY_DIR" -type f -name rotel-agent | head -n 1)"
 echo "export SPAN_SENTINEL_PY_PATH=$PY_DIR"
 echo "export SPAN_SENTINEL_ROTEL_AGENT=$ROTEL_AGENT"
 echo "export SPAN_SENTINEL_PROMETHEUS=$(command -v prometheus)"
+echo "export SPAN_SENTINEL_CHROMIUM=$(command -v chromium)"

@@ -7,6 +7,7 @@ mod fidelity;
 mod load;
 mod peers;
 mod pipeline;
+mod report;
 mod run;
 mod support;
 mod transport;

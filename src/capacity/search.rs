@@ -2,7 +2,9 @@
 //! `verify::checks::judge`, as `run` judges), decides the next step — grow the rate, confirm a
 //! first degradation once, bisect between the last good and the first bad rate, or stop.
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 use super::plan::{SearchSettings, step_phase};
 use crate::engine::RateProfile;
@@ -13,7 +15,7 @@ use crate::run::walk::{Conductor, Next};
 use crate::verify::checks::{self, Check, CheckTolerances, PhaseKind, Status};
 
 /// Why a step was run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Purpose {
     /// Raising the rate.
@@ -25,10 +27,10 @@ pub enum Purpose {
 }
 
 /// How one check fared in a step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepCheck {
-    /// The check.
-    pub name: &'static str,
+    /// The check (borrowed when judged, owned when read back from a saved report).
+    pub name: Cow<'static, str>,
     /// Its status against the baseline.
     pub status: Status,
     /// The value in the step.
@@ -56,7 +58,7 @@ struct Shortfall {
 fn shortfall(limit: f64, offered: f64, achieved: f64, waiting: f64) -> Shortfall {
     let short = achieved < limit * offered;
     let backpressure = (short && waiting >= BACKPRESSURE_SHARE).then(|| StepCheck {
-        name: "load_backpressure",
+        name: "load_backpressure".into(),
         status: Status::Degraded,
         observed: Some(achieved / offered),
         evidence: format!(
@@ -74,7 +76,7 @@ fn shortfall(limit: f64, offered: f64, achieved: f64, waiting: f64) -> Shortfall
 }
 
 /// One measured step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
     /// The phase name (`step-k`).
     pub phase: String,
@@ -94,7 +96,8 @@ pub struct StepResult {
     /// held back by the target's slow answers).
     pub generator_limited: bool,
     /// Share of the sending time the generator's workers waited for the target to answer
-    /// with every in-flight slot taken (0 to 1).
+    /// with every in-flight slot taken (0 to 1; 0 in reports saved before it was measured).
+    #[serde(default)]
     pub waiting_for_acks_share: f64,
     /// The worst check status.
     pub status: Status,
@@ -111,7 +114,7 @@ impl StepResult {
 }
 
 /// Why the search ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum End {
     /// A check degraded (confirmed), and bisection is done.
@@ -131,7 +134,7 @@ pub enum End {
 }
 
 /// What the search concluded.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapacityResult {
     /// The highest achieved rate at which every check held, below a confirmed degradation;
     /// `null` when no degradation was found (see `capacity_at_least`).
@@ -406,7 +409,7 @@ mod tests {
             waiting_for_acks_share: 0.0,
             status,
             checks: vec![StepCheck {
-                name: "trace_completeness",
+                name: "trace_completeness".into(),
                 status,
                 observed: None,
                 evidence: String::new(),
@@ -467,7 +470,7 @@ mod tests {
         assert!(!target.generator_limited);
         let check = target.backpressure.expect("the target gave way");
         assert_eq!(
-            (check.name, check.status),
+            (check.name.as_ref(), check.status),
             ("load_backpressure", Status::Degraded)
         );
         assert!(check.evidence.contains("80%"), "{}", check.evidence);

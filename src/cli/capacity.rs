@@ -13,8 +13,9 @@ use clap::Args;
 use super::load::parse_duration;
 use crate::capacity::plan::{CapacityOverrides, capacity_plan};
 use crate::capacity::{End, Search};
-use crate::report::JsonOut;
 use crate::report::capacity::{CapacityReport, ReportContext};
+use crate::report::progress::{Printer, ProgressMode, RunProgress};
+use crate::report::{JsonOut, TextOut};
 use crate::run::execute::execute_with;
 use crate::run::plan::{IsolationArg, RunOverrides, TargetPlan};
 
@@ -56,7 +57,10 @@ pub struct CapacityArgs {
     /// Write the JSON report here (rewritten after every step).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// No progress lines.
+    /// Write the HTML report here (rewritten after every step).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// No progress display (by default: bars on a terminal, a line per second otherwise).
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -84,6 +88,11 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         max: args.max,
     })?;
     let json = args.json.as_deref().map(JsonOut::create).transpose()?;
+    let html = args
+        .html
+        .as_deref()
+        .map(|p| TextOut::create("--html", p))
+        .transpose()?;
     let cx = ReportContext {
         target: match &plan.run.target {
             TargetPlan::Embedded(_) => "embedded".into(),
@@ -94,27 +103,26 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         time_limit_s: plan.search.time_limit.as_secs_f64(),
         require: args.require,
     };
-    let json = Arc::new(Mutex::new(json));
+    let outs = Arc::new(Mutex::new((json, html)));
+    let mut progress = RunProgress::new(ProgressMode::detect(args.quiet));
     let mut search = Search::new(
         plan.search.clone(),
         plan.run.checks.clone(),
-        on_step(json.clone(), cx.clone(), args.quiet),
+        on_step(outs.clone(), cx.clone(), progress.printer()),
     );
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);
-    if !args.quiet {
-        eprintln!(
-            "capacity search: at most {} steps, within {:?}",
-            plan.search.max_steps, plan.search.time_limit
-        );
-    }
-    let outcome = execute_with(plan.run, stop, |_| {}, &mut search)?;
+    progress.printer().println(&format!(
+        "capacity search: at most {} steps, within {:?}",
+        plan.search.max_steps, plan.search.time_limit
+    ));
+    let outcome = execute_with(plan.run, stop, |p| progress.update(p), &mut search);
+    progress.finish();
+    let outcome = outcome?;
     let mut report = CapacityReport::new(&cx, &search, true);
     report.target = outcome.target;
     report.warnings = outcome.warnings;
-    if let Some(out) = &*json.lock().unwrap_or_else(|e| e.into_inner()) {
-        out.write(&report)?;
-    }
+    write_outputs(&outs, &report)?;
     print!("{}", report.summary());
     let failed = matches!(report.result.end, End::BaselineFailed | End::LoadError);
     Ok(if failed || report.require_met == Some(false) {
@@ -124,29 +132,41 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// What happens after the baseline and each step: the partial JSON report is rewritten, and the
+/// The JSON and HTML outputs, shared by the step callback and the end of the command.
+type Outputs = Arc<Mutex<(Option<JsonOut>, Option<TextOut>)>>;
+
+fn write_outputs(outs: &Outputs, report: &CapacityReport) -> anyhow::Result<()> {
+    let outs = outs.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(out) = &outs.0 {
+        out.write(report)?;
+    }
+    if let Some(out) = &outs.1 {
+        out.write(&crate::report::html::capacity::render(report))?;
+    }
+    Ok(())
+}
+
+/// What happens after the baseline and each step: the partial reports are rewritten, and the
 /// step is printed.
 fn on_step(
-    json: Arc<Mutex<Option<JsonOut>>>,
+    outs: Outputs,
     cx: ReportContext,
-    quiet: bool,
+    printer: Printer,
 ) -> impl FnMut(&Search) + Send + 'static {
     let mut printed = 0;
     move |s| {
         let report = CapacityReport::new(&cx, s, false);
-        if let Some(out) = &*json.lock().unwrap_or_else(|e| e.into_inner()) {
-            let _ = out.write(&report);
-        }
-        if !quiet && s.steps.len() > printed {
+        let _ = write_outputs(&outs, &report);
+        if s.steps.len() > printed {
             printed = s.steps.len();
             let st = &s.steps[printed - 1];
-            eprintln!(
+            printer.println(&format!(
                 "[{}] offered {} achieved {} spans/s: {}",
                 st.phase,
                 crate::report::human_rate(st.offered_spans_per_sec),
                 crate::report::human_rate(st.achieved_spans_per_sec),
                 st.status.as_str()
-            );
+            ));
         }
     }
 }

@@ -10,9 +10,10 @@ use clap::Args;
 
 use crate::config::{Profile, ProfileSource};
 use crate::error::UsageError;
-use crate::fidelity::fidelity;
-use crate::report::JsonOut;
+use crate::fidelity::fidelity_with;
 use crate::report::fidelity::FidelityReport;
+use crate::report::progress::{ProgressMode, RunProgress};
+use crate::report::{JsonOut, TextOut};
 use crate::run::plan::{RunOverrides, RunPlan, TargetPlan, build};
 
 /// Flags of `span-sentinel fidelity`.
@@ -38,7 +39,10 @@ pub struct FidelityArgs {
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Print only the conclusion line, not the table.
+    /// Write the HTML report here (relative error by quantile for every distribution).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// No progress display, and only the conclusion line, not the table.
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -81,10 +85,19 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
         .max_rel_error
         .or(digits.map(|d| 10f64.powi(-i32::from(d))));
     let json = args.json.as_deref().map(JsonOut::create).transpose()?;
-    let outcome = fidelity(&plan, &section)?;
+    let html = args
+        .html
+        .as_deref()
+        .map(|p| TextOut::create("--html", p))
+        .transpose()?;
+    let printer = RunProgress::new(ProgressMode::detect(args.quiet)).printer();
+    let outcome = fidelity_with(&plan, &section, &mut |step| printer.println(step))?;
     let report = FidelityReport::new(&outcome, plan.seed, digits, allowed);
     if let Some(json) = json {
         json.write(&report)?;
+    }
+    if let Some(html) = html {
+        html.write(&crate::report::html::fidelity::render(&report))?;
     }
     let summary = report.summary();
     match args.quiet {

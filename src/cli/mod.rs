@@ -7,6 +7,7 @@ pub mod capacity;
 pub mod completions;
 pub mod fidelity;
 pub mod load;
+pub mod report;
 pub mod run;
 pub mod serve;
 pub mod watch;
@@ -47,6 +48,8 @@ pub enum Command {
     Watch(watch::WatchArgs),
     /// A completion script for bash, zsh or fish on stdout.
     Completions(completions::CompletionsArgs),
+    /// Re-render a saved JSON report (terminal, Markdown, HTML), or compare it with a baseline.
+    Report(report::ReportArgs),
 }
 
 /// Parses `args` and runs the command, printing errors with their whole context chain.
@@ -84,6 +87,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fidelity(args) => fidelity::run(args),
         Command::Watch(args) => watch::run(args),
         Command::Completions(args) => completions::run(args),
+        Command::Report(args) => report::run(args),
     }
 }
 

@@ -8,8 +8,9 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 
-use crate::report::JsonOut;
+use crate::report::progress::{ProgressMode, RunProgress};
 use crate::report::run::RunReport;
+use crate::report::{JsonOut, TextOut};
 use crate::run::execute::execute;
 use crate::run::plan::{AlertSource, IsolationArg, RunOverrides, run_plan};
 use crate::verify::checks::Status;
@@ -39,7 +40,10 @@ pub struct RunArgs {
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// No progress lines.
+    /// Write the HTML report here (one self-contained file with the run's timelines).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// No progress display (by default: bars on a terminal, a line per second otherwise).
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -55,27 +59,22 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         alerts: args.alerts.clone(),
     })?;
     let json = args.json.as_deref().map(JsonOut::create).transpose()?;
+    let html = args
+        .html
+        .as_deref()
+        .map(|p| TextOut::create("--html", p))
+        .transpose()?;
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);
-    let quiet = args.quiet;
-    let outcome = execute(plan, stop, |p| {
-        if !quiet {
-            eprintln!(
-                "[{} {:>3.0}/{:.0}s] sentinel sent {} verified {} missing {} | load {} spans/s | alert {}",
-                p.phase,
-                p.elapsed.as_secs_f64(),
-                p.length.as_secs_f64(),
-                p.sent,
-                p.verified,
-                p.missing,
-                crate::report::human_rate(p.load_rate),
-                p.alert
-            );
-        }
-    })?;
-    let report = RunReport::new(&outcome);
+    let mut progress = RunProgress::new(ProgressMode::detect(args.quiet));
+    let outcome = execute(plan, stop, |p| progress.update(p));
+    progress.finish();
+    let report = RunReport::new(&outcome?);
     if let Some(json) = json {
         json.write(&report)?;
+    }
+    if let Some(html) = html {
+        html.write(&crate::report::html::run::render(&report))?;
     }
     print!("{}", report.summary());
     Ok(if report.verdict == Status::Pass {

@@ -148,6 +148,10 @@ fn collect(
     let mut total = Interval::new(streams);
     let mut last = Interval::new(streams);
     let mut last_tick = anchor.instant;
+    // Workers flush every second from the anchor; ticking half a second off that grid puts
+    // exactly one flush of each worker in every tick. (Ticking 1 s after the previous tick
+    // drifted across the flushes and showed alternating 0 and 2x rates.)
+    let mut next_tick = anchor.instant + worker::FLUSH_EVERY + worker::FLUSH_EVERY / 2;
     let mut sending = Duration::ZERO;
     let mut failure = None;
     let mut running = plan.threads;
@@ -168,8 +172,11 @@ fn collect(
             Err(channel::RecvTimeoutError::Timeout) => {}
             Err(channel::RecvTimeoutError::Disconnected) => break,
         }
-        if last_tick.elapsed() >= Duration::from_secs(1) && running > 0 {
-            let now = std::time::Instant::now();
+        let now = std::time::Instant::now();
+        if now >= next_tick && running > 0 {
+            while next_tick <= now {
+                next_tick += worker::FLUSH_EVERY;
+            }
             on_tick(&Tick {
                 elapsed: now - anchor.instant,
                 last: &last,

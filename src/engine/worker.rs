@@ -131,7 +131,8 @@ impl<'a> Worker<'a> {
         );
         let end = self.anchor.instant + self.plan.duration;
         let mut inflight = FuturesUnordered::new();
-        let mut next_flush = Instant::now() + FLUSH_EVERY;
+        // Flushes stay on a one-second grid from the anchor, which the collector ticks between.
+        let mut next_flush = self.anchor.instant + FLUSH_EVERY;
         while !self.stop.load(Ordering::Relaxed) {
             let lane = self.next_lane();
             let spans = self.lanes[lane].template.spans();
@@ -170,7 +171,9 @@ impl<'a> Worker<'a> {
             }
             if now >= next_flush {
                 self.flush();
-                next_flush = now + FLUSH_EVERY;
+                while next_flush <= now {
+                    next_flush += FLUSH_EVERY;
+                }
             }
         }
         while let Some(done) = inflight.next().await {

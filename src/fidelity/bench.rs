@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind};
 use prost::Message;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::suite::{Distribution, FidelitySection};
 use crate::encode::plain::request_from_spans;
@@ -22,7 +22,7 @@ use crate::verify::api::{QueryClient, Series};
 use crate::verify::histograms::{QUANTILES, exact_quantile, rel_error};
 
 /// One quantile of one distribution.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QuantileError {
     /// The quantile (1.0 = max).
     pub q: f64,
@@ -37,7 +37,7 @@ pub struct QuantileError {
 }
 
 /// One distribution's comparison.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DistributionResult {
     /// The distribution.
     pub name: String,
@@ -64,19 +64,33 @@ pub struct FidelityOutcome {
 
 /// Runs the benchmark against the plan's target.
 pub fn fidelity(plan: &RunPlan, section: &FidelitySection) -> anyhow::Result<FidelityOutcome> {
+    fidelity_with(plan, section, &mut |_| {})
+}
+
+/// Runs the benchmark, telling `on_step` what it is doing (each distribution sent, then the
+/// wait for the target's counts) for the progress display.
+pub fn fidelity_with(
+    plan: &RunPlan,
+    section: &FidelitySection,
+    on_step: &mut (dyn FnMut(&str) + Send),
+) -> anyhow::Result<FidelityOutcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(run(plan, section))
+    runtime.block_on(run(plan, section, on_step))
 }
 
 fn operation(seed: u64, d: Distribution) -> String {
     format!("fidelity/{seed:016x}/{}", d.name())
 }
 
-async fn run(plan: &RunPlan, section: &FidelitySection) -> anyhow::Result<FidelityOutcome> {
+async fn run(
+    plan: &RunPlan,
+    section: &FidelitySection,
+    on_step: &mut (dyn FnMut(&str) + Send),
+) -> anyhow::Result<FidelityOutcome> {
     let reached = reach(plan).await?;
     let exporter = Exporter::connect(&reached.target, &sentinel_transport(plan)).await?;
     let query = QueryClient::new(
@@ -95,8 +109,16 @@ async fn run(plan: &RunPlan, section: &FidelitySection) -> anyhow::Result<Fideli
                 d.name()
             ));
         }
+        on_step(&format!(
+            "[fidelity {}/{}] sent {} spans of {}",
+            i + 1,
+            section.distributions.len(),
+            acked.len(),
+            d.name()
+        ));
         sent.push((d, acked));
     }
+    on_step("[fidelity] waiting for the target's histograms to count every span");
     let series = wait_for_counts(plan, section, &query, &sent).await;
     if let Some(pipeline) = reached.pipeline {
         pipeline.shutdown().await;

@@ -6,5 +6,5 @@
 pub mod bench;
 pub mod suite;
 
-pub use bench::{DistributionResult, FidelityOutcome, QuantileError, fidelity};
+pub use bench::{DistributionResult, FidelityOutcome, QuantileError, fidelity, fidelity_with};
 pub use suite::{Distribution, FidelitySection};

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::human_rate;
 use crate::capacity::search::{CapacityResult, Search, StepResult};
@@ -13,10 +13,10 @@ use crate::verify::checks::{Check, Status};
 pub const SCHEMA: &str = "span-sentinel/capacity/v1";
 
 /// The JSON report of `span-sentinel capacity`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CapacityReport {
     /// `span-sentinel/capacity/v1`.
-    pub schema: &'static str,
+    pub schema: String,
     /// Where spans went.
     pub target: String,
     /// Seed of the sentinel's traces.
@@ -65,7 +65,7 @@ impl CapacityReport {
             .max_sustainable_spans_per_sec
             .or(result.capacity_at_least);
         Self {
-            schema: SCHEMA,
+            schema: SCHEMA.to_owned(),
             target: cx.target.clone(),
             seed: cx.seed,
             profile: cx.profile.clone(),
@@ -94,7 +94,7 @@ impl CapacityReport {
                 .checks
                 .iter()
                 .filter(|c| c.status >= Status::Degraded)
-                .map(|c| c.name)
+                .map(|c| c.name.as_ref())
                 .collect();
             let _ = writeln!(
                 s,
@@ -125,7 +125,8 @@ impl CapacityReport {
         s
     }
 
-    fn conclusion(&self) -> String {
+    /// The conclusion line(s): the capacity found, or why none was, and `--require`.
+    pub fn conclusion(&self) -> String {
         use crate::capacity::search::End;
         let r = &self.result;
         let at_least = r.capacity_at_least.map_or("-".into(), human_rate);

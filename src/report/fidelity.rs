@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::fidelity::{DistributionResult, FidelityOutcome};
 
@@ -11,10 +11,10 @@ use crate::fidelity::{DistributionResult, FidelityOutcome};
 pub const SCHEMA: &str = "span-sentinel/fidelity/v1";
 
 /// The JSON report of `span-sentinel fidelity`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FidelityReport {
     /// `span-sentinel/fidelity/v1`.
-    pub schema: &'static str,
+    pub schema: String,
     /// Where spans went.
     pub target: String,
     /// Seed of the values sent.
@@ -43,7 +43,7 @@ impl FidelityReport {
             .map(|d| d.max_rel_error)
             .fold(0.0, f64::max);
         Self {
-            schema: SCHEMA,
+            schema: SCHEMA.to_owned(),
             target: o.target.clone(),
             seed,
             histogram_digits: digits,

@@ -1,11 +1,20 @@
 //! Reports: machine-readable JSON (with a `schema` field and a JSON Schema under `schemas/`),
-//! the terminal summary, and the progress line printed while a run goes.
+//! the terminal summary, Markdown and self-contained HTML renderings, the comparison of two
+//! saved reports, and the progress display shown while a run goes.
+//!
+//! Each report kind has its own module with its JSON layout and terminal summary; the other
+//! formats have one module each (`markdown`, `html/`), and `saved` dispatches a report read back
+//! from its JSON to them.
 
 pub mod capacity;
+pub mod compare;
 pub mod fidelity;
+pub mod html;
 pub mod load;
+pub mod markdown;
 pub mod progress;
 pub mod run;
+pub mod saved;
 pub mod watch;
 
 use std::fs::File;
@@ -46,6 +55,40 @@ impl JsonOut {
         w.write_all(b"\n")?;
         w.flush()
             .with_context(|| format!("writing {}", self.path.display()))
+    }
+}
+
+/// A text output file (`--html FILE`, `--markdown FILE`), opened before any load is sent so a
+/// bad path fails early, naming the flag.
+#[derive(Debug)]
+pub struct TextOut {
+    flag: &'static str,
+    path: PathBuf,
+    file: File,
+}
+
+impl TextOut {
+    /// Creates (truncates) the file given to `flag` (e.g. `--html`).
+    pub fn create(flag: &'static str, path: &Path) -> Result<Self, UsageError> {
+        let file = File::create(path).map_err(|e| {
+            UsageError::new(format!("{flag} {}: cannot create it: {e}", path.display()))
+        })?;
+        Ok(Self {
+            flag,
+            path: path.to_owned(),
+            file,
+        })
+    }
+
+    /// Writes `text`, replacing what an earlier write left.
+    pub fn write(&self, text: &str) -> anyhow::Result<()> {
+        let file = &self.file;
+        file.set_len(0)?;
+        let mut w = BufWriter::new(file);
+        std::io::Seek::rewind(&mut w)?;
+        w.write_all(text.as_bytes())?;
+        w.flush()
+            .with_context(|| format!("writing {} {}", self.flag, self.path.display()))
     }
 }
 

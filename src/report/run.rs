@@ -3,10 +3,11 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::human_rate;
 use crate::run::execute::{PhaseOutcome, RunOutcome};
+use crate::run::timeline::Timeline;
 use crate::verify::checks::{Check, Millis, Status};
 use crate::verify::histograms::QuantileRow;
 
@@ -14,7 +15,7 @@ use crate::verify::histograms::QuantileRow;
 pub const SCHEMA: &str = "span-sentinel/run/v1";
 
 /// The load of one phase.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadSummary {
     /// Mean offered rate (0 outside load phases; null for `max`).
     pub offered_spans_per_sec: Option<f64>,
@@ -29,7 +30,7 @@ pub struct LoadSummary {
 }
 
 /// p50 and max of a delay, ms.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DelayMs {
     /// Median.
     pub p50: Option<f64>,
@@ -38,7 +39,7 @@ pub struct DelayMs {
 }
 
 /// The sentinel's alert evidence in one phase.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlertSummary {
     /// Bursts that started in the phase.
     pub bursts: u64,
@@ -57,7 +58,7 @@ pub struct AlertSummary {
 }
 
 /// Histogram fidelity in one phase.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistogramSummary {
     /// Largest relative quantile error.
     pub max_rel_error: Option<f64>,
@@ -66,7 +67,7 @@ pub struct HistogramSummary {
 }
 
 /// The sentinel's evidence in one phase.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SentinelSummary {
     /// Ambient traces sent.
     pub traces_sent: u64,
@@ -89,7 +90,7 @@ pub struct SentinelSummary {
 }
 
 /// One phase.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseReport {
     /// Name.
     pub name: String,
@@ -106,10 +107,10 @@ pub struct PhaseReport {
 }
 
 /// The JSON report of `span-sentinel run`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunReport {
     /// `span-sentinel/run/v1`.
-    pub schema: &'static str,
+    pub schema: String,
     /// `pass`, `degraded`, `fail` or `inconclusive`.
     pub verdict: Status,
     /// Where spans went.
@@ -122,6 +123,10 @@ pub struct RunReport {
     pub phases: Vec<PhaseReport>,
     /// Every check.
     pub checks: Vec<Check>,
+    /// One sample per second, and the burst and alert-firing intervals (absent from reports
+    /// written before the timeline existed, hence the default).
+    #[serde(default)]
+    pub timeline: Timeline,
     /// What the user should know.
     pub warnings: Vec<String>,
 }
@@ -206,13 +211,14 @@ impl RunReport {
             })
             .collect();
         Self {
-            schema: SCHEMA,
+            schema: SCHEMA.to_owned(),
             verdict: o.verdict,
             target: o.target.clone(),
             seed: o.plan.seed,
             profile: o.plan.profile.as_ref().map(|p| p.display().to_string()),
             phases,
             checks: o.checks.clone(),
+            timeline: o.timeline.clone(),
             warnings: o.warnings.clone(),
         }
     }

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use super::evidence::{self, PhaseEvidence};
 use super::peer::{self, PeerProcess};
 use super::plan::{AlertSource, RunPlan, TargetPlan};
+use super::timeline::{Interval, Sample, Timeline};
 use super::walk::{Conductor, FixedPhases, Walk};
 use crate::engine::{Anchor, LoadOutcome};
 use crate::pipeline::Pipeline;
@@ -48,30 +49,45 @@ pub struct RunOutcome {
     pub phases: Vec<PhaseOutcome>,
     /// Every check of every verified phase.
     pub checks: Vec<Check>,
+    /// One sample per second, with the burst and alert-firing intervals.
+    pub timeline: Timeline,
     /// The overall verdict.
     pub verdict: Status,
     /// Things the user should know (setup steps the target refused, query errors).
     pub warnings: Vec<String>,
 }
 
-/// Progress of a run, once per second.
+/// Progress of a run, once per second: what the progress display shows and what the run's
+/// timeline records.
 #[derive(Debug, Clone)]
 pub struct Progress {
     /// Current phase name.
     pub phase: String,
+    /// Index of the current phase in the plan.
+    pub index: usize,
+    /// Time since the start of the run.
+    pub t: Duration,
     /// Seconds into the phase.
     pub elapsed: Duration,
     /// Length of the phase.
     pub length: Duration,
     /// Ambient traces sent so far.
     pub sent: u64,
+    /// Ambient traces sent so far that must be assembled.
+    pub expected: u64,
     /// Verified so far.
     pub verified: u64,
     /// Missing so far.
     pub missing: u64,
-    /// Load spans/s in the last second (0 outside load phases).
+    /// Load spans/s offered in the last second (0 outside load phases; `None` for `max`).
+    pub offered_rate: Option<f64>,
+    /// Load spans/s sent in the last second (0 outside load phases).
     pub load_rate: f64,
-    /// The last alert state the webhook heard.
+    /// p99 of the load's schedule lag in the last second, ms (`None` outside load phases).
+    pub lag_p99_ms: Option<f64>,
+    /// p99 freshness of the traces found in the last second, ms (`None` when none was found).
+    pub freshness_p99_ms: Option<f64>,
+    /// The last alert state the webhook heard (`ok` or `firing`).
     pub alert: String,
 }
 
@@ -264,7 +280,12 @@ async fn execute_async(
         webhook: &webhook,
         query: &query,
     };
-    let (mut phases, walked) = walk.run(conductor, on_progress).await;
+    let mut timeline = Timeline::default();
+    let mut record = |p: &Progress| {
+        timeline.samples.push(Sample::of(p));
+        on_progress(p);
+    };
+    let (mut phases, walked) = walk.run(conductor, &mut record).await;
     drain(&ctx, &stop, walked).await;
     tasks.cancel();
 
@@ -305,6 +326,20 @@ async fn execute_async(
     for (p, e) in phases.iter_mut().zip(evidence::collect(&ctx, &view)) {
         p.sentinel = e;
     }
+    let bursts = evidence::burst_windows(&ctx)
+        .iter()
+        .map(|b| Interval {
+            start_s: b.start_ns.saturating_sub(ctx.anchor.start_unix_ns) as f64 / 1e9,
+            end_s: b.end_ns.saturating_sub(ctx.anchor.start_unix_ns) as f64 / 1e9,
+        })
+        .collect();
+    timeline.settle(
+        bursts,
+        &plan.sentinel.alert.name,
+        &view.transitions,
+        ctx.anchor.start_unix_ns,
+        walked,
+    );
     let judged: Vec<_> = plan
         .phases
         .iter()
@@ -319,6 +354,7 @@ async fn execute_async(
         plan,
         phases,
         checks,
+        timeline,
         verdict,
         warnings,
     })

@@ -16,7 +16,7 @@ use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::Target;
 use crate::verify::api::QueryClient;
-use crate::verify::checks::PhaseKind;
+use crate::verify::checks::{Millis, PhaseKind};
 
 /// What a conductor says before a phase.
 #[derive(Debug, Clone, PartialEq)]
@@ -126,7 +126,9 @@ impl Walk<'_> {
         let phase = &plan.phases[i];
         let start = ctx.anchor.instant + plan.phase_start(i);
         let end = start + phase.duration;
-        let last_rate = Arc::new(Mutex::new(0.0f64));
+        let last_rate = Arc::new(Mutex::new(LoadSecond::default()));
+        let load_start = Instant::now();
+        let offered = rate.clone();
         let load = rate.map(|rate| {
             let mut load_plan = plan.load.clone();
             load_plan.target = self.target.clone();
@@ -135,16 +137,32 @@ impl Walk<'_> {
             let (stop, last_rate) = (self.stop.clone(), last_rate.clone());
             tokio::task::spawn_blocking(move || {
                 run_load(&load_plan, stop, |tick| {
-                    let r = tick.last.total().sent as f64 / tick.last_len.as_secs_f64().max(1e-9);
-                    *last_rate.lock().unwrap_or_else(|e| e.into_inner()) = r;
+                    let rate =
+                        tick.last.total().sent as f64 / tick.last_len.as_secs_f64().max(1e-9);
+                    let lag = &tick.last.lag_us;
+                    let lag_p99_ms =
+                        (!lag.is_empty()).then(|| lag.value_at_quantile(0.99) as f64 / 1e3);
+                    *last_rate.lock().unwrap_or_else(|e| e.into_inner()) =
+                        LoadSecond { rate, lag_p99_ms };
                 })
             })
         });
+        let mut last = Instant::now();
         while Instant::now() < end && !self.stop.load(Ordering::Relaxed) {
             let wait = (end - Instant::now()).min(Duration::from_secs(1));
             tokio::time::sleep(wait).await;
-            let load_rate = *last_rate.lock().unwrap_or_else(|e| e.into_inner());
-            on_progress(&progress(ctx, i, start, load_rate, self.webhook));
+            let now = Instant::now();
+            let second = *last_rate.lock().unwrap_or_else(|e| e.into_inner());
+            let offered_rate = match &offered {
+                None => Some(0.0),
+                Some(r) => offered_between(r, last - load_start, now - load_start),
+            };
+            let mut p = progress(ctx, i, start, (last, now), self.webhook);
+            p.offered_rate = offered_rate;
+            p.load_rate = second.rate;
+            p.lag_p99_ms = second.lag_p99_ms;
+            on_progress(&p);
+            last = now;
         }
         let (load, load_error) = match load {
             Some(handle) => match handle.await {
@@ -193,23 +211,69 @@ fn not_run() -> PhaseOutcome {
     }
 }
 
+/// What the load engine measured in its last tick.
+#[derive(Debug, Clone, Copy, Default)]
+struct LoadSecond {
+    /// Spans sent per second.
+    rate: f64,
+    /// p99 schedule lag, ms.
+    lag_p99_ms: Option<f64>,
+}
+
+/// The rate `profile` offered between two offsets from the load's start; `None` for `max`.
+fn offered_between(profile: &RateProfile, from: Duration, to: Duration) -> Option<f64> {
+    let (a, b) = (from.as_secs_f64(), to.as_secs_f64());
+    let spans = profile.cumulative(b)? - profile.cumulative(a)?;
+    Some(if b > a { spans / (b - a) } else { 0.0 })
+}
+
+/// The sentinel's side of a progress report (the load's fields are left at zero): counts so
+/// far, and the freshness of the traces found within `second` — one pass over the ledger.
 fn progress(
     ctx: &SentinelCtx,
     phase: usize,
     start: Instant,
-    load_rate: f64,
+    second: (Instant, Instant),
     webhook: &WebhookReceiver,
 ) -> Progress {
     let ledger = ctx.ledger();
-    let count = |f: fn(&Found) -> bool| ledger.traces.iter().filter(|r| f(&r.found)).count() as u64;
+    let (mut expected, mut verified, mut missing) = (0, 0, 0);
+    let mut fresh = Vec::new();
+    for r in &ledger.traces {
+        expected += u64::from(r.must_assemble);
+        let after = match &r.found {
+            Found::Verified(after) => {
+                verified += 1;
+                Some(*after)
+            }
+            Found::Incorrect { after, .. } => Some(*after),
+            Found::Missing => {
+                missing += 1;
+                None
+            }
+            Found::Waiting => None,
+        };
+        if let Some(after) = after.filter(|a| {
+            let found = r.intended + *a;
+            second.0 < found && found <= second.1
+        }) {
+            fresh.push(after);
+        }
+    }
     Progress {
         phase: ctx.plan.phases[phase].name.clone(),
+        index: phase,
+        t: ctx.anchor.instant.elapsed(),
         elapsed: start.elapsed(),
         length: ctx.plan.phases[phase].duration,
         sent: ledger.traces.len() as u64,
-        verified: count(|f| matches!(f, Found::Verified(_))),
-        missing: count(|f| matches!(f, Found::Missing)),
-        load_rate,
+        expected,
+        verified,
+        missing,
+        offered_rate: None,
+        load_rate: 0.0,
+        lag_p99_ms: None,
+        freshness_p99_ms: Millis::of(&fresh).map(|m| m.p99),
         alert: webhook
             .received()
             .last()

@@ -1,6 +1,7 @@
 //! From evidence to verdict: each check is judged per phase, absolutely at baseline and against
 //! the baseline elsewhere (DESIGN §2). Too few samples is `inconclusive`, never `pass`.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -103,7 +104,7 @@ impl Default for CheckTolerances {
 }
 
 /// Median, 99th percentile and maximum, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Millis {
     /// Median.
     pub p50: f64,
@@ -172,10 +173,10 @@ pub struct Evidence {
 }
 
 /// One judged check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
-    /// Which check.
-    pub name: &'static str,
+    /// Which check (borrowed when judged, owned when read back from a saved report).
+    pub name: Cow<'static, str>,
     /// Which phase.
     pub phase: String,
     /// Its status.
@@ -239,7 +240,7 @@ pub fn judge(phases: &[(String, PhaseKind, Evidence)], tol: &CheckTolerances) ->
                 m.evidence
             };
             checks.push(Check {
-                name: m.name,
+                name: Cow::Borrowed(m.name),
                 phase: name.clone(),
                 status,
                 baseline: if is_baseline { None } else { base.observed },

@@ -227,10 +227,10 @@ impl Recorder {
         let checks: Vec<Check> =
             checks::judge(&[(phase, PhaseKind::Baseline, evidence)], &self.tolerances)
                 .into_iter()
-                .filter(|c| CHECKS.contains(&c.name))
+                .filter(|c| CHECKS.contains(&c.name.as_ref()))
                 .collect();
         for c in &checks {
-            self.registry.set_status(c.name, c.status);
+            self.registry.set_status(&c.name, c.status);
             if let Some(i) = CHECKS.iter().position(|n| *n == c.name) {
                 self.check_windows[i][super::metrics::status_code(c.status) as usize] += 1;
             }

@@ -140,7 +140,7 @@ fn a_capacity_search_through_rotel_finds_where_it_gives_way() {
             st.waiting_for_acks_share * 100.0,
             st.status.as_str(),
             gave.iter()
-                .map(|c| (c.name, &c.evidence))
+                .map(|c| (&c.name, &c.evidence))
                 .collect::<Vec<_>>(),
         );
     }

@@ -1,0 +1,98 @@
+//! `span-sentinel report FILE.json`: re-render a saved JSON report (run, capacity or fidelity,
+//! recognised by its `schema` field) on the terminal, as Markdown or as HTML, and with
+//! `--baseline OLD.json` show how every check moved against an earlier report. Exit code 0, or
+//! 2 when a file is not a span-sentinel report (the message names the file, and the line and
+//! column of a JSON syntax error).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::error::UsageError;
+use crate::report::compare::{self, Change};
+use crate::report::saved::SavedReport;
+use crate::report::{TextOut, html};
+
+/// Flags of `span-sentinel report`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ReportArgs {
+    /// A JSON report written with --json by run, capacity or fidelity.
+    pub file: PathBuf,
+    /// Markdown instead of the terminal rendering: to FILE, or to stdout without one (put it
+    /// after the report's FILE).
+    #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = "-")]
+    pub markdown: Option<PathBuf>,
+    /// Write the HTML rendering here (one self-contained file).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// An earlier report of the same kind: show each check's old and new status and value.
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+}
+
+/// Runs `span-sentinel report`.
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    let report = SavedReport::read(&args.file)?;
+    let changes = match &args.baseline {
+        Some(path) => Some(baseline_changes(&report, path)?),
+        None => None,
+    };
+    let markdown_to_stdout = args.markdown.as_deref() == Some(Path::new("-"));
+    let markdown = match &args.markdown {
+        Some(p) if !markdown_to_stdout => Some(TextOut::create("--markdown", p)?),
+        _ => None,
+    };
+    let html = args
+        .html
+        .as_deref()
+        .map(|p| TextOut::create("--html", p))
+        .transpose()?;
+    let (old, new) = (
+        args.baseline
+            .as_deref()
+            .map_or(String::new(), |p| p.display().to_string()),
+        args.file.display().to_string(),
+    );
+    let with_markdown_changes = |mut text: String| {
+        if let Some(c) = &changes {
+            text.push('\n');
+            text.push_str(&compare::markdown(c, &old, &new));
+        }
+        text
+    };
+    if let Some(out) = &markdown {
+        out.write(&with_markdown_changes(report.markdown()))?;
+    }
+    if let Some(out) = &html {
+        let page = report.html();
+        out.write(&match &changes {
+            Some(c) => html::append_section(&page, &html::comparison(c, &old, &new)),
+            None => page,
+        })?;
+    }
+    if markdown_to_stdout {
+        print!("{}", with_markdown_changes(report.markdown()));
+    } else {
+        print!("{}", report.terminal());
+        if let Some(c) = &changes {
+            println!();
+            print!("{}", compare::terminal(c, &old, &new));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads the baseline at `path` and compares `report`'s checks with it; both must be of one kind.
+fn baseline_changes(report: &SavedReport, path: &Path) -> Result<Vec<Change>, UsageError> {
+    let old = SavedReport::read(path)?;
+    if old.schema() != report.schema() {
+        return Err(UsageError::new(format!(
+            "--baseline {}: a {} report cannot be compared with a {} report",
+            path.display(),
+            old.schema(),
+            report.schema()
+        )));
+    }
+    Ok(compare::compare(&old.rows(), &report.rows()))
+}

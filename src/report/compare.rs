@@ -1,0 +1,243 @@
+//! `report NEW.json --baseline OLD.json`: the change of every check against an earlier report —
+//! old and new status and value, the delta, and whether it got better or worse — so a release
+//! review reads one table instead of two reports side by side.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::verify::checks::Status;
+
+/// One check of one report, reduced to what is compared.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// The check.
+    pub check: String,
+    /// Where it was judged: a phase, a capacity step, a distribution.
+    pub scope: String,
+    /// Its status, when it has one.
+    pub status: Option<Status>,
+    /// Its value.
+    pub value: Option<f64>,
+}
+
+impl Row {
+    /// A row.
+    pub fn new(check: &str, scope: &str, status: Option<Status>, value: Option<f64>) -> Self {
+        Self {
+            check: check.to_owned(),
+            scope: scope.to_owned(),
+            status,
+            value,
+        }
+    }
+}
+
+/// How a check moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Movement {
+    /// Same status.
+    Same,
+    /// A less severe status.
+    Better,
+    /// A more severe status.
+    Worse,
+    /// Only in the new report.
+    New,
+    /// Only in the old report.
+    Gone,
+}
+
+impl Movement {
+    /// The word shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Movement::Same => "same",
+            Movement::Better => "better",
+            Movement::Worse => "WORSE",
+            Movement::New => "new",
+            Movement::Gone => "gone",
+        }
+    }
+}
+
+/// One check in both reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// The check.
+    pub check: String,
+    /// Where it was judged.
+    pub scope: String,
+    /// Status in the old report.
+    pub old_status: Option<Status>,
+    /// Status in the new report.
+    pub new_status: Option<Status>,
+    /// Value in the old report.
+    pub old_value: Option<f64>,
+    /// Value in the new report.
+    pub new_value: Option<f64>,
+    /// New minus old value.
+    pub delta: Option<f64>,
+    /// How the status moved.
+    pub movement: Movement,
+}
+
+/// Pairs the rows of `old` and `new` by check and scope: in the new report's order, then the
+/// rows only the old one has.
+pub fn compare(old: &[Row], new: &[Row]) -> Vec<Change> {
+    let key = |r: &Row| (r.check.clone(), r.scope.clone());
+    let mut out: Vec<Change> = new
+        .iter()
+        .map(|n| {
+            let o = old.iter().find(|o| key(o) == key(n));
+            let movement = match (o.and_then(|o| o.status), n.status) {
+                _ if o.is_none() => Movement::New,
+                (Some(a), Some(b)) if b > a => Movement::Worse,
+                (Some(a), Some(b)) if b < a => Movement::Better,
+                _ => Movement::Same,
+            };
+            let old_value = o.and_then(|o| o.value);
+            Change {
+                check: n.check.clone(),
+                scope: n.scope.clone(),
+                old_status: o.and_then(|o| o.status),
+                new_status: n.status,
+                old_value,
+                new_value: n.value,
+                delta: old_value.zip(n.value).map(|(a, b)| b - a),
+                movement,
+            }
+        })
+        .collect();
+    out.extend(
+        old.iter()
+            .filter(|o| !new.iter().any(|n| key(n) == key(o)))
+            .map(|o| Change {
+                check: o.check.clone(),
+                scope: o.scope.clone(),
+                old_status: o.status,
+                new_status: None,
+                old_value: o.value,
+                new_value: None,
+                delta: None,
+                movement: Movement::Gone,
+            }),
+    );
+    out
+}
+
+fn status(s: Option<Status>) -> &'static str {
+    s.map_or("-", Status::as_str)
+}
+
+fn value(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.4}"))
+}
+
+fn delta(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:+.4}"))
+}
+
+fn tally(changes: &[Change]) -> String {
+    let n = |m: Movement| changes.iter().filter(|c| c.movement == m).count();
+    format!(
+        "{} checks: {} worse, {} better, {} same, {} new, {} gone",
+        changes.len(),
+        n(Movement::Worse),
+        n(Movement::Better),
+        n(Movement::Same),
+        n(Movement::New),
+        n(Movement::Gone)
+    )
+}
+
+/// The comparison as a terminal table.
+pub fn terminal(changes: &[Change], old: &str, new: &str) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "baseline {old} → {new}");
+    let _ = writeln!(
+        s,
+        "{:<24} {:<12} {:<12} {:<12} {:>12} {:>12} {:>12}  change",
+        "check", "scope", "old status", "new status", "old value", "new value", "delta"
+    );
+    for c in changes {
+        let _ = writeln!(
+            s,
+            "{:<24} {:<12} {:<12} {:<12} {:>12} {:>12} {:>12}  {}",
+            c.check,
+            c.scope,
+            status(c.old_status),
+            status(c.new_status),
+            value(c.old_value),
+            value(c.new_value),
+            delta(c.delta),
+            c.movement.as_str()
+        );
+    }
+    let _ = writeln!(s, "\n{}", tally(changes));
+    s
+}
+
+/// The comparison as a Markdown section.
+pub fn markdown(changes: &[Change], old: &str, new: &str) -> String {
+    let cell = super::markdown::cell;
+    let mut s = String::new();
+    let _ = writeln!(s, "## Against the baseline\n");
+    let _ = writeln!(s, "`{}` → `{}`\n", cell(old), cell(new));
+    let _ = writeln!(
+        s,
+        "| check | scope | old status | new status | old value | new value | delta | change |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|--:|--:|--:|---|");
+    for c in changes {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            cell(&c.check),
+            cell(&c.scope),
+            status(c.old_status),
+            status(c.new_status),
+            value(c.old_value),
+            value(c.new_value),
+            delta(c.delta),
+            match c.movement {
+                Movement::Worse => "**worse**",
+                m => m.as_str(),
+            }
+        );
+    }
+    let _ = writeln!(s, "\n{}", tally(changes));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_pair_by_check_and_scope_and_say_which_way() {
+        let old = [
+            Row::new("a", "load", Some(Status::Pass), Some(1.0)),
+            Row::new("b", "load", Some(Status::Degraded), Some(5.0)),
+            Row::new("c", "load", Some(Status::Pass), None),
+        ];
+        let new = [
+            Row::new("b", "load", Some(Status::Pass), Some(2.0)),
+            Row::new("a", "load", Some(Status::Fail), Some(1.5)),
+            Row::new("d", "load", Some(Status::Pass), None),
+        ];
+        let c = compare(&old, &new);
+        let moves: Vec<_> = c.iter().map(|c| (c.check.as_str(), c.movement)).collect();
+        assert_eq!(
+            moves,
+            [
+                ("b", Movement::Better),
+                ("a", Movement::Worse),
+                ("d", Movement::New),
+                ("c", Movement::Gone)
+            ]
+        );
+        assert_eq!(c[0].delta, Some(-3.0));
+    }
+}

@@ -1,0 +1,161 @@
+//! The HTML page of a `fidelity` report: the largest relative error against what is allowed,
+//! the relative error by quantile for every distribution, then the full table.
+
+use std::fmt::Write as _;
+
+use super::svg::Chart;
+use super::{escape, page, warnings};
+use crate::report::fidelity::FidelityReport;
+
+/// Renders the page.
+pub fn render(r: &FidelityReport) -> String {
+    let mut body = String::new();
+    body.push_str("<h2>Relative error by quantile</h2>\n");
+    body.push_str(&errors_chart(r));
+    body.push_str("<h2>Quantiles</h2>\n");
+    body.push_str(&table(r));
+    body.push_str(&warnings(&r.warnings));
+    let (class, verdict) = match (r.allowed_rel_error, r.within_allowed) {
+        (Some(a), Some(true)) => (
+            "pass",
+            format!("max relative error {:.6} within {a}", r.max_rel_error),
+        ),
+        (Some(a), Some(false)) => (
+            "fail",
+            format!("max relative error {:.6} EXCEEDS {a}", r.max_rel_error),
+        ),
+        _ => (
+            "inconclusive",
+            format!(
+                "max relative error {:.6} (no allowed error given)",
+                r.max_rel_error
+            ),
+        ),
+    };
+    let digits = r.histogram_digits.map_or("external target".into(), |d| {
+        format!("{d} significant digits")
+    });
+    let meta = format!("target {} ({digits}) | seed {}", r.target, r.seed);
+    page("span-sentinel fidelity", class, &verdict, &meta, &body)
+}
+
+/// Short name of a quantile: `p50`, `p99.9`, `max`.
+pub fn quantile_name(q: f64) -> String {
+    if q >= 1.0 {
+        "max".into()
+    } else {
+        let p = format!("{:.3}", q * 100.0);
+        format!("p{}", p.trim_end_matches('0').trim_end_matches('.'))
+    }
+}
+
+fn errors_chart(r: &FidelityReport) -> String {
+    let qs: Vec<f64> = r
+        .distributions
+        .first()
+        .map(|d| d.quantiles.iter().map(|q| q.q).collect())
+        .unwrap_or_default();
+    let top = r
+        .distributions
+        .iter()
+        .flat_map(|d| d.quantiles.iter().map(|q| q.rel_error))
+        .chain(r.allowed_rel_error)
+        .fold(0.0, f64::max)
+        * 1.15;
+    let height = 240.0 + 16.0 * (r.distributions.len() / 4) as f64;
+    let mut c = Chart::new(
+        "chart-fidelity",
+        "relative error of each reported quantile, per distribution",
+        height,
+        (0.0, qs.len().max(1) as f64),
+        (0.0, top),
+    )
+    .without_x_ticks();
+    for (i, q) in qs.iter().enumerate() {
+        c.x_label(i as f64 + 0.5, &quantile_name(*q));
+    }
+    let n = r.distributions.len().max(1) as f64;
+    let width = 0.8 / n;
+    for (k, d) in r.distributions.iter().enumerate() {
+        for (i, q) in d.quantiles.iter().enumerate() {
+            let x = i as f64 + 0.1 + width * (k as f64 + 0.5);
+            let tip = format!(
+                "{} {}: exact {} ns, reported {} ns, rel error {:.6}",
+                d.name,
+                quantile_name(q.q),
+                q.expected,
+                q.reported,
+                q.rel_error
+            );
+            c.bar(
+                x,
+                width * 0.9,
+                q.rel_error,
+                &format!("dist-{}", k % 10),
+                &tip,
+            );
+        }
+    }
+    if let Some(a) = r.allowed_rel_error {
+        c.hline(a, "limit", &format!("allowed {a}"));
+    }
+    let mut s = c.finish(true);
+    // The distributions' legend goes under the chart: there are too many for the title line.
+    let mut legend = String::from("<p class=\"legend\" id=\"fidelity-legend\">");
+    for (k, d) in r.distributions.iter().enumerate() {
+        let _ = write!(
+            legend,
+            "<span class=\"dist-{}\">■</span> {} &nbsp; ",
+            k % 10,
+            escape(&d.name)
+        );
+    }
+    legend.push_str("</p>\n");
+    s.push_str(&legend);
+    s.push_str(DIST_STYLE);
+    s
+}
+
+const DIST_STYLE: &str = "<style>.dist-0{fill:#1565c0;color:#1565c0}.dist-1{fill:#2e7d32;color:#2e7d32}\
+.dist-2{fill:#c62828;color:#c62828}.dist-3{fill:#6a1b9a;color:#6a1b9a}.dist-4{fill:#ef6c00;color:#ef6c00}\
+.dist-5{fill:#00838f;color:#00838f}.dist-6{fill:#5d4037;color:#5d4037}.dist-7{fill:#ad1457;color:#ad1457}\
+.dist-8{fill:#9e9d24;color:#9e9d24}.dist-9{fill:#455a64;color:#455a64}</style>\n";
+
+fn table(r: &FidelityReport) -> String {
+    let mut s = String::from(
+        "<table id=\"quantiles\"><tr><th>distribution</th><th>count</th><th>q</th><th>exact ns</th>\
+         <th>reported ns</th><th>abs error ns</th><th>rel error</th></tr>\n",
+    );
+    let over = |e: f64| r.allowed_rel_error.is_some_and(|a| e > a);
+    for d in &r.distributions {
+        for q in &d.quantiles {
+            let _ = writeln!(
+                s,
+                "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num {}\">{:.6}</td></tr>",
+                escape(&d.name),
+                d.count,
+                quantile_name(q.q),
+                q.expected,
+                q.reported,
+                q.abs_error,
+                if over(q.rel_error) { "fail" } else { "" },
+                q.rel_error
+            );
+        }
+    }
+    s.push_str("</table>\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quantile_name;
+
+    #[test]
+    fn quantiles_have_short_names() {
+        assert_eq!(quantile_name(0.5), "p50");
+        assert_eq!(quantile_name(0.999), "p99.9");
+        assert_eq!(quantile_name(1.0), "max");
+    }
+}
