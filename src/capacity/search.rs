@@ -106,6 +106,18 @@ pub struct StepResult {
 }
 
 impl StepResult {
+    /// The checks that gave way (`degraded` or `fail`), in the order they were judged, joined
+    /// with ", " (empty when every check held).
+    pub fn gave_way(&self) -> String {
+        let names: Vec<&str> = self
+            .checks
+            .iter()
+            .filter(|c| c.status >= Status::Degraded)
+            .map(|c| c.name.as_ref())
+            .collect();
+        names.join(", ")
+    }
+
     /// Whether every check held (`degraded` or `fail` means it gave way; `inconclusive` does
     /// not count against the step).
     pub fn held(&self) -> bool {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::human_rate;
 use crate::capacity::search::{CapacityResult, Search, StepResult};
-use crate::verify::checks::{Check, Status};
+use crate::verify::checks::Check;
 
 /// Name and version of the JSON layout.
 pub const SCHEMA: &str = "span-sentinel/capacity/v1";
@@ -90,12 +90,7 @@ impl CapacityReport {
             "step", "purpose", "offered", "achieved", "acked", "rejected", "status"
         );
         for st in &self.steps {
-            let gave: Vec<&str> = st
-                .checks
-                .iter()
-                .filter(|c| c.status >= Status::Degraded)
-                .map(|c| c.name.as_ref())
-                .collect();
+            let gave = st.gave_way();
             let _ = writeln!(
                 s,
                 "{:<9} {:<8} {:>9} {:>9} {:>11} {:>11} {:>12}  {}{}",
@@ -109,7 +104,7 @@ impl CapacityReport {
                 st.acked_spans,
                 st.rejected_spans,
                 st.status.as_str(),
-                gave.join(", "),
+                gave,
                 if st.generator_limited {
                     " (generator-limited)"
                 } else {

@@ -133,12 +133,7 @@ pub fn capacity(r: &CapacityReport) -> String {
     );
     let _ = writeln!(s, "|---|--:|--:|--:|--:|---|---|");
     for st in &r.steps {
-        let gave: Vec<&str> = st
-            .checks
-            .iter()
-            .filter(|c| c.status >= Status::Degraded)
-            .map(|c| c.name.as_ref())
-            .collect();
+        let gave = st.gave_way();
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {}{} |",
@@ -148,7 +143,7 @@ pub fn capacity(r: &CapacityReport) -> String {
             st.acked_spans,
             st.rejected_spans,
             status(st.status),
-            cell(&gave.join(", ")),
+            cell(&gave),
             if st.generator_limited {
                 " (generator-limited)"
             } else {

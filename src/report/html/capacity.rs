@@ -112,12 +112,7 @@ fn steps_table(r: &CapacityReport) -> String {
          <th>rejected</th><th>status</th><th>gave way</th></tr>\n",
     );
     for st in &r.steps {
-        let gave: Vec<&str> = st
-            .checks
-            .iter()
-            .filter(|c| c.status >= Status::Degraded)
-            .map(|c| c.name.as_ref())
-            .collect();
+        let gave = st.gave_way();
         let _ = writeln!(
             s,
             "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
@@ -127,7 +122,7 @@ fn steps_table(r: &CapacityReport) -> String {
             human_rate(st.achieved_spans_per_sec),
             st.acked_spans,
             st.rejected_spans,
-            escape(&gave.join(", ")),
+            escape(&gave),
             if st.generator_limited {
                 " (generator-limited)"
             } else {
