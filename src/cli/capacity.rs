@@ -11,13 +11,13 @@ use std::time::Duration;
 use clap::Args;
 
 use super::load::parse_duration;
-use crate::capacity::plan::{CapacityOverrides, capacity_plan};
 use crate::capacity::{End, Search};
+use crate::config::capacity::{CapacityOverrides, capacity_plan};
+use crate::config::run::{IsolationArg, RunOverrides, TargetPlan};
 use crate::report::capacity::{CapacityReport, ReportContext};
 use crate::report::progress::{Printer, ProgressMode, RunProgress};
 use crate::report::{JsonOut, TextOut};
 use crate::run::execute::execute_with;
-use crate::run::plan::{IsolationArg, RunOverrides, TargetPlan};
 
 /// Flags of `span-sentinel capacity`.
 #[derive(Debug, Clone, Default, Args)]

@@ -8,13 +8,13 @@ use std::process::ExitCode;
 
 use clap::Args;
 
+use crate::config::run::{RunOverrides, RunPlan, TargetPlan, build};
 use crate::config::{Profile, ProfileSource};
 use crate::error::UsageError;
 use crate::fidelity::fidelity_with;
 use crate::report::fidelity::FidelityReport;
 use crate::report::progress::{ProgressMode, RunProgress};
 use crate::report::{JsonOut, TextOut};
-use crate::run::plan::{RunOverrides, RunPlan, TargetPlan, build};
 
 /// Flags of `span-sentinel fidelity`.
 #[derive(Debug, Clone, Default, Args)]

@@ -8,11 +8,11 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 
+use crate::config::run::{AlertSource, IsolationArg, RunOverrides, run_plan};
 use crate::report::progress::{ProgressMode, RunProgress};
 use crate::report::run::RunReport;
 use crate::report::{JsonOut, TextOut};
 use crate::run::execute::execute;
-use crate::run::plan::{AlertSource, IsolationArg, RunOverrides, run_plan};
 use crate::verify::checks::Status;
 
 /// Flags of `span-sentinel run`.

@@ -13,12 +13,12 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::config::run::{IsolationArg, RunOverrides};
+use crate::config::watch::{WatchOverrides, watch_plan};
 use crate::report::JsonOut;
 use crate::report::watch::WatchReport;
-use crate::run::plan::{IsolationArg, RunOverrides};
 use crate::verify::checks::Status;
 use crate::watch::engine::{Observer, watch};
-use crate::watch::plan::{WatchOverrides, watch_plan};
 use crate::watch::windows::{Totals, WindowVerdict};
 
 /// Flags of `span-sentinel watch`.

@@ -11,12 +11,13 @@ use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind};
 use prost::Message;
 use serde::{Deserialize, Serialize};
 
-use super::suite::{Distribution, FidelitySection};
+use super::suite::Distribution;
+use crate::config::fidelity::FidelitySection;
+use crate::config::run::RunPlan;
 use crate::encode::plain::request_from_spans;
 use crate::engine::Anchor;
 use crate::model::ids;
 use crate::run::execute::{reach, sentinel_transport};
-use crate::run::plan::RunPlan;
 use crate::transport::Exporter;
 use crate::verify::api::{QueryClient, Series};
 use crate::verify::histograms::{QUANTILES, exact_quantile, rel_error};

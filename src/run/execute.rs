@@ -11,9 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::evidence::{self, PhaseEvidence};
 use super::peer::{self, PeerProcess};
-use super::plan::{AlertSource, RunPlan, TargetPlan};
 use super::timeline::{Interval, Sample, Timeline};
 use super::walk::{Conductor, FixedPhases, Walk};
+use crate::config::run::{AlertSource, RunPlan, TargetPlan};
 use crate::engine::{Anchor, LoadOutcome};
 use crate::pipeline::Pipeline;
 use crate::sentinel::ledger::Ledger;

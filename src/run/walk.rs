@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::evidence::{self, PhaseEvidence};
 use super::execute::{PhaseOutcome, Progress};
-use super::plan::Phase;
+use crate::config::run::Phase;
 use crate::engine::{RateProfile, run_load};
 use crate::sentinel::ledger::Found;
 use crate::sentinel::sender::SentinelCtx;

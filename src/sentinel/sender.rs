@@ -11,9 +11,9 @@ use tokio_util::sync::CancellationToken;
 use super::ambient::{Ambient, SERVICES, SPANS_PER_TRACE};
 use super::errors::{ERROR_SERVICE, ErrorStream};
 use super::ledger::{Found, Ledger, Outcome, TraceRecord};
+use crate::config::run::RunPlan;
 use crate::encode::plain::request_from_spans;
 use crate::engine::Anchor;
-use crate::run::plan::RunPlan;
 use crate::transport::{Delivery, Exporter};
 
 /// How often the error stream sends a batch.

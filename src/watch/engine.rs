@@ -13,11 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::alerts::{AlertFollower, wait_for_quiet};
 use super::metrics::Registry;
-use super::plan::WatchPlan;
 use super::server;
 use super::traces::TraceFollower;
 use super::windows::{CHECKS, Recorder, Totals, WindowVerdict};
 use super::{CheckSummary, StopReason, WatchOutcome};
+use crate::config::watch::WatchPlan;
 use crate::engine::Anchor;
 use crate::run::execute::{Reached, reach, sentinel_transport, set_up};
 use crate::sentinel::ledger::Ledger;

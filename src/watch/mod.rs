@@ -11,7 +11,6 @@
 pub mod alerts;
 pub mod engine;
 pub mod metrics;
-pub mod plan;
 pub mod server;
 pub mod traces;
 pub mod windows;

@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::errors::BurstSchedule;
-use super::probe::ProbeSpec;
 use crate::config::duration as dur;
+use crate::sentinel::errors::BurstSchedule;
+use crate::sentinel::probe::ProbeSpec;
 
 /// The alert rule the sentinel creates on the target at start and deletes at the end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,7 +151,7 @@ impl SentinelSection {
 
     /// Share of the tenant's spans that come from the error stream.
     pub fn error_share(&self) -> f64 {
-        let ambient = self.traces_per_sec * super::ambient::SPANS_PER_TRACE as f64;
+        let ambient = self.traces_per_sec * crate::sentinel::ambient::SPANS_PER_TRACE as f64;
         self.error_spans_per_sec / (self.error_spans_per_sec + ambient)
     }
 

@@ -9,6 +9,8 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
+use super::peer::PeerSection;
+use super::sentinel::SentinelSection;
 use crate::config::duration as dur;
 use crate::config::load::{field_error, validate_load};
 use crate::config::{Profile, ProfileSource};
@@ -16,8 +18,6 @@ use crate::engine::{LoadPlan, RateProfile};
 use crate::error::UsageError;
 use crate::model::FieldError;
 use crate::pipeline::{Isolation, PipelineConfig};
-use crate::run::peer::PeerSection;
-use crate::sentinel::SentinelSection;
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::errors::ErrorStream;
 use crate::transport::Target;

@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::duration as dur;
 use crate::config::load::field_error;
+use crate::config::run::{Phase, RunOverrides, RunPlan, build};
 use crate::config::{Profile, ProfileSource};
 use crate::error::UsageError;
-use crate::run::plan::{Phase, RunOverrides, RunPlan, build};
 use crate::sentinel::errors::BurstSchedule;
 use crate::verify::checks::PhaseKind;
 

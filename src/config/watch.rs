@@ -10,9 +10,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::config::run::{Phase, RunOverrides, RunPlan, run_plan};
 use crate::error::UsageError;
 use crate::model::ids::mix64;
-use crate::run::plan::{Phase, RunOverrides, RunPlan, run_plan};
 use crate::verify::checks::PhaseKind;
 
 /// Name of the one phase (and the prefix of every ambient span name).
