@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use span_sentinel::capacity::{End, Search};
+use span_sentinel::config::Overrides as RunOverrides;
 use span_sentinel::config::capacity::{CapacityOverrides, capacity_plan};
-use span_sentinel::config::run::RunOverrides;
 use span_sentinel::run::execute::execute_with;
 
 use crate::support::{HEAVY, assert_matches_schema};

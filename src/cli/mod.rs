@@ -6,6 +6,7 @@
 pub mod capacity;
 pub mod completions;
 pub mod fidelity;
+pub mod flags;
 pub mod load;
 pub mod report;
 pub mod run;

@@ -57,6 +57,20 @@ impl Default for Profile {
     }
 }
 
+impl Profile {
+    /// Reads and parses the profile at `path`, or the defaults without one; the source is kept
+    /// to point validation errors at lines.
+    pub fn read(path: Option<&Path>) -> Result<(Profile, Option<ProfileSource>), UsageError> {
+        match path {
+            Some(path) => {
+                let (profile, source) = ProfileSource::read(path)?;
+                Ok((profile, Some(source)))
+            }
+            None => Ok((Profile::default(), None)),
+        }
+    }
+}
+
 /// The `[load]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]

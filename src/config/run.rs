@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use super::peer::PeerSection;
 use super::sentinel::SentinelSection;
+use super::{Overrides, Profile, ProfileSource};
 use crate::config::duration as dur;
 use crate::config::load::{field_error, validate_load};
-use crate::config::{Profile, ProfileSource};
 use crate::engine::{LoadPlan, RateProfile};
 use crate::error::UsageError;
 use crate::model::FieldError;
@@ -52,23 +52,13 @@ pub fn default_phases() -> Vec<PhaseSpec> {
     ]
 }
 
-/// Isolation of the embedded pipeline, as written in profiles and flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum IsolationArg {
-    /// One FIFO for every tenant.
-    Shared,
-    /// A queue per tenant, served fairly.
-    Fair,
-}
-
 /// The `[pipeline]` section: how the embedded reference pipeline is started (ignored with
 /// `--target`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmbeddedSection {
     /// `shared` or `fair`.
-    pub isolation: IsolationArg,
+    pub isolation: Isolation,
     /// Admission queue capacity in spans (per tenant with `fair`).
     pub queue_spans: usize,
     /// Worker threads that process admitted batches.
@@ -98,7 +88,7 @@ pub struct EmbeddedSection {
 impl Default for EmbeddedSection {
     fn default() -> Self {
         Self {
-            isolation: IsolationArg::Shared,
+            isolation: Isolation::Shared,
             queue_spans: 1_000_000,
             workers: 2,
             histogram_digits: 3,
@@ -241,32 +231,10 @@ impl RunPlan {
     }
 }
 
-/// What `run` takes from its flags.
-#[derive(Debug, Clone, Default)]
-pub struct RunOverrides {
-    /// The profile file.
-    pub profile: Option<PathBuf>,
-    /// `--target`.
-    pub target: Option<String>,
-    /// `--query-url`.
-    pub query_url: Option<String>,
-    /// `--isolation`.
-    pub isolation: Option<IsolationArg>,
-    /// `--seed`.
-    pub seed: Option<u64>,
-    /// `--alerts`.
-    pub alerts: Option<AlertSource>,
-}
-
 /// Reads the profile and applies the flags.
-pub fn run_plan(o: &RunOverrides) -> Result<RunPlan, UsageError> {
-    match &o.profile {
-        Some(path) => {
-            let (profile, source) = ProfileSource::read(path)?;
-            build(profile, Some(&source), o)
-        }
-        None => build(Profile::default(), None, o),
-    }
+pub fn run_plan(o: &Overrides) -> Result<RunPlan, UsageError> {
+    let (profile, source) = Profile::read(o.profile.as_deref())?;
+    build(profile, source.as_ref(), o)
 }
 
 /// Builds a plan from a parsed profile (used by `capacity` and `fidelity`, which read the file
@@ -274,7 +242,7 @@ pub fn run_plan(o: &RunOverrides) -> Result<RunPlan, UsageError> {
 pub fn build(
     s: Profile,
     source: Option<&ProfileSource>,
-    o: &RunOverrides,
+    o: &Overrides,
 ) -> Result<RunPlan, UsageError> {
     let field = |path: &str, msg: &str| field_error(source, path, msg);
     s.sentinel.validate().map_err(|e| {
@@ -364,16 +332,13 @@ fn validate_phases(phases: &[PhaseSpec]) -> Result<(), (usize, String)> {
 
 fn embedded(
     s: &Profile,
-    o: &RunOverrides,
+    o: &Overrides,
     tenant_header: &HeaderName,
 ) -> Result<PipelineConfig, UsageError> {
     let p = &s.pipeline;
     let mut config = PipelineConfig {
         tenant_header: tenant_header.clone(),
-        isolation: match o.isolation.unwrap_or(p.isolation) {
-            IsolationArg::Shared => Isolation::Shared,
-            IsolationArg::Fair => Isolation::Fair,
-        },
+        isolation: o.isolation.unwrap_or(p.isolation),
         queue_spans: p.queue_spans,
         workers: p.workers,
         histogram_digits: p.histogram_digits,

@@ -10,7 +10,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::run::{Phase, RunOverrides, RunPlan, run_plan};
+use super::Overrides;
+use super::run::{Phase, RunPlan, run_plan};
 use crate::error::UsageError;
 use crate::model::ids::mix64;
 use crate::verify::checks::PhaseKind;
@@ -25,7 +26,7 @@ pub const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 #[derive(Debug, Clone)]
 pub struct WatchOverrides {
     /// Profile, `--target`, `--query-url` and `--isolation`, as `run` takes them.
-    pub run: RunOverrides,
+    pub run: Overrides,
     /// Length of a verification window.
     pub window: Duration,
     /// Stop after this long; `None` watches until Ctrl-C or SIGTERM.
