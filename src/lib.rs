@@ -17,6 +17,7 @@ pub mod encode;
 pub mod engine;
 pub mod error;
 pub mod fidelity;
+pub mod harness;
 pub mod model;
 pub mod pipeline;
 pub mod report;
