@@ -20,6 +20,7 @@ pub mod fidelity;
 pub mod harness;
 pub mod model;
 pub mod pipeline;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod sentinel;

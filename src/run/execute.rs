@@ -23,6 +23,9 @@ use crate::verify::checks::{self, Check, Status};
 use crate::verify::poller;
 use crate::verify::prometheus::PrometheusAlerts;
 
+/// Kept here too while `report::progress` imports it from this path.
+pub use crate::progress::Progress;
+
 /// What one phase measured.
 #[derive(Debug, Clone)]
 pub struct PhaseOutcome {
@@ -53,40 +56,6 @@ pub struct RunOutcome {
     pub verdict: Status,
     /// Things the user should know (setup steps the target refused, query errors).
     pub warnings: Vec<String>,
-}
-
-/// Progress of a run, once per second: what the progress display shows and what the run's
-/// timeline records.
-#[derive(Debug, Clone)]
-pub struct Progress {
-    /// Current phase name.
-    pub phase: String,
-    /// Index of the current phase in the plan.
-    pub index: usize,
-    /// Time since the start of the run.
-    pub t: Duration,
-    /// Seconds into the phase.
-    pub elapsed: Duration,
-    /// Length of the phase.
-    pub length: Duration,
-    /// Ambient traces sent so far.
-    pub sent: u64,
-    /// Ambient traces sent so far that must be assembled.
-    pub expected: u64,
-    /// Verified so far.
-    pub verified: u64,
-    /// Missing so far.
-    pub missing: u64,
-    /// Load spans/s offered in the last second (0 outside load phases; `None` for `max`).
-    pub offered_rate: Option<f64>,
-    /// Load spans/s sent in the last second (0 outside load phases).
-    pub load_rate: f64,
-    /// p99 of the load's schedule lag in the last second, ms (`None` outside load phases).
-    pub lag_p99_ms: Option<f64>,
-    /// p99 freshness of the traces found in the last second, ms (`None` when none was found).
-    pub freshness_p99_ms: Option<f64>,
-    /// The last alert state the webhook heard (`ok` or `firing`).
-    pub alert: String,
 }
 
 /// Runs `plan` to its end (or until `stop`), reporting progress through `on_progress`.

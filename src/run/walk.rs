@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::evidence::{self, PhaseEvidence};
-use super::execute::{PhaseOutcome, Progress};
+use super::execute::PhaseOutcome;
 use crate::config::run::Phase;
 use crate::engine::{RateProfile, run_load};
+use crate::progress::Progress;
 use crate::sentinel::ledger::Found;
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
