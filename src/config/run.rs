@@ -10,7 +10,7 @@ use http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use super::peer::PeerSection;
-use super::sentinel::SentinelSection;
+use super::sentinel::{SentinelPlan, SentinelSection};
 use super::{Overrides, Profile, ProfileSource};
 use crate::config::duration as dur;
 use crate::config::load::{field_error, validate_load};
@@ -192,19 +192,24 @@ pub struct RunPlan {
 impl RunPlan {
     /// Total length of all phases.
     pub fn total(&self) -> Duration {
-        self.phases.iter().map(|p| p.duration).sum()
+        total(&self.phases)
     }
 
     /// Index of the phase at `offset` from the start (the last phase past the end).
     pub fn phase_at(&self, offset: Duration) -> usize {
-        let mut end = Duration::ZERO;
-        for (i, p) in self.phases.iter().enumerate() {
-            end += p.duration;
-            if offset < end {
-                return i;
-            }
+        phase_at(&self.phases, offset)
+    }
+
+    /// The part of the plan the sentinel's tasks use.
+    pub fn sentinel_plan(&self) -> SentinelPlan {
+        SentinelPlan {
+            sentinel: self.sentinel.clone(),
+            seed: self.seed,
+            phases: self.phases.clone(),
+            alerts: self.alerts.clone(),
+            checks: self.checks.clone(),
+            tenant: self.tenant.clone(),
         }
-        self.phases.len() - 1
     }
 
     /// Offset of the start of phase `i`.
@@ -229,6 +234,23 @@ impl RunPlan {
             self.sentinel.error_ratio_outside,
         )
     }
+}
+
+/// Total length of `phases`.
+pub fn total(phases: &[Phase]) -> Duration {
+    phases.iter().map(|p| p.duration).sum()
+}
+
+/// Index of the phase at `offset` from the start (the last phase past the end).
+pub fn phase_at(phases: &[Phase], offset: Duration) -> usize {
+    let mut end = Duration::ZERO;
+    for (i, p) in phases.iter().enumerate() {
+        end += p.duration;
+        if offset < end {
+            return i;
+        }
+    }
+    phases.len() - 1
 }
 
 /// Reads the profile and applies the flags.

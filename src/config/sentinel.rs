@@ -160,3 +160,39 @@ impl SentinelSection {
         self.error_ratio_in_burst * self.error_share()
     }
 }
+
+/// What the sentinel's tasks (senders, poller, walker, evidence, watch followers) need of a
+/// run: its own section, seed, tenant, phases, alert source and check tolerances — not the
+/// run's load or target.
+#[derive(Debug, Clone)]
+pub struct SentinelPlan {
+    /// The sentinel's settings.
+    pub sentinel: SentinelSection,
+    /// The seed of the sentinel's traces.
+    pub seed: u64,
+    /// The phases, in order.
+    pub phases: Vec<super::run::Phase>,
+    /// Where the sentinel reads its alert's state.
+    pub alerts: super::run::AlertSource,
+    /// How strict the checks are.
+    pub checks: crate::verify::checks::CheckTolerances,
+    /// The sentinel's tenant as a header value.
+    pub tenant: http::HeaderValue,
+}
+
+impl SentinelPlan {
+    /// Total length of all phases.
+    pub fn total(&self) -> Duration {
+        super::run::total(&self.phases)
+    }
+
+    /// Index of the phase at `offset` from the start (the last phase past the end).
+    pub fn phase_at(&self, offset: Duration) -> usize {
+        super::run::phase_at(&self.phases, offset)
+    }
+
+    /// Offset of the start of phase `i`.
+    pub fn phase_start(&self, i: usize) -> Duration {
+        self.phases[..i].iter().map(|p| p.duration).sum()
+    }
+}

@@ -115,7 +115,7 @@ async fn start(h: &Harness, plan: &Arc<RunPlan>) -> anyhow::Result<Running> {
     let mut warnings = Vec::new();
     h.set_up(plan, &webhook, &mut warnings).await?;
     let ctx = Arc::new(SentinelCtx {
-        plan: plan.clone(),
+        plan: Arc::new(plan.sentinel_plan()),
         ambient: plan.ambient(),
         errors: plan.errors(),
         exporter: h.exporter.clone(),
@@ -149,6 +149,7 @@ async fn execute_async(
     let ctx = r.ctx.clone();
     let walk = Walk {
         ctx: &ctx,
+        load: &plan.load,
         target: &h.target,
         stop: &stop,
         webhook: &r.webhook,

@@ -86,7 +86,7 @@ async fn start<'h>(
         ));
     }
     let ctx = Arc::new(SentinelCtx {
-        plan: Arc::new(run.clone()),
+        plan: Arc::new(run.sentinel_plan()),
         ambient: run.ambient(),
         errors: run.errors(),
         exporter: h.exporter.clone(),
