@@ -67,6 +67,15 @@ fn a_short_search_steps_reports_and_ends_within_its_time_limit() {
     );
     assert!(first["acked_spans"].as_u64().unwrap() > 30_000, "{first:#}");
     assert_eq!(first["checks"].as_array().unwrap().len(), 9);
+    // Steps got shorter and shorter (the next step's clock started while the previous one was
+    // still being judged): every step sends its load for its whole 3 s.
+    for step in steps {
+        let offered = step["offered_spans_per_sec"].as_f64().unwrap();
+        let acked = step["acked_spans"].as_f64().unwrap();
+        assert!((acked / (offered * 3.0) - 1.0).abs() < 0.1, "{step:#}");
+        let secs = step["load_duration_s"].as_f64().unwrap();
+        assert!((secs - 3.0).abs() < 0.1, "{step:#}");
+    }
     let end = r["end"].as_str().unwrap();
     if end == "max_reached" {
         assert!(r["capacity_at_least"].as_f64().unwrap() > 30_000.0, "{r:#}");

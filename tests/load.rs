@@ -275,3 +275,117 @@ fn unreachable_target_exits_3() {
     assert!(stderr.contains("unreachable"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// `load --sink discard --rate 1000 --duration 1s` printed `0.5s` and `achieved 2.0k spans/s`:
+/// the rate was taken over the time to the last batch, not the duration the run lasts.
+#[test]
+fn a_low_rate_is_achieved_over_the_requested_duration() {
+    for (duration, secs) in [("1s", 1.0), ("1500ms", 1.5)] {
+        let (code, report) = load(&[
+            "--sink",
+            "discard",
+            "--rate",
+            "1000",
+            "--duration",
+            duration,
+        ]);
+        assert_eq!(code, 0);
+        let d = report["duration_s"].as_f64().unwrap();
+        assert!((d - secs).abs() < 0.05, "{duration}: {report}");
+        let achieved = report["achieved_spans_per_sec"].as_f64().unwrap();
+        assert!((achieved - 1000.0).abs() < 100.0, "{duration}: {report}");
+    }
+}
+
+/// Progress started every load at `0 spans/s`: the first tick came 1.5 s in and divided one
+/// second of sends by 1.5 s. Each tick now holds one whole second of the grid.
+#[test]
+fn every_tick_holds_one_second_the_first_included() {
+    use span_sentinel::cli::load::{LoadArgs, RateArg, Sink};
+    use span_sentinel::config::load::load_plan;
+    use span_sentinel::engine::run_load;
+    let args = LoadArgs {
+        sink: Some(Sink::Discard),
+        rate: Some(RateArg::PerSec(20_000.0)),
+        duration: Some(Duration::from_secs(3)),
+        threads: Some(2),
+        batch: Some(100),
+        quiet: true,
+        ..LoadArgs::default()
+    };
+    let plan = load_plan(&args).unwrap();
+    let mut ticks = Vec::new();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    run_load(&plan, stop, |t| {
+        let rate = t.last.total().sent as f64 / t.last_len.as_secs_f64();
+        ticks.push((t.elapsed.as_secs_f64(), rate));
+    })
+    .unwrap();
+    assert!(ticks.len() >= 3, "{ticks:?}");
+    for (i, (elapsed, rate)) in ticks.iter().take(3).enumerate() {
+        assert!((elapsed - (i + 1) as f64).abs() < 0.01, "{ticks:?}");
+        assert!((rate - 20_000.0).abs() < 1_000.0, "{ticks:?}");
+    }
+}
+
+/// Against a target that asked for a retry of every batch, `load` warned "the generator fell
+/// 70.7% behind ... use more --threads" and its summary showed no retries.
+#[test]
+fn a_target_that_pushes_back_is_named_not_the_generator() {
+    use crate::support::Answer;
+    let script: crate::support::Script = std::sync::Arc::new(|n| {
+        if n % 2 == 0 {
+            Answer::Unavailable(Duration::from_millis(200))
+        } else {
+            Answer::Accept
+        }
+    });
+    let server = grpc_server(script);
+    let (code, report) = load(&[
+        "--target",
+        &format!("grpc://{}", server.addr),
+        "--rate",
+        "20000",
+        "--duration",
+        "2s",
+        "--threads",
+        "1",
+        "--concurrency",
+        "1",
+        "--batch",
+        "100",
+    ]);
+    assert_eq!(code, 0);
+    assert!(n(&report, "retries") > 0, "{report}");
+    assert!(report["throttled_s"].as_f64().unwrap() > 1.0, "{report}");
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("the target held the load"), "{warnings}");
+    assert!(!warnings.contains("generator fell"), "{warnings}");
+    assert_accounted(&report);
+}
+
+/// A run that ended before it started (exit 3) left a 0-byte `--json` file that `report` then
+/// rejected: no file is written at all.
+#[test]
+fn an_unreachable_target_leaves_no_empty_report_file() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("load.json");
+    let code = span_sentinel::cli::main_with_args([
+        "span-sentinel",
+        "load",
+        "--quiet",
+        "--target",
+        &format!("grpc://127.0.0.1:{port}"),
+        "--duration",
+        "1s",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, std::process::ExitCode::from(3));
+    assert!(!json.exists(), "an empty report file was left behind");
+}

@@ -382,3 +382,27 @@ fn completions_cover_every_subcommand_in_bash_zsh_and_fish() {
         assert!(status.success(), "bash -n rejects the bash completions");
     }
 }
+
+/// `span-sentinel load --s<TAB>` and `run --isolation <TAB>` completed nothing: the bash
+/// script's case arms did not match the states it computes for a hyphenated binary name.
+#[test]
+fn bash_completes_a_flag_and_an_enum_value_after_the_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("span-sentinel.bash");
+    let script = span_sentinel::cli::completions::script(clap_complete::Shell::Bash);
+    std::fs::write(&path, script).unwrap();
+    let complete = |words: &str, cword: usize, cur: &str, prev: &str| {
+        let line = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD={cword}; \
+             _span__sentinel span-sentinel '{cur}' '{prev}'; echo \"${{COMPREPLY[*]}}\"",
+            path.display()
+        );
+        let out = Command::new("bash").arg("-c").arg(line).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let flags = complete("span-sentinel load --s", 2, "--s", "load");
+    assert!(flags.split_whitespace().any(|w| w == "--sink"), "{flags:?}");
+    let values = complete("span-sentinel run --isolation ''", 3, "", "--isolation");
+    assert_eq!(values.trim(), "shared fair");
+}

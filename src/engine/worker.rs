@@ -50,6 +50,11 @@ pub struct Worker<'a> {
     interval: Interval,
     /// The body of the last JSON batch (reused; protobuf batches live in their templates).
     json_buf: Vec<u8>,
+    /// The next boundary of the one-second grid from the anchor, at which the interval is
+    /// handed over.
+    next_flush: Instant,
+    /// The second of the grid the current interval belongs to (1: the first second).
+    second: u64,
 }
 
 impl<'a> Worker<'a> {
@@ -86,6 +91,8 @@ impl<'a> Worker<'a> {
             lanes,
             interval: Interval::new(plan.streams.len()),
             json_buf: Vec::new(),
+            next_flush: anchor.instant + FLUSH_EVERY,
+            second: 1,
         }
     }
 
@@ -97,17 +104,28 @@ impl<'a> Worker<'a> {
             .expect("a tokio runtime");
         let result = runtime.block_on(async {
             let exporter = Exporter::connect(&self.plan.target, &self.plan.transport).await?;
-            self.send_until_done(&exporter).await;
-            Ok(())
+            Ok(self.send_until_done(&exporter).await)
         });
         self.flush();
-        let _ = self.tx.send(WorkerMsg::Done(self.index, result));
+        let (result, sending) = match result {
+            Ok(sending) => (Ok(()), sending),
+            Err(e) => (Err(e), Duration::ZERO),
+        };
+        let _ = self.tx.send(WorkerMsg::Done {
+            worker: self.index,
+            result,
+            sending,
+        });
     }
 
     fn flush(&mut self) {
         let fresh = Interval::new(self.lanes.len());
         let interval = std::mem::replace(&mut self.interval, fresh);
-        let _ = self.tx.send(WorkerMsg::Interval(self.index, interval));
+        let _ = self.tx.send(WorkerMsg::Interval {
+            worker: self.index,
+            second: self.second,
+            interval,
+        });
     }
 
     fn next_lane(&self) -> usize {
@@ -120,7 +138,7 @@ impl<'a> Worker<'a> {
         best
     }
 
-    async fn send_until_done(&mut self, exporter: &Exporter) {
+    async fn send_until_done(&mut self, exporter: &Exporter) -> Duration {
         let workers = self.plan.threads;
         let mut pacer = Pacer::new(
             self.plan.rate.clone(),
@@ -131,9 +149,7 @@ impl<'a> Worker<'a> {
         );
         let end = self.anchor.instant + self.plan.duration;
         let mut inflight = FuturesUnordered::new();
-        // Flushes stay on a one-second grid from the anchor, which the collector ticks between.
-        let mut next_flush = self.anchor.instant + FLUSH_EVERY;
-        while !self.stop.load(Ordering::Relaxed) {
+        while !self.stopped() {
             let lane = self.next_lane();
             let spans = self.lanes[lane].template.spans();
             let Some(offset) = pacer.next(spans) else {
@@ -153,8 +169,7 @@ impl<'a> Worker<'a> {
             if inflight.len() >= self.plan.transport.concurrency {
                 let waiting = Instant::now();
                 while inflight.len() >= self.plan.transport.concurrency {
-                    let done = inflight.next().await.expect("in flight is not empty");
-                    self.record(done);
+                    self.wait_for_one(&mut inflight).await;
                 }
                 self.interval.waiting_for_acks += waiting.elapsed();
             }
@@ -162,6 +177,7 @@ impl<'a> Worker<'a> {
             if now >= end {
                 break;
             }
+            self.flush_if_due(now);
             record_us(
                 &mut self.interval.lag_us,
                 now.saturating_duration_since(intended),
@@ -169,15 +185,46 @@ impl<'a> Worker<'a> {
             if let Some(fut) = self.send(lane, intended, exporter) {
                 inflight.push(fut);
             }
-            if now >= next_flush {
-                self.flush();
-                while next_flush <= now {
-                    next_flush += FLUSH_EVERY;
-                }
+        }
+        // The run lasts its duration even when the last batch was scheduled earlier (a low
+        // rate), so rates are over the duration asked for and every second is reported.
+        if !self.stopped() {
+            self.wait_until(end, &mut inflight).await;
+        }
+        let sending = self.anchor.instant.elapsed().min(self.plan.duration);
+        while !inflight.is_empty() {
+            self.wait_for_one(&mut inflight).await;
+        }
+        sending
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Hands the interval over when a second of the grid has passed, tagged with that second.
+    fn flush_if_due(&mut self, now: Instant) {
+        if now >= self.next_flush {
+            self.flush();
+            while self.next_flush <= now {
+                self.next_flush += FLUSH_EVERY;
+                self.second += 1;
             }
         }
-        while let Some(done) = inflight.next().await {
-            self.record(done);
+    }
+
+    /// Waits for one export to finish (flushing on the grid meanwhile) and records it.
+    async fn wait_for_one<F: Future<Output = Done>>(&mut self, inflight: &mut FuturesUnordered<F>) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(self.next_flush.into()) => {
+                    self.flush_if_due(Instant::now());
+                }
+                Some(done) = inflight.next() => {
+                    self.record(done);
+                    return;
+                }
+            }
         }
     }
 
@@ -226,7 +273,8 @@ impl<'a> Worker<'a> {
         record_us(&mut self.interval.latency_us, intended.elapsed());
     }
 
-    /// Sleeps until `intended`, recording exports that finish meanwhile.
+    /// Sleeps until `intended`, recording exports that finish meanwhile and flushing on the
+    /// one-second grid (so every second is reported on time, however low the rate).
     ///
     /// tokio's timer has millisecond granularity, which would add up to a millisecond of lag to
     /// every batch. With nothing in flight the last stretch is slept on the thread instead
@@ -239,20 +287,24 @@ impl<'a> Worker<'a> {
     ) {
         loop {
             let now = Instant::now();
-            if now >= intended {
+            self.flush_if_due(now);
+            if now >= intended || self.stopped() {
                 return;
             }
-            let remaining = intended - now;
+            let wake = intended.min(self.next_flush);
+            let remaining = wake - now;
             if inflight.is_empty() {
                 if remaining <= PRECISE_SLEEP {
                     std::thread::sleep(remaining);
-                    return;
+                    continue;
                 }
-                tokio::time::sleep_until((intended - PRECISE_SLEEP).into()).await;
+                // At most 100 ms at a time, so a stop is noticed.
+                let until = (wake - PRECISE_SLEEP).min(now + Duration::from_millis(100));
+                tokio::time::sleep_until(until.into()).await;
                 continue;
             }
             tokio::select! {
-                _ = tokio::time::sleep_until(intended.into()) => return,
+                _ = tokio::time::sleep_until(wake.min(now + Duration::from_millis(100)).into()) => {}
                 Some(done) = inflight.next() => self.record(done),
             }
         }
