@@ -48,13 +48,16 @@ fn write_profile(dir: &Path) -> PathBuf {
     path
 }
 
-struct Ready(mpsc::Sender<SocketAddr>);
+struct Ready(mpsc::Sender<SocketAddr>, Arc<std::sync::atomic::AtomicU64>);
 
 impl Observer for Ready {
     fn ready(&mut self, metrics_addr: SocketAddr, _target: &str, _seed: u64) {
         let _ = self.0.send(metrics_addr);
     }
     fn window(&mut self, _verdict: &WindowVerdict, _totals: &Totals) {}
+    fn second(&mut self, _elapsed: Duration, _window: u64, _totals: &Totals) {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// `GET /metrics` over a plain HTTP/1.0 connection; the body.
@@ -145,7 +148,9 @@ fn metrics_parse_as_prometheus_text_and_move_as_traces_are_verified() {
     .unwrap();
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
-    let watching = std::thread::spawn(move || watch(plan, stop, &mut Ready(tx)));
+    let seconds = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let observer = Ready(tx, seconds.clone());
+    let watching = std::thread::spawn(move || watch(plan, stop, &mut { observer }));
     let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap();
     let ready = Instant::now();
     // The probe cycles upwards from 1 µs, so the first traces that must be assembled leave
@@ -197,6 +202,26 @@ fn metrics_parse_as_prometheus_text_and_move_as_traces_are_verified() {
     }
     assert!(second.docs["span_sentinel_check_status"].contains("0 pass"));
     let t = &outcome.totals;
+    // 54 of 800 traces sent were in no column: every trace ends in exactly one.
+    assert_eq!(
+        t.traces_sent,
+        t.traces_verified
+            + t.traces_missing
+            + t.traces_incorrect
+            + t.traces_checked_unassembled
+            + t.traces_pending,
+        "{t:?}"
+    );
+    assert!(t.traces_checked_unassembled > 0, "{t:?}");
+    // `watch` said nothing until the first window closed: a line a second now, and each
+    // window's figures are its own (they add up to the totals), not cumulative.
+    assert!(seconds.load(std::sync::atomic::Ordering::SeqCst) >= 6);
+    let per_window: u64 = outcome
+        .windows
+        .iter()
+        .map(|w| w.figures.traces_verified)
+        .sum();
+    assert_eq!(per_window, t.traces_verified, "{:#?}", outcome.windows);
     assert!(t.traces_verified as f64 >= v(&second, "traces_verified_total"));
     assert_eq!(
         t.traces_sent,
@@ -319,6 +344,16 @@ fn a_restarted_watch_against_the_same_pipeline_reports_no_false_failures() {
     );
     assert!(t["error_bursts_detected"].as_u64().unwrap() >= 1, "{rb:#}");
     assert_ne!(ra["seed"], rb["seed"]);
+    for r in [&ra, &rb] {
+        let t = &r["totals"];
+        let n = |k: &str| t[k].as_u64().unwrap();
+        let columns = n("traces_verified")
+            + n("traces_missing")
+            + n("traces_incorrect")
+            + n("traces_checked_unassembled")
+            + n("traces_pending");
+        assert_eq!(n("traces_sent"), columns, "a trace in no column: {r:#}");
+    }
 }
 
 #[test]

@@ -37,6 +37,8 @@ pub trait Observer: Send {
     fn ready(&mut self, metrics_addr: SocketAddr, target: &str, seed: u64);
     /// A window closed.
     fn window(&mut self, verdict: &WindowVerdict, totals: &Totals);
+    /// About once a second: how far the watch is, and the totals so far.
+    fn second(&mut self, _elapsed: Duration, _window: u64, _totals: &Totals) {}
 }
 
 /// Runs `plan` until its duration ends or `stop` is set.
@@ -188,6 +190,7 @@ async fn watch_async(
             break StopReason::Duration;
         }
         follow.tick(Some(elapsed), observer).await;
+        observer.second(elapsed, follow.rec.windows, &follow.rec.totals);
     };
     let sent_until = ctx.anchor.instant.elapsed().min(total);
     if reason == StopReason::Signal {
