@@ -5,6 +5,7 @@ use crate::run::plan::AlertSource;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use crate::pipeline::ingest::refused::RefusedCounts;
 use crate::sentinel::ambient::{OPERATIONS, SERVICES, SPANS_PER_TRACE};
 use crate::sentinel::ledger::{Found, Outcome};
 use crate::sentinel::sender::SentinelCtx;
@@ -39,6 +40,19 @@ pub struct TargetView {
     pub series: Vec<Series>,
     /// Assembled traces found by searching the run's time range.
     pub searched: Vec<TraceSummary>,
+    /// Spans the target refused after decoding, by reason (all tenants), when it says.
+    pub refused: Option<RefusedCounts>,
+}
+
+/// The part of `/api/v1/stats` that says why spans were refused (absent on other backends).
+#[derive(Debug, serde::Deserialize)]
+struct RefusedStats {
+    pipeline: RefusedPart,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct RefusedPart {
+    refused_spans: Option<RefusedCounts>,
 }
 
 /// Builds the evidence of every phase.
@@ -50,7 +64,12 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
     for (i, p) in out.iter_mut().enumerate() {
         let c = histograms::compare(expected_durations(ctx, i), &view.series);
         p.evidence.histogram_max_rel_error = c.max_rel_error;
-        p.evidence.histogram_problem = c.problem;
+        // A span counted short is explained by what the target refused, when it says.
+        let why = view.refused.as_ref().and_then(RefusedCounts::describe);
+        p.evidence.histogram_problem = c.problem.map(|p| match &why {
+            Some(why) => format!("{p}; {why}"),
+            None => p,
+        });
         p.quantiles = c.rows;
     }
     alert_cycles(ctx, view, &mut out);
@@ -199,6 +218,10 @@ pub async fn look(
     match search_all(ctx, query).await {
         Ok(s) => view.searched = s,
         Err(e) => warnings.push(format!("could not search traces: {e}")),
+    }
+    // Only the reference pipeline says why it refused spans; elsewhere this is simply absent.
+    if let Ok(Some(stats)) = query.get_json::<RefusedStats>("/api/v1/stats").await {
+        view.refused = stats.pipeline.refused_spans;
     }
     view
 }

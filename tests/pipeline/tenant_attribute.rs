@@ -78,6 +78,17 @@ async fn the_parts_of_a_split_request_are_rejected_in_partial_success() {
     assert_eq!(partial.rejected_spans, 6, "{partial:?}");
     assert!(partial.error_message.contains("tenant.id"), "{partial:?}");
     assert_eq!(pipeline.tenant_stats("ok").unwrap().accepted_spans, 3);
+    // Refusals were counted only in the reply: the pipeline now keeps them by reason.
+    let refused = pipeline.stats().refused_spans;
+    assert_eq!(
+        (refused.no_tenant, refused.invalid_tenant),
+        (2, 4),
+        "{refused:?}"
+    );
+    let metrics = get(&pipeline, "ok", "/metrics").await;
+    let text = String::from_utf8(metrics.body.to_vec()).unwrap();
+    let line = "span_sentinel_pipeline_refused_spans_total{reason=\"no_tenant\"} 2";
+    assert!(text.contains(line), "{text}");
     pipeline.shutdown().await;
 }
 

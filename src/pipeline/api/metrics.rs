@@ -12,6 +12,7 @@ use std::fmt::Write;
 use http::{HeaderValue, Response, StatusCode};
 
 use super::stats::{TenantStats, pipeline_stats, tenant_stats};
+use crate::pipeline::ingest::refused::RefusedCounts;
 use crate::pipeline::process::worker;
 use crate::pipeline::server::{ResponseBody, plain};
 use crate::pipeline::state::Shared;
@@ -19,6 +20,17 @@ use crate::pipeline::state::Shared;
 const PREFIX: &str = "span_sentinel_pipeline";
 
 type TenantMetric = (&'static str, &'static str, fn(&TenantStats) -> u64);
+
+/// `span_sentinel_pipeline_refused_spans_total{reason}`: spans refused after decoding.
+fn render_refused(refused: &RefusedCounts, out: &mut String) {
+    let _ = writeln!(out, "# TYPE {PREFIX}_refused_spans_total counter");
+    for (reason, _, n) in refused.by_reason() {
+        let _ = writeln!(
+            out,
+            "{PREFIX}_refused_spans_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
+}
 
 /// Renders all metrics.
 pub fn render(shared: &Shared) -> Response<ResponseBody> {
@@ -72,6 +84,7 @@ pub fn render(shared: &Shared) -> Response<ResponseBody> {
             "# TYPE {PREFIX}_{name} {kind}\n{PREFIX}_{name} {value}"
         );
     }
+    render_refused(&p.refused_spans, &mut out);
     let mut response = plain(StatusCode::OK, out.trim_end());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

@@ -15,6 +15,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use bytes::Bytes;
 
 use super::decode::{Range, SpanRef, scan_request};
+use super::refused::Reason;
 use super::{Accepted, IngestError, defect_message, enqueue};
 use crate::pipeline::admission::Refusal;
 use crate::pipeline::state::Shared;
@@ -29,6 +30,8 @@ pub fn admit(shared: &Shared, body: Bytes) -> Result<Accepted, IngestError> {
         .unwrap_or_default();
     let mut spans = Vec::new();
     let summary = scan_request(&body, key.as_bytes(), &mut spans)?;
+    let refused = &shared.ingest.refused_spans;
+    refused.add(Reason::InvalidIds, summary.rejected);
     let mut out = Accepted {
         accepted: 0,
         rejected: summary.rejected,
@@ -41,6 +44,7 @@ pub fn admit(shared: &Shared, body: Bytes) -> Result<Accepted, IngestError> {
         let tenant: Arc<Tenant> = match shared.tenants.resolve(Some(name)) {
             Ok(tenant) => tenant,
             Err(e) => {
+                refused.add(e.into(), n);
                 out.rejected += n;
                 note(
                     &mut out.message,

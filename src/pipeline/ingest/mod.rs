@@ -9,6 +9,7 @@ pub mod cursor;
 pub mod decode;
 pub mod grpc;
 pub mod http;
+pub mod refused;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -63,6 +64,8 @@ pub struct IngestCounters {
     pub requests: AtomicU64,
     /// Requests refused as invalid (400 / `INVALID_ARGUMENT`, 413, 415, 405).
     pub invalid_requests: AtomicU64,
+    /// Spans refused after decoding, by reason.
+    pub refused_spans: refused::RefusedSpans,
 }
 
 fn defect_message(defect: Option<SpanDefect>, rejected: u32) -> String {
@@ -129,6 +132,8 @@ fn admit_tenant(
     counters
         .rejected
         .fetch_add(u64::from(summary.rejected), Relaxed);
+    let refused = &shared.ingest.refused_spans;
+    refused.add(refused::Reason::InvalidIds, summary.rejected);
     let message = defect_message(summary.first_defect, summary.rejected);
     let accepted = enqueue(shared, &tenant, body, spans)?;
     Ok(Accepted {
@@ -153,6 +158,8 @@ fn enqueue(
     }
     let refused = |refusal: Refusal| {
         counters.rejected.fetch_add(u64::from(n), Relaxed);
+        let reason = refused::Reason::from(&refusal);
+        shared.ingest.refused_spans.add(reason, n);
         IngestError::Refused(refusal)
     };
     if let Some(quota) = &tenant.quota {
