@@ -301,17 +301,15 @@ fn a_low_rate_is_achieved_over_the_requested_duration() {
 /// second of sends by 1.5 s. Each tick now holds one whole second of the grid.
 #[test]
 fn every_tick_holds_one_second_the_first_included() {
-    use span_sentinel::cli::load::{LoadArgs, RateArg, Sink};
-    use span_sentinel::config::load::load_plan;
+    use span_sentinel::config::load::{LoadOverrides, RateArg, load_plan};
     use span_sentinel::engine::run_load;
-    let args = LoadArgs {
-        sink: Some(Sink::Discard),
+    let args = LoadOverrides {
+        discard: true,
         rate: Some(RateArg::PerSec(20_000.0)),
         duration: Some(Duration::from_secs(3)),
         threads: Some(2),
         batch: Some(100),
-        quiet: true,
-        ..LoadArgs::default()
+        ..LoadOverrides::default()
     };
     let plan = load_plan(&args).unwrap();
     let mut ticks = Vec::new();

@@ -11,13 +11,14 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::{SearchSettings, step_phase};
+use crate::config::capacity::{SearchSettings, step_phase};
+use crate::config::run::Phase;
 use crate::engine::RateProfile;
 use crate::run::evidence::PhaseEvidence;
 use crate::run::execute::PhaseOutcome;
-use crate::run::plan::Phase;
 use crate::run::walk::{Conductor, Next};
-use crate::verify::checks::{self, Check, CheckTolerances, PhaseKind, Status};
+use crate::verify::checks::{self, Check, CheckTolerances};
+use crate::verify::status::{PhaseKind, Status};
 
 /// Why a step was run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -455,7 +456,7 @@ impl Conductor for Search {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capacity::plan::Growth;
+    use crate::config::capacity::Growth;
 
     fn search() -> Search {
         let settings = SearchSettings {

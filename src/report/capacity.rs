@@ -99,7 +99,7 @@ impl CapacityReport {
         );
         for st in &self.steps {
             let gave = match st.inconclusive() {
-                i if st.status == crate::verify::checks::Status::Inconclusive => {
+                i if st.status == crate::verify::status::Status::Inconclusive => {
                     format!("inconclusive: {i}")
                 }
                 _ => st.gave_way(),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::verify::checks::{Millis, Status};
+use crate::verify::status::{Millis, Status};
 use crate::watch::windows::{Totals, WindowVerdict};
 use crate::watch::{StopReason, WatchOutcome};
 
@@ -189,7 +189,7 @@ pub fn window_line(w: &crate::watch::windows::WindowVerdict) -> String {
     let failing: Vec<String> = w
         .checks
         .iter()
-        .filter(|c| c.status != crate::verify::checks::Status::Pass)
+        .filter(|c| c.status != crate::verify::status::Status::Pass)
         .map(|c| format!("{} {}", c.name, c.status.as_str()))
         .collect();
     let mut line = format!(

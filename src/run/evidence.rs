@@ -1,11 +1,11 @@
 //! Turning what the sentinel sent (the ledger) and what the target shows (traces, histograms,
 //! alert transitions, notifications) into per-phase evidence.
 
-use crate::run::plan::AlertSource;
+use crate::config::run::AlertSource;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use crate::pipeline::ingest::refused::RefusedCounts;
+use crate::pipeline::refused::RefusedCounts;
 use crate::sentinel::ambient::{OPERATIONS, SERVICES, SPANS_PER_TRACE};
 use crate::sentinel::ledger::{Found, Outcome};
 use crate::sentinel::sender::SentinelCtx;

@@ -12,9 +12,9 @@ use std::fmt::Write;
 use http::{HeaderValue, Response, StatusCode};
 
 use super::stats::{TenantStats, pipeline_stats, tenant_stats};
-use crate::pipeline::ingest::refused::RefusedCounts;
 use crate::pipeline::process::worker;
-use crate::pipeline::server::{ResponseBody, plain};
+use crate::pipeline::refused::RefusedCounts;
+use crate::pipeline::response::{ResponseBody, plain};
 use crate::pipeline::state::Shared;
 
 const PREFIX: &str = "span_sentinel_pipeline";

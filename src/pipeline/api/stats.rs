@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use http::{Response, StatusCode};
 use serde::Serialize;
 
-use crate::pipeline::ingest::refused::RefusedCounts;
 use crate::pipeline::process::worker;
-use crate::pipeline::server::{ResponseBody, json};
+use crate::pipeline::refused::RefusedCounts;
+use crate::pipeline::response::{ResponseBody, json};
 use crate::pipeline::state::Shared;
 use crate::pipeline::tenants::Tenant;
 

@@ -15,9 +15,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use bytes::Bytes;
 
 use super::decode::{Range, SpanRef, scan_request};
-use super::refused::Reason;
 use super::{Accepted, IngestError, defect_message, enqueue};
 use crate::pipeline::admission::Refusal;
+use crate::pipeline::refused::Reason;
 use crate::pipeline::state::Shared;
 use crate::pipeline::tenants::Tenant;
 

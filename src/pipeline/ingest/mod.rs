@@ -5,14 +5,12 @@
 
 pub mod body;
 mod by_attribute;
-pub mod cursor;
 pub mod decode;
 pub mod grpc;
 pub mod http;
-pub mod refused;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -57,15 +55,12 @@ pub struct Accepted {
     pub message: String,
 }
 
-/// Request counters over all tenants.
-#[derive(Debug, Default)]
-pub struct IngestCounters {
-    /// Requests received on both protocols.
-    pub requests: AtomicU64,
-    /// Requests refused as invalid (400 / `INVALID_ARGUMENT`, 413, 415, 405).
-    pub invalid_requests: AtomicU64,
-    /// Spans refused after decoding, by reason.
-    pub refused_spans: refused::RefusedSpans,
+/// Counts a request refused as a whole: an invalid one in the pipeline's counters (a refusal
+/// for room was already counted against its tenant where it happened).
+pub fn count_refusal(shared: &Shared, err: &IngestError) {
+    if !matches!(err, IngestError::Refused(_)) {
+        shared.ingest.invalid_requests.fetch_add(1, Relaxed);
+    }
 }
 
 fn defect_message(defect: Option<SpanDefect>, rejected: u32) -> String {
@@ -133,7 +128,10 @@ fn admit_tenant(
         .rejected
         .fetch_add(u64::from(summary.rejected), Relaxed);
     let refused = &shared.ingest.refused_spans;
-    refused.add(refused::Reason::InvalidIds, summary.rejected);
+    refused.add(
+        crate::pipeline::refused::Reason::InvalidIds,
+        summary.rejected,
+    );
     let message = defect_message(summary.first_defect, summary.rejected);
     let accepted = enqueue(shared, &tenant, body, spans)?;
     Ok(Accepted {
@@ -158,7 +156,7 @@ fn enqueue(
     }
     let refused = |refusal: Refusal| {
         counters.rejected.fetch_add(u64::from(n), Relaxed);
-        let reason = refused::Reason::from(&refusal);
+        let reason = crate::pipeline::refused::Reason::from(&refusal);
         shared.ingest.refused_spans.add(reason, n);
         IngestError::Refused(refusal)
     };
