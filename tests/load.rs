@@ -387,3 +387,31 @@ fn an_unreachable_target_leaves_no_empty_report_file() {
     assert_eq!(code, std::process::ExitCode::from(3));
     assert!(!json.exists(), "an empty report file was left behind");
 }
+
+/// `--rate 1M` / `--start 100k` were refused although the output prints `1.00M` and `100.0k`.
+#[test]
+fn rates_are_written_as_people_write_them() {
+    let (code, report) = load(&["--sink", "discard", "--rate", "100k", "--duration", "1s"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["offered_spans_per_sec"], 100_000.0, "{report}");
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "[load.rate]\nprofile = \"constant\"\nspans_per_sec = \"20k\"\n",
+    )
+    .unwrap();
+    let (code, report) = load(&[
+        "--sink",
+        "discard",
+        "--duration",
+        "1s",
+        "--profile",
+        profile.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(report["offered_spans_per_sec"], 20_000.0, "{report}");
+    let (code, stderr) = binary(&["load", "--sink", "discard", "--rate", "1MM"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("1M, 500k"), "{stderr}");
+}

@@ -21,15 +21,9 @@ pub fn parse_rate(s: &str) -> Result<RateArg, String> {
     if s.eq_ignore_ascii_case("max") {
         return Ok(RateArg::Max);
     }
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(RateArg::PerSec(v)),
-        Ok(_) => Err(format!(
-            "{s} is not a positive rate; give spans per second (e.g. 1000000) or max"
-        )),
-        Err(_) => Err(format!(
-            "{s:?} is not a number; give spans per second (e.g. 1000000) or max"
-        )),
-    }
+    crate::config::rate::parse_positive(s)
+        .map(RateArg::PerSec)
+        .map_err(|e| format!("{e}, or max"))
 }
 
 /// Parses a human duration flag such as `30s`.

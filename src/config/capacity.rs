@@ -23,12 +23,15 @@ use crate::verify::status::PhaseKind;
 #[serde(deny_unknown_fields, default)]
 pub struct CapacitySection {
     /// Offered load of the first step, spans per second.
+    #[serde(deserialize_with = "super::rate::de")]
     pub start_spans_per_sec: f64,
     /// Each step multiplies the rate by this (> 1) — unless `increment` is set.
     pub growth: f64,
     /// Each step adds this many spans per second instead (0: multiply by `growth`).
+    #[serde(deserialize_with = "super::rate::de")]
     pub increment: f64,
     /// The highest rate tried; a search that holds there reports "at least this".
+    #[serde(deserialize_with = "super::rate::de")]
     pub max_spans_per_sec: f64,
     /// How long each step's load runs.
     #[serde(with = "dur")]
