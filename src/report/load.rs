@@ -233,8 +233,10 @@ impl LoadReport {
         let offered = self.offered_spans_per_sec.map_or("max".into(), human_rate);
         let _ = writeln!(
             s,
-            "target {} | {} threads | {:.1}s",
-            self.target, self.threads, self.duration_s
+            "target {} | {} | {:.1}s",
+            self.target,
+            super::count(self.threads as u64, "thread"),
+            self.duration_s
         );
         let _ = writeln!(
             s,

@@ -57,6 +57,16 @@ impl Drop for RemoveIfUnwritten {
     }
 }
 
+/// `1 thread`, `2 threads`: a count with its noun, singular for one.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A JSON output file, opened before any load is sent so a bad path fails early.
 #[derive(Debug)]
 pub struct JsonOut {
@@ -146,5 +156,16 @@ pub fn human_rate(v: f64) -> String {
         format!("{:.1}k", v / 1e3)
     } else {
         format!("{v:.0}")
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    /// Summaries said "1 threads" and "in 1 windows".
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(super::count(1u64, "thread"), "1 thread");
+        assert_eq!(super::count(2u64, "window"), "2 windows");
+        assert_eq!(super::count(0u64, "burst"), "0 bursts");
     }
 }

@@ -115,11 +115,11 @@ impl WatchReport {
         let (t, mut s) = (&self.totals, String::new());
         let _ = writeln!(
             s,
-            "target {} | seed {} | {:.0} s in {} windows of {} s | stopped by {}",
+            "target {} | seed {} | {:.0} s in {} of {} s | stopped by {}",
             self.target,
             self.seed,
             self.duration_s,
-            self.windows_total,
+            super::count(self.windows_total, "window"),
             self.window_s,
             self.stopped_by
         );
