@@ -415,3 +415,26 @@ fn rates_are_written_as_people_write_them() {
     assert_eq!(code, 2);
     assert!(stderr.contains("1M, 500k"), "{stderr}");
 }
+
+/// `load` printed its summary to stderr and nothing to stdout.
+#[test]
+fn the_summary_goes_to_stdout() {
+    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args([
+            "load",
+            "--sink",
+            "discard",
+            "--rate",
+            "1000",
+            "--duration",
+            "1s",
+        ])
+        .args(["--threads", "1", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("achieved"), "{stdout:?}");
+    assert!(stdout.contains("| 1 thread |"), "{stdout:?}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("achieved"));
+}
