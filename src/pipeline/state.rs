@@ -7,6 +7,7 @@ use super::admission::AdmissionQueue;
 use super::alerts::AlertRegistry;
 use super::alerts::webhook::Webhooks;
 use super::config::{Isolation, PipelineConfig};
+use super::connections::ConnectionCounters;
 use super::ingest::{IngestCounters, IngestError};
 use super::process::assembler::AssemblyFaults;
 use super::process::{Assembler, WorkerState};
@@ -38,6 +39,8 @@ pub struct Shared {
     pub ingest: IngestCounters,
     /// Permits of ingest requests in flight (`max_inflight_requests`).
     pub inflight: tokio::sync::Semaphore,
+    /// Connection counters of both listeners.
+    pub connections: ConnectionCounters,
 }
 
 impl Shared {
@@ -85,6 +88,7 @@ impl Shared {
             webhooks: Webhooks::start(),
             ingest: IngestCounters::default(),
             inflight: tokio::sync::Semaphore::new(config.max_inflight_requests),
+            connections: ConnectionCounters::default(),
             config,
         }
     }

@@ -72,6 +72,7 @@ pub fn render(shared: &Shared) -> Response<ResponseBody> {
             "# TYPE {PREFIX}_{name} {kind}\n{PREFIX}_{name} {value}"
         );
     }
+    super::limits::render(shared, &mut out, PREFIX);
     let mut response = plain(StatusCode::OK, out.trim_end());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

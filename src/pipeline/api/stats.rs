@@ -81,6 +81,8 @@ pub struct PipelineStats {
     pub webhooks_delivered: u64,
     /// Webhook transitions that could not be delivered.
     pub webhooks_failed: u64,
+    /// Every bounded map keyed by client data: its limit, use and refusals.
+    pub limits: super::limits::Limits,
 }
 
 /// Both parts of `/api/v1/stats`.
@@ -152,6 +154,7 @@ pub fn pipeline_stats(shared: &Shared) -> PipelineStats {
         invalid_requests: shared.ingest.invalid_requests.load(Relaxed),
         webhooks_delivered: shared.webhooks.stats.delivered.load(Relaxed),
         webhooks_failed: shared.webhooks.stats.failed.load(Relaxed),
+        limits: super::limits::limits(shared),
     }
 }
 
