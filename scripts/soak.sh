@@ -52,7 +52,7 @@ cat >"$DIR/load.toml" <<TOML
 [load]
 threads = 1
 batch = 200
-duration = "${seconds}s"
+duration = "$(( seconds * 2 ))s"
 [load.rate]
 profile = "bursts"
 on_spans_per_sec = $(( RATE * 3 )).0
@@ -95,12 +95,16 @@ done
 kill "$load" 2>/dev/null || true
 wait "$load" 2>/dev/null || true
 
-# Least-squares slope (MiB per minute) of a column over the samples after the warm-up.
+# Least-squares slope (MiB per minute) of a column over the samples after the warm-up: the
+# first quarter of the run for serve and load, the first half of its leg for a watch.
 summary() {
-    awk -v col="$1" -v warm="$(( seconds / 4 ))" -v leg="${2:-0}" -F'\t' '
+    awk -v col="$1" -v warm="$(( seconds / 4 ))" -v legwarm="$(( leg / 2 ))" -v leg="${2:-0}" -F'\t' '
         NR > 1 && $(col) > 0 && (leg == 0 || $5 == leg) {
-            if (first == "") first = $(col); last = $(col); if ($(col) > peak) peak = $(col)
-            if ($1 >= warm) { n++; sx += $1; sy += $(col); sxx += $1 * $1; sxy += $1 * $(col) }
+            if (first == "") { first = $(col); t0 = $1 }
+            last = $(col); if ($(col) > peak) peak = $(col)
+            if ((leg == 0 && $1 >= warm) || (leg > 0 && $1 >= t0 + legwarm)) {
+                n++; sx += $1; sy += $(col); sxx += $1 * $1; sxy += $1 * $(col)
+            }
         }
         END {
             slope = (n > 2 && n * sxx - sx * sx > 0) ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0

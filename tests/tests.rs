@@ -4,6 +4,7 @@
 mod capacity;
 mod encode;
 mod fidelity;
+mod fuzz;
 mod load;
 mod peers;
 mod pipeline;
