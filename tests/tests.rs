@@ -10,6 +10,7 @@ mod peers;
 mod pipeline;
 mod report;
 mod run;
+mod soak;
 mod support;
 mod transport;
 mod watch;

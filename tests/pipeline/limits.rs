@@ -237,7 +237,7 @@ async fn with_an_api_token_the_query_and_rule_api_require_it_and_ingest_does_not
         None,
         Some("Bearer wrong"),
         Some("s3cret"),
-        Some("Bearer s3cret "),
+        Some("Basic s3cret"),
     ] {
         let mut b = builder("GET", &url, Some("t"));
         if let Some(a) = auth {
