@@ -9,11 +9,13 @@ use serde_json::Value;
 
 use crate::support::HEAVY;
 
-/// Slope bound of the long-lived processes' RSS after warm-up, MiB per minute. The 30-minute
-/// run measured -0.1 to 0 for serve and load; a leak of one span store's worth (64 MiB) over
-/// the run's half hour would be 2 MiB/min, so 1 MiB/min separates flat from leaking while
-/// leaving room for the allocator's steps in a 90-second window.
-const FLAT_MIB_PER_MIN: f64 = 1.0;
+/// Slope bounds of the long-lived processes' RSS after warm-up (the first 30 s), MiB per
+/// minute. Two minutes is too short to see a slow leak (the 30-minute run in the README measured
+/// -0.03 for serve, -0.09 for load); this catches a gross one: a serve that kept every span of
+/// the 20,000 spans/s load would grow by about 100 MiB/min, one that kept a seventh of them by
+/// more than 16. 2-minute runs on a busy 2-core machine measured 3.4 and 7.9 for serve (an
+/// allocator step while the stores fill) and -0.03 and 1.2 for load.
+const FLAT_MIB_PER_MIN: [(&str, f64); 2] = [("serve", 16.0), ("load", 4.0)];
 
 #[test]
 fn two_minutes_of_serve_load_and_a_restarted_watch_keep_memory_flat_and_report_no_false_failures() {
@@ -39,12 +41,12 @@ fn two_minutes_of_serve_load_and_a_restarted_watch_keep_memory_flat_and_report_n
             "a watch leg verified nothing: {summary}"
         );
     }
-    for process in ["serve", "load"] {
+    for (process, bound) in FLAT_MIB_PER_MIN {
         let p = &summary[process];
         assert!(p["samples"].as_u64().unwrap() >= 20, "{process}: {p}");
         let slope = p["slope_mib_per_min"].as_f64().unwrap();
         assert!(
-            slope.abs() <= FLAT_MIB_PER_MIN,
+            slope.abs() <= bound,
             "{process} RSS moves {slope} MiB/min after warm-up: {p}\n{stderr}"
         );
     }
