@@ -70,7 +70,17 @@ pub fn admit(shared: &Shared, body: Bytes) -> Result<Accepted, IngestError> {
     }
 }
 
+/// Longest partial-success message, in bytes: a request of many refused tenants would
+/// otherwise be answered with a message as long as itself.
+const MAX_MESSAGE: usize = 1024;
+
 fn note(message: &mut String, what: String) {
+    if message.len() >= MAX_MESSAGE {
+        if !message.ends_with('…') {
+            message.push_str("; …");
+        }
+        return;
+    }
     if !message.is_empty() {
         message.push_str("; ");
     }
