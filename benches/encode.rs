@@ -1,5 +1,7 @@
 //! Template encoding against the plain "build opentelemetry-proto structs and prost-encode them"
 //! path, in one group so the ratio shows in one run. Throughput is in spans.
+// criterion's group macros generate public functions without documentation.
+#![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use span_sentinel::encode::{SeqRange, Template, plain};

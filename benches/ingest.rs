@@ -2,6 +2,8 @@
 //! the whole in-process path of one request (tenant check, scan, admission, worker processing:
 //! histograms, span store, assembly check, alert window), in spans per second; and the same over
 //! OTLP/gRPC on loopback, client included, as a stand-in for the end-to-end figure.
+// criterion's group macros generate public functions without documentation.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};

@@ -35,12 +35,27 @@ pub enum WireError {
 pub enum Value {
     /// Wire type 0.
     Varint(u64),
-    /// Wire type 1; `at` is the offset of its 8 little-endian bytes.
-    Fixed64 { value: u64, at: usize },
-    /// Wire type 5; `at` is the offset of its 4 little-endian bytes.
-    Fixed32 { value: u32, at: usize },
+    /// Wire type 1.
+    Fixed64 {
+        /// The value.
+        value: u64,
+        /// The offset of its 8 little-endian bytes.
+        at: usize,
+    },
+    /// Wire type 5.
+    Fixed32 {
+        /// The value.
+        value: u32,
+        /// The offset of its 4 little-endian bytes.
+        at: usize,
+    },
     /// Wire type 2; the body is `buf[start..end]`.
-    Len { start: usize, end: usize },
+    Len {
+        /// Offset of the body's first byte.
+        start: usize,
+        /// Offset just past the body.
+        end: usize,
+    },
 }
 
 /// One field: its number and its value.
