@@ -438,3 +438,72 @@ fn the_summary_goes_to_stdout() {
     assert!(stdout.contains("| 1 thread |"), "{stdout:?}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("achieved"));
 }
+
+/// A target that accepts TCP connections and never answers (nor reads): the connections are
+/// kept open until the listener is dropped.
+fn stalled_target() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let handle = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(40) {
+            match listener.accept() {
+                Ok((stream, _)) => held.push(stream),
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    });
+    (addr, handle)
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+// Regression: against a target that accepts and never answers, a 5 s load took 30 s (every
+// batch in flight waited out its retries) and its spans' fate depended on that wait.
+#[test]
+fn a_stalled_target_ends_the_load_on_time_with_every_stalled_span_failed() {
+    let _heavy = crate::support::HEAVY
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let (addr, _target) = stalled_target();
+    for target in [format!("grpc://{addr}"), format!("http://{addr}/v1/traces")] {
+        let dir = tempfile::tempdir().unwrap();
+        let json = dir.path().join("load.json");
+        let started = std::time::Instant::now();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+            .args(["load", "--quiet", "--target", &target, "--rate", "20000"])
+            .args(["--duration", "5s", "--threads", "2", "--json"])
+            .arg(&json)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut peak_kib = 0;
+        while child.try_wait().unwrap().is_none() {
+            peak_kib = peak_kib.max(rss_kib(child.id()).unwrap_or(0));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let took = started.elapsed();
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        // 5 s of load, at most 2 s of grace for answers, and start-up on a busy machine.
+        assert!(took < Duration::from_secs(10), "{target}: took {took:?}");
+        assert!(peak_kib > 0, "{target}: RSS never read");
+        assert!(peak_kib < 64 << 10, "{target}: peak RSS {peak_kib} KiB");
+        assert!(n(&report, "sent_spans") > 0, "{report}");
+        assert_eq!(n(&report, "acked_spans"), 0, "{report}");
+        assert_eq!(n(&report, "rejected_spans"), 0, "{report}");
+        assert_eq!(
+            n(&report, "failed_spans"),
+            n(&report, "sent_spans"),
+            "{report}"
+        );
+        assert_accounted(&report);
+    }
+}

@@ -12,6 +12,7 @@ pub mod load;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod serve_guard;
 pub mod watch;
 
 use std::ffi::OsString;

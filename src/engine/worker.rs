@@ -21,6 +21,9 @@ use crate::transport::{Delivery, Exporter};
 /// How often a worker hands its interval to the collector.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
+/// How long after the load's end a worker waits for answers to exports in flight.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
 /// Below this, a worker with nothing in flight sleeps on its thread rather than on tokio's
 /// millisecond timer.
 const PRECISE_SLEEP: Duration = Duration::from_millis(2);
@@ -55,6 +58,8 @@ pub struct Worker<'a> {
     next_flush: Instant,
     /// The second of the grid the current interval belongs to (1: the first second).
     second: u64,
+    /// Spans per stream handed to the exporter and not yet answered.
+    unanswered: Vec<u64>,
 }
 
 impl<'a> Worker<'a> {
@@ -93,6 +98,7 @@ impl<'a> Worker<'a> {
             json_buf: Vec::new(),
             next_flush: anchor.instant + FLUSH_EVERY,
             second: 1,
+            unanswered: vec![0; plan.streams.len()],
         }
     }
 
@@ -166,12 +172,10 @@ impl<'a> Worker<'a> {
                 break;
             }
             self.wait_until(intended, &mut inflight).await;
-            if inflight.len() >= self.plan.transport.concurrency {
-                let waiting = Instant::now();
-                while inflight.len() >= self.plan.transport.concurrency {
-                    self.wait_for_one(&mut inflight).await;
-                }
-                self.interval.waiting_for_acks += waiting.elapsed();
+            if inflight.len() >= self.plan.transport.concurrency
+                && !self.wait_for_room(&mut inflight, end).await
+            {
+                break;
             }
             let now = Instant::now();
             if now >= end {
@@ -192,9 +196,7 @@ impl<'a> Worker<'a> {
             self.wait_until(end, &mut inflight).await;
         }
         let sending = self.anchor.instant.elapsed().min(self.plan.duration);
-        while !inflight.is_empty() {
-            self.wait_for_one(&mut inflight).await;
-        }
+        self.drain(inflight, end).await;
         sending
     }
 
@@ -213,18 +215,57 @@ impl<'a> Worker<'a> {
         }
     }
 
-    /// Waits for one export to finish (flushing on the grid meanwhile) and records it.
-    async fn wait_for_one<F: Future<Output = Done>>(&mut self, inflight: &mut FuturesUnordered<F>) {
+    /// Waits until fewer than `concurrency` exports are in flight, flushing on the grid
+    /// meanwhile; `false` when the load's end came first (a stalled target must not hold the
+    /// load past its end).
+    async fn wait_for_room<F: Future<Output = Done>>(
+        &mut self,
+        inflight: &mut FuturesUnordered<F>,
+        end: Instant,
+    ) -> bool {
+        let waiting = Instant::now();
+        let mut room = true;
+        while inflight.len() >= self.plan.transport.concurrency {
+            tokio::select! {
+                _ = tokio::time::sleep_until(self.next_flush.into()) => {
+                    self.flush_if_due(Instant::now());
+                }
+                Some(done) = inflight.next() => self.record(done),
+                _ = tokio::time::sleep_until(end.into()) => {
+                    room = false;
+                    break;
+                }
+            }
+        }
+        self.interval.waiting_for_acks += waiting.elapsed();
+        room
+    }
+
+    /// Records the exports still in flight as they finish (flushing on the grid meanwhile), for
+    /// at most [`DRAIN_GRACE`] (or the attempt timeout, if shorter) after the end; spans
+    /// unanswered by then are `failed` and their requests are dropped, so a target that accepts
+    /// and never answers ends the load on time instead of after every retry's timeout.
+    async fn drain<F: Future<Output = Done>>(
+        &mut self,
+        mut inflight: FuturesUnordered<F>,
+        end: Instant,
+    ) {
+        let deadline = end + DRAIN_GRACE.min(self.plan.transport.timeout);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(self.next_flush.into()) => {
                     self.flush_if_due(Instant::now());
                 }
-                Some(done) = inflight.next() => {
-                    self.record(done);
-                    return;
-                }
+                done = inflight.next() => match done {
+                    Some(done) => self.record(done),
+                    None => return,
+                },
+                _ = tokio::time::sleep_until(deadline.into()) => break,
             }
+        }
+        drop(inflight);
+        for (lane, spans) in self.unanswered.iter_mut().enumerate() {
+            self.interval.streams[lane].failed += std::mem::take(spans);
         }
     }
 
@@ -263,12 +304,14 @@ impl<'a> Worker<'a> {
             counts.acked += spans;
             return None;
         }
+        self.unanswered[lane] += spans;
         let body = Bytes::copy_from_slice(bytes);
         let fut = exporter.export(l.tenant.clone(), body, spans);
         Some(async move { (lane, fut.await, intended) })
     }
 
     fn record(&mut self, (lane, delivery, intended): Done) {
+        self.unanswered[lane] -= delivery.acked + delivery.rejected + delivery.failed;
         self.interval.streams[lane].add_delivery(&delivery);
         record_us(&mut self.interval.latency_us, intended.elapsed());
     }

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use http::HeaderName;
 
+use super::alerts::allow::Cidr;
+
 /// How the admission queue shares capacity between tenants. The one isolation type of the
 /// program: profiles (`[pipeline] isolation = "fair"`) and `--isolation` flags parse into it.
 #[derive(
@@ -77,6 +79,40 @@ impl Default for StoreLimits {
             max_tenants: 1_000,
             series_per_tenant: 10_000,
             pending_assemblies: 100_000,
+        }
+    }
+}
+
+/// Limits and timeouts of each listener's connections, so that idle or slow clients can hold
+/// neither file descriptors nor memory without bound.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Open connections per listener; further clients wait in the kernel's accept backlog
+    /// until one closes (at most `header_read_timeout` when the others are slow clients).
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers (HTTP/1.1), and a connection's first
+    /// bytes: a slowloris client is closed after this.
+    pub header_read_timeout: Duration,
+    /// A connection with no bytes in either direction for this long is closed.
+    pub idle_timeout: Duration,
+    /// HTTP/2 streams one connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// HTTP/2 receive window of one stream, bytes.
+    pub stream_window: u32,
+    /// HTTP/2 receive window of one connection, bytes: what one client can have buffered
+    /// before the server reads it (so all clients: this times `max_connections`).
+    pub connection_window: u32,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+            max_concurrent_streams: 256,
+            stream_window: 2 << 20,
+            connection_window: 8 << 20,
         }
     }
 }
@@ -160,6 +196,13 @@ pub struct PipelineConfig {
     pub max_inflight_requests: usize,
     /// Injected faults.
     pub faults: Faults,
+    /// Connection limits and timeouts of both listeners.
+    pub connections: ConnectionLimits,
+    /// Address blocks webhooks may be sent to besides loopback (`--webhook-allow`).
+    pub webhook_allow: Vec<Cidr>,
+    /// Bearer token the query and rule API (`/api/v1/...`) require (`--api-token`); `None`:
+    /// open to whoever reaches the listener. Ingest and `/metrics` never require it.
+    pub api_token: Option<String>,
 }
 
 impl Default for PipelineConfig {
@@ -182,6 +225,9 @@ impl Default for PipelineConfig {
             max_message_bytes: 32 << 20,
             max_inflight_requests: 64,
             faults: Faults::default(),
+            connections: ConnectionLimits::default(),
+            webhook_allow: Vec::new(),
+            api_token: None,
         }
     }
 }
@@ -217,6 +263,31 @@ impl PipelineConfig {
         if !(0.0..=1.0).contains(&self.faults.drop_fraction) {
             return Err("fault drop fraction must be within 0..=1".into());
         }
+        if self.connections.max_connections == 0 {
+            return Err("max connections must be at least 1".into());
+        }
+        if self.api_token.as_deref() == Some("") {
+            return Err("the API token must not be empty".into());
+        }
         Ok(())
+    }
+
+    /// Warnings to print at start: a listener reachable from other hosts while the query and
+    /// rule API are open to anyone who reaches it.
+    pub fn exposure_warnings(&self) -> Vec<String> {
+        if self.api_token.is_some() {
+            return Vec::new();
+        }
+        [("OTLP/gRPC", self.grpc_addr), ("HTTP", self.http_addr)]
+            .into_iter()
+            .filter(|(_, addr)| !addr.ip().is_loopback())
+            .map(|(name, addr)| {
+                format!(
+                    "warning: the {name} listener binds {addr}, which other hosts may reach, and \
+                     no --api-token is set: anyone who reaches it can read every tenant's data \
+                     and create alert rules; set --api-token or bind 127.0.0.1"
+                )
+            })
+            .collect()
     }
 }

@@ -25,6 +25,7 @@ pub mod admission;
 pub mod alerts;
 pub mod api;
 pub mod config;
+pub mod connections;
 pub mod ingest;
 pub mod process;
 pub mod refused;
@@ -35,7 +36,9 @@ pub mod store;
 pub mod tenants;
 
 pub use api::stats::{PipelineStats, TenantStats};
-pub use config::{AssemblyConfig, Faults, Isolation, PipelineConfig, StoreLimits};
+pub use config::{
+    AssemblyConfig, ConnectionLimits, Faults, Isolation, PipelineConfig, StoreLimits,
+};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

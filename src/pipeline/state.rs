@@ -11,6 +11,7 @@ use super::admission::AdmissionQueue;
 use super::alerts::AlertRegistry;
 use super::alerts::webhook::Webhooks;
 use super::config::{Isolation, PipelineConfig};
+use super::connections::ConnectionCounters;
 use super::process::assembler::{Assembler, AssemblyFaults};
 use super::process::worker::WorkerState;
 use super::store::histograms::WorkerHistograms;
@@ -41,6 +42,8 @@ pub struct Shared {
     pub ingest: IngestCounters,
     /// Permits of ingest requests in flight (`max_inflight_requests`).
     pub inflight: tokio::sync::Semaphore,
+    /// Connection counters of both listeners.
+    pub connections: ConnectionCounters,
 }
 
 impl Shared {
@@ -88,6 +91,7 @@ impl Shared {
             webhooks: Webhooks::start(),
             ingest: IngestCounters::default(),
             inflight: tokio::sync::Semaphore::new(config.max_inflight_requests),
+            connections: ConnectionCounters::default(),
             config,
         }
     }

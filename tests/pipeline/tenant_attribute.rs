@@ -101,3 +101,34 @@ async fn without_the_setting_a_header_less_request_is_refused() {
     assert!(pipeline.tenant_stats("alpha").is_none());
     pipeline.shutdown().await;
 }
+
+// Regression: spans were grouped by tenant with a scan of the groups per span, so one request of
+// n tenants cost n²/2 comparisons (5·10⁹ for this one, many seconds); grouping is now one hash
+// lookup per span (milliseconds). The bound is a complexity guard, a hundred times the linear
+// cost, not a speed claim.
+#[tokio::test]
+async fn a_request_of_a_hundred_thousand_tenants_is_split_in_linear_time() {
+    let _slot = shared_slot();
+    let mut config = test_config();
+    config.tenant_attribute = Some("tenant.id".into());
+    config.max_body_bytes = 64 << 20;
+    config.max_message_bytes = 64 << 20;
+    let pipeline = start(config).await;
+    // Distinct names the registry refuses at once (a `/` is not allowed), so only the grouping
+    // is measured, not the registration of tenants.
+    let parts = (0..100_000u64).map(|i| part(Some(&format!("t/{i}")), i + 1, 1));
+    let body = encode(&merged(parts.collect()));
+    let started = std::time::Instant::now();
+    let raw = http_post(&pipeline, None, body, &[]).await;
+    let took = started.elapsed();
+    assert_eq!(
+        raw.status,
+        200,
+        "{:?}",
+        &raw.body[..raw.body.len().min(200)]
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // The answer does not grow with the request: one line per refused tenant, cut at 1 KiB.
+    assert!(raw.body.len() < 2048, "{} bytes", raw.body.len());
+    pipeline.shutdown().await;
+}

@@ -71,6 +71,8 @@ pub struct AlertRegistry {
     tenants: Mutex<HashMap<u16, TenantAlerts>>,
     history_limit: usize,
     rules_limit: usize,
+    /// Rules refused because their tenant already had `rules_per_tenant`.
+    pub refused: std::sync::atomic::AtomicU64,
 }
 
 /// Unix time now, ns.
@@ -98,6 +100,7 @@ impl AlertRegistry {
             tenants: Mutex::default(),
             history_limit: history_limit.max(1),
             rules_limit,
+            refused: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -111,6 +114,8 @@ impl AlertRegistry {
         let alerts = tenants.entry(tenant).or_default();
         alerts.rules.retain(|r| r.rule.name != rule.name);
         if alerts.rules.len() >= self.rules_limit {
+            self.refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(format!("at most {} rules per tenant", self.rules_limit));
         }
         alerts.rules.push(RuleStatus {
@@ -122,6 +127,23 @@ impl AlertRegistry {
             below_since: None,
         });
         Ok(())
+    }
+
+    /// The most rules any tenant holds, and the distinct webhook URLs over all rules.
+    pub fn usage(&self) -> (usize, usize) {
+        let tenants = self.lock();
+        let mut urls = std::collections::HashSet::new();
+        let mut most = 0;
+        for alerts in tenants.values() {
+            most = most.max(alerts.rules.len());
+            urls.extend(
+                alerts
+                    .rules
+                    .iter()
+                    .filter_map(|r| r.rule.webhook_url.as_deref()),
+            );
+        }
+        (most, urls.len())
     }
 
     /// Deletes a rule; `false` when there was none of that name.

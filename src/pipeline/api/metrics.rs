@@ -85,6 +85,7 @@ pub fn render(shared: &Shared) -> Response<ResponseBody> {
         );
     }
     render_refused(&p.refused_spans, &mut out);
+    super::limits::render(shared, &mut out, PREFIX);
     let mut response = plain(StatusCode::OK, out.trim_end());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error;
-use crate::pipeline::alerts::AlertRule;
+use crate::pipeline::alerts::{AlertRule, allow};
 use crate::pipeline::response::{ResponseBody, json as json_response};
 use crate::pipeline::state::Shared;
 use crate::pipeline::store::histograms::Merged;
@@ -188,6 +188,15 @@ pub async fn post_rule(
         Err(response) => return response,
     };
     if let Err(why) = rule.validate() {
+        return error(StatusCode::BAD_REQUEST, &why);
+    }
+    let allowed = &shared.config.webhook_allow;
+    if let Some(Err(why)) = rule
+        .webhook_url
+        .as_deref()
+        .map(|u| allow::check(u, allowed))
+    {
+        shared.webhooks.stats.refused_targets.fetch_add(1, Relaxed);
         return error(StatusCode::BAD_REQUEST, &why);
     }
     match shared.alerts.upsert(tenant.index, rule.clone()) {

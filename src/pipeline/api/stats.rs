@@ -85,6 +85,8 @@ pub struct PipelineStats {
     /// Spans refused after decoding, by reason (all tenants; a span without a tenant belongs
     /// to none).
     pub refused_spans: RefusedCounts,
+    /// Every bounded map keyed by client data: its limit, use and refusals.
+    pub limits: super::limits::Limits,
 }
 
 /// Both parts of `/api/v1/stats`.
@@ -157,6 +159,7 @@ pub fn pipeline_stats(shared: &Shared) -> PipelineStats {
         webhooks_delivered: shared.webhooks.stats.delivered.load(Relaxed),
         webhooks_failed: shared.webhooks.stats.failed.load(Relaxed),
         refused_spans: shared.ingest.refused_spans.snapshot(),
+        limits: super::limits::limits(shared),
     }
 }
 

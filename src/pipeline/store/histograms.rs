@@ -87,8 +87,14 @@ impl WorkerHistograms {
         let (digits, limit) = (self.digits, self.series_limit);
         let series = &mut self.tenants[index];
         for run in spans.chunk_by(|a, b| a.service == b.service) {
-            let service = run[0].service.slice(body);
+            let service = key_of(run[0].service.slice(body));
+            // A new service is only taken while there is room for one more series: services
+            // never outnumber series, so both stay within the limit.
             if !series.services.contains_key(service) {
+                if series.series >= limit {
+                    series.dropped_spans += run.len() as u64;
+                    continue;
+                }
                 series
                     .services
                     .insert(service.into(), ServiceSeries::default());
@@ -98,7 +104,7 @@ impl WorkerHistograms {
             };
             for span in run {
                 status[status_index(span.status_code)] += 1;
-                let name = span.name.slice(body);
+                let name = key_of(span.name.slice(body));
                 let histogram = match ops.get_mut(name) {
                     Some(h) => h,
                     None if series.series >= limit => {
@@ -151,6 +157,14 @@ impl WorkerHistograms {
         series.dropped_spans
     }
 
+    /// The most series any tenant holds in this worker, and the spans this worker did not
+    /// record for want of room, over all tenants (for the limits of `/api/v1/stats`).
+    pub fn usage(&self) -> (usize, u64) {
+        self.tenants.iter().fold((0, 0), |(most, dropped), t| {
+            (most.max(t.series), dropped + t.dropped_spans)
+        })
+    }
+
     /// Adds this worker's span counts by status of `tenant`, per service, into `into`.
     pub fn status_into(&self, tenant: u16, into: &mut BTreeMap<String, StatusCounts>) {
         let Some(series) = self.tenants.get(usize::from(tenant)) else {
@@ -163,6 +177,15 @@ impl WorkerHistograms {
             }
         }
     }
+}
+
+/// Longest service or operation name kept as a series key, in bytes; longer names are cut, so
+/// that the memory of `series_per_tenant` series is bounded by the limit, not by what a client
+/// sends (a name may otherwise be as long as a whole request).
+pub const MAX_SERIES_NAME_BYTES: usize = 256;
+
+fn key_of(name: &[u8]) -> &[u8] {
+    &name[..name.len().min(MAX_SERIES_NAME_BYTES)]
 }
 
 /// Where a status code is counted in [`StatusCounts`].
