@@ -8,7 +8,9 @@ use super::alerts::AlertRegistry;
 use super::alerts::webhook::Webhooks;
 use super::config::{Isolation, PipelineConfig};
 use super::ingest::{IngestCounters, IngestError};
+use super::faults::FaultGate;
 use super::process::assembler::AssemblyFaults;
+use super::process::cap::ProcessingCap;
 use super::process::{Assembler, WorkerState};
 use super::store::histograms::WorkerHistograms;
 use super::store::spans::SpanStores;
@@ -38,6 +40,10 @@ pub struct Shared {
     pub ingest: IngestCounters,
     /// Permits of ingest requests in flight (`max_inflight_requests`).
     pub inflight: tokio::sync::Semaphore,
+    /// Whether the injected faults apply now.
+    pub fault_gate: FaultGate,
+    /// The processing cap, if configured.
+    pub cap: Option<ProcessingCap>,
 }
 
 impl Shared {
@@ -85,8 +91,15 @@ impl Shared {
             webhooks: Webhooks::start(),
             ingest: IngestCounters::default(),
             inflight: tokio::sync::Semaphore::new(config.max_inflight_requests),
+            fault_gate: FaultGate::new(config.faults.while_tenant.clone()),
+            cap: config.process_spans_per_sec.map(ProcessingCap::new),
             config,
         }
+    }
+
+    /// Whether the injected faults apply now.
+    pub fn faults_on(&self) -> bool {
+        self.fault_gate.on(std::time::Instant::now())
     }
 
     /// Counts a request refused as a whole.

@@ -132,10 +132,12 @@ impl Assembler {
                 continue;
             }
             if let Some(mut trace) = self.assemble(shared, tenant, &id) {
-                if every_nth(
-                    &self.faults.assembled_for_corruption,
-                    self.faults.corrupt_every,
-                ) {
+                if shared.faults_on()
+                    && every_nth(
+                        &self.faults.assembled_for_corruption,
+                        self.faults.corrupt_every,
+                    )
+                {
                     corrupt(&mut trace);
                 }
                 if shared.traces.insert(tenant, id, trace) {

@@ -5,6 +5,7 @@
 //! assembler ever contend for), so the per-span work takes no shared lock and allocates nothing.
 
 pub mod assembler;
+pub mod cap;
 pub mod worker;
 
 pub use assembler::Assembler;
