@@ -202,7 +202,11 @@ fn evaluate_alerts(shared: &Shared) {
     let now = Instant::now();
     let (faults, on) = (&shared.config.faults, shared.faults_on());
     // The lagging-evaluator fault: judge the window as it was `alert_delay` ago.
-    let lag = if on { faults.alert_delay } else { Duration::ZERO };
+    let lag = if on {
+        faults.alert_delay
+    } else {
+        Duration::ZERO
+    };
     let now = now.checked_sub(lag).unwrap_or(now);
     let eval = if on {
         alerts::evaluator::EvalFaults {

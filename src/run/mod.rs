@@ -6,4 +6,5 @@ pub mod execute;
 pub mod peer;
 pub mod plan;
 pub mod timeline;
+pub mod verdict;
 pub mod walk;

@@ -7,5 +7,6 @@ pub mod api;
 pub mod checks;
 pub mod histograms;
 pub mod poller;
+pub mod power;
 pub mod prometheus;
 pub mod traces;

@@ -1,0 +1,270 @@
+//! The verdict of a run: the checks of `verify::checks` over each phase's evidence, sharpened by
+//! what only the run knows. A check is never greener than what was observed: a phase whose load
+//! failed, fell short of its offered rate or did not finish is at least `inconclusive`; a check
+//! whose query the target did not answer is `fail`; a completeness comparison too small to see
+//! the configured drop is `inconclusive`; a late webhook notification is a check of its own.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use super::evidence::PhaseEvidence;
+use super::execute::PhaseOutcome;
+use super::plan::{Phase, RunPlan};
+use crate::verify::checks::{self, Check, CheckTolerances, PhaseKind, Status};
+use crate::verify::power;
+
+/// A load phase whose load reached less than this share of its offered rate (or sent for less
+/// than this share of the phase) did not put the target under the load it claims to.
+pub const GENERATOR_LIMIT: f64 = 0.9;
+
+/// Judges every phase of a run; `phases` holds one outcome per phase of `plan`.
+pub fn judge(plan: &RunPlan, phases: &[PhaseOutcome]) -> Vec<Check> {
+    let judged: Vec<_> = plan
+        .phases
+        .iter()
+        .zip(phases)
+        .map(|(p, o)| (p.name.clone(), p.kind, o.sentinel.evidence.clone()))
+        .collect();
+    let tol = &plan.checks;
+    let baseline = plan
+        .phases
+        .iter()
+        .zip(phases)
+        .find(|(p, _)| p.kind == PhaseKind::Baseline)
+        .map(|(_, o)| &o.sentinel);
+    let mut out = Vec::new();
+    for check in checks::judge(&judged, tol) {
+        let i = plan
+            .phases
+            .iter()
+            .position(|p| p.name == check.phase)
+            .expect("checks are judged per phase of the plan");
+        let (phase, o) = (&plan.phases[i], &phases[i]);
+        let after_clear = check.name == "alert_clear_delay";
+        out.push(sharpen(check, phase, o, baseline, tol));
+        if after_clear {
+            if let Some(c) = notify_check(phase, &o.sentinel, baseline, tol) {
+                out.push(sharpen(c, phase, o, baseline, tol));
+            }
+        }
+    }
+    out
+}
+
+/// Everything the run knows beyond the evidence, applied to one check.
+fn sharpen(
+    mut c: Check,
+    phase: &Phase,
+    o: &PhaseOutcome,
+    baseline: Option<&PhaseEvidence>,
+    tol: &CheckTolerances,
+) -> Check {
+    let ev = &o.sentinel;
+    if let Some(why) = ev.unanswered.get(c.name.as_ref()) {
+        c.status = Status::Fail;
+        c.evidence = format!("the target did not answer a query this check needs: {why}");
+        return c;
+    }
+    match c.name.as_ref() {
+        "trace_completeness" => completeness(&mut c, phase.kind, ev, baseline, tol),
+        "alert_detection" => error_stream(&mut c, ev),
+        "freshness_p99_ms" | "alert_detect_delay" | "alert_clear_delay" | "alert_notify_delay" => {
+            ratio_to_baseline(&mut c)
+        }
+        _ => {}
+    }
+    if let Some(why) = unsound(phase, o) {
+        c.status = c.status.max(Status::Inconclusive);
+        c.evidence = format!("{why}; {}", c.evidence);
+    }
+    c
+}
+
+/// Why a phase's checks cannot stand for what the phase claims, if they cannot.
+pub fn unsound(phase: &Phase, o: &PhaseOutcome) -> Option<String> {
+    if !o.completed {
+        return Some("the phase did not finish (the run was stopped or could not go on)".into());
+    }
+    if phase.kind != PhaseKind::Load {
+        return None;
+    }
+    if let Some(e) = &o.load_error {
+        return Some(format!("the load could not run: {e}"));
+    }
+    let Some(load) = &o.load else {
+        return Some("the load did not run".into());
+    };
+    let sent = load.total.total().sent as f64;
+    let window = load.sending.as_secs_f64();
+    if window < GENERATOR_LIMIT * phase.duration.as_secs_f64() {
+        return Some(format!(
+            "the load sent for {window:.1} s of the phase's {:.1} s",
+            phase.duration.as_secs_f64()
+        ));
+    }
+    let offered = phase.load_rate.as_ref().and_then(|r| r.cumulative(window));
+    match offered {
+        Some(offered) if sent < GENERATOR_LIMIT * offered => Some(format!(
+            "the load reached {} of the {} spans/s offered (below {GENERATOR_LIMIT} of it)",
+            crate::report::human_rate(sent / window.max(1e-9)),
+            crate::report::human_rate(offered / window.max(1e-9)),
+        )),
+        _ => None,
+    }
+}
+
+/// Missing traces whose lookups went unanswered fail; a comparison too small to see the
+/// configured drop is inconclusive; a drop is reported with its confidence interval.
+fn completeness(
+    c: &mut Check,
+    kind: PhaseKind,
+    ev: &PhaseEvidence,
+    baseline: Option<&PhaseEvidence>,
+    tol: &CheckTolerances,
+) {
+    if ev.missing_unanswered > 0 {
+        c.status = Status::Fail;
+        c.evidence = format!(
+            "{} missing traces were never answered for (the lookup failed); {}",
+            ev.missing_unanswered, c.evidence
+        );
+        return;
+    }
+    let Some(base) = baseline
+        .map(|b| &b.evidence)
+        .filter(|_| kind != PhaseKind::Baseline)
+    else {
+        return;
+    };
+    let e = &ev.evidence;
+    if c.status >= Status::Degraded {
+        if let Some((d, lo, hi)) =
+            power::drop_with_ci(base.verified, base.expected, e.verified, e.expected)
+        {
+            c.evidence.push_str(&format!(
+                "; drop {:.1} points (95% CI {:.1} to {:.1})",
+                d * 100.0,
+                lo * 100.0,
+                hi * 100.0
+            ));
+        }
+        return;
+    }
+    if c.status != Status::Pass || base.expected == 0 {
+        return;
+    }
+    let p0 = base.verified as f64 / base.expected as f64;
+    let pw = power::power(
+        p0,
+        base.expected,
+        e.expected,
+        tol.completeness_drop,
+        tol.p_value,
+    );
+    if pw < power::REQUIRED_POWER {
+        let need = power::traces_needed(p0, tol.completeness_drop, tol.p_value)
+            .map_or("more than ten million".into(), |n| n.to_string());
+        c.status = Status::Inconclusive;
+        c.evidence = format!(
+            "too few traces to see a drop of {}: power {:.2} with {} here and {} at baseline \
+             (below {}); {need} traces that must be assembled per phase would be needed; {}",
+            tol.completeness_drop,
+            pw,
+            e.expected,
+            base.expected,
+            power::REQUIRED_POWER,
+            c.evidence
+        );
+    }
+}
+
+/// Tells a burst missed because its error spans never reached the target from one missed by
+/// the alert rule.
+fn error_stream(c: &mut Check, ev: &PhaseEvidence) {
+    if c.status == Status::Pass || ev.evidence.detected == ev.evidence.bursts {
+        return;
+    }
+    let why = if ev.error_spans_lost > 0 {
+        format!(
+            "the target did not accept {} of the {} error-stream spans sent in the phase, so a \
+             burst may have been missed because its errors never arrived",
+            ev.error_spans_lost, ev.error_spans
+        )
+    } else {
+        format!(
+            "the target accepted all {} error-stream spans sent in the phase: the alert rule \
+             missed the burst",
+            ev.error_spans
+        )
+    };
+    c.evidence = format!("{}; {why}", c.evidence);
+}
+
+/// A degraded delay is reported as a multiple of its baseline value.
+fn ratio_to_baseline(c: &mut Check) {
+    if c.status < Status::Degraded {
+        return;
+    }
+    if let (Some(v), Some(b)) = (c.observed, c.baseline) {
+        if b > 0.0 {
+            c.evidence
+                .push_str(&format!("; {:.1}× the baseline's {b:.0} ms", v / b));
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// `alert_notify_delay`: burst start to the firing notification's arrival at the sentinel's
+/// webhook, held to the detection limit (none when the alert source sends no notifications).
+fn notify_check(
+    phase: &Phase,
+    ev: &PhaseEvidence,
+    baseline: Option<&PhaseEvidence>,
+    tol: &CheckTolerances,
+) -> Option<Check> {
+    if ev.evidence.notifications_not_expected || phase.kind == PhaseKind::Warmup {
+        return None;
+    }
+    let max_of = |v: &[Duration]| v.iter().max().map(|d| ms(*d));
+    let limit = ms(tol.detect_limit);
+    let max = max_of(&ev.notify_delays);
+    let is_baseline = phase.kind == PhaseKind::Baseline;
+    let base = baseline.and_then(|b| max_of(&b.notify_delays));
+    let base_fails =
+        base.is_none_or(|b| b > limit) && baseline.is_some_and(|b| !b.notify_delays.is_empty());
+    let bound = base.map(|b| b * tol.delay_factor + ms(tol.delay_slack));
+    let status = match max {
+        _ if !is_baseline && base_fails => Status::Fail,
+        None => Status::Inconclusive,
+        Some(m) if is_baseline => {
+            if m <= limit {
+                Status::Pass
+            } else {
+                Status::Fail
+            }
+        }
+        _ if base.is_none() => Status::Inconclusive,
+        Some(m) if m > limit || bound.is_some_and(|b| m > b) => Status::Degraded,
+        Some(_) => Status::Pass,
+    };
+    Some(Check {
+        name: Cow::Borrowed("alert_notify_delay"),
+        phase: phase.name.clone(),
+        status,
+        baseline: if is_baseline { None } else { base },
+        observed: max,
+        tolerance: format!(
+            "≤ {limit} ms from burst start to the webhook; ≤ baseline × {} + {} ms",
+            tol.delay_factor,
+            ms(tol.delay_slack)
+        ),
+        evidence: format!(
+            "max {:.0} ms over {} notifications (on the sentinel's clock)",
+            max.unwrap_or(0.0),
+            ev.notify_delays.len()
+        ),
+    })
+}
