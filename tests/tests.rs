@@ -11,4 +11,5 @@ mod report;
 mod run;
 mod support;
 mod transport;
+mod verdict;
 mod watch;

@@ -110,6 +110,12 @@ pub struct Faults {
     /// Firing transitions are made this much after the ratio crossed the threshold (a slow
     /// detector); resolving ones are on time.
     pub fire_delay: Duration,
+    /// The alert history shows a firing transition only this long after it was made (a slow
+    /// alert view); webhook notifications are on time.
+    pub firing_shown_after: Duration,
+    /// Fraction (0..1) of acknowledged batches that are counted in the histograms but not kept
+    /// for assembly (spans lost to trace assembly after the ack).
+    pub unstored_fraction: f64,
     /// Resolving transitions are made this much after the hysteresis ended.
     pub clear_delay: Duration,
     /// Webhook notifications are posted this long after their transition.
@@ -231,8 +237,10 @@ impl PipelineConfig {
         {
             return Err("the processing cap must be positive".into());
         }
-        if !(0.0..=1.0).contains(&self.faults.drop_fraction) {
-            return Err("fault drop fraction must be within 0..=1".into());
+        if !(0.0..=1.0).contains(&self.faults.drop_fraction)
+            || !(0.0..=1.0).contains(&self.faults.unstored_fraction)
+        {
+            return Err("fault drop fractions must be within 0..=1".into());
         }
         Ok(())
     }

@@ -268,3 +268,118 @@ fn notify_check(
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::checks::Evidence;
+
+    fn phase(expected: u64, verified: u64) -> PhaseEvidence {
+        PhaseEvidence {
+            evidence: Evidence {
+                expected,
+                verified,
+                missing: expected - verified,
+                bursts: 1,
+                ..Evidence::default()
+            },
+            ..PhaseEvidence::default()
+        }
+    }
+
+    fn judged(name: &str, base: &PhaseEvidence, load: &PhaseEvidence) -> Check {
+        let phases = [
+            (
+                "baseline".into(),
+                PhaseKind::Baseline,
+                base.evidence.clone(),
+            ),
+            ("load".into(), PhaseKind::Load, load.evidence.clone()),
+        ];
+        checks::judge(&phases, &CheckTolerances::default())
+            .into_iter()
+            .find(|c| c.name == name && c.phase == "load")
+            .unwrap()
+    }
+
+    #[test]
+    fn five_missing_of_ninety_is_inconclusive_not_pass() {
+        let (base, load) = (phase(90, 90), phase(90, 85));
+        let tol = CheckTolerances::default();
+        let mut c = judged("trace_completeness", &base, &load);
+        // The comparison alone calls this a pass (p ≈ 0.012 > 0.01) ...
+        assert_eq!(c.status, Status::Pass, "{}", c.evidence);
+        completeness(&mut c, PhaseKind::Load, &load, Some(&base), &tol);
+        // ... but 90 traces cannot see a 1% drop: the check says so, and what it would need.
+        assert_eq!(c.status, Status::Inconclusive, "{}", c.evidence);
+        assert!(c.evidence.contains("998 traces"), "{}", c.evidence);
+    }
+
+    #[test]
+    fn a_degradation_carries_its_effect_size() {
+        let (base, load) = (phase(1000, 1000), phase(1000, 900));
+        let mut c = judged("trace_completeness", &base, &load);
+        assert_eq!(c.status, Status::Degraded);
+        let tol = CheckTolerances::default();
+        completeness(&mut c, PhaseKind::Load, &load, Some(&base), &tol);
+        assert!(
+            c.evidence.contains("drop 10.0 points (95% CI 8."),
+            "{}",
+            c.evidence
+        );
+    }
+
+    #[test]
+    fn a_burst_missed_for_lost_error_spans_says_so() {
+        let (base, mut load) = (phase(100, 100), phase(100, 100));
+        load.error_spans = 2000;
+        let mut c = judged("alert_detection", &base, &load);
+        assert_eq!(c.status, Status::Degraded);
+        let mut refused = c.clone();
+        error_stream(&mut c, &load);
+        assert!(
+            c.evidence.contains("the alert rule missed the burst"),
+            "{}",
+            c.evidence
+        );
+        load.error_spans_lost = 700;
+        error_stream(&mut refused, &load);
+        assert!(
+            refused.evidence.contains("did not accept 700 of the 2000"),
+            "{}",
+            refused.evidence
+        );
+    }
+
+    #[test]
+    fn an_unanswered_query_fails_its_check() {
+        let (base, mut load) = (phase(100, 100), phase(100, 100));
+        load.unanswered.insert(
+            "unexpected_traces",
+            "could not search traces: HTTP 404".into(),
+        );
+        let c = judged("unexpected_traces", &base, &load);
+        // The evidence alone reads "0 found": a pass.
+        assert_eq!(c.status, Status::Pass);
+        let phase = Phase {
+            name: "load".into(),
+            kind: PhaseKind::Load,
+            duration: Duration::from_secs(10),
+            load_rate: None,
+        };
+        let o = PhaseOutcome {
+            load: None,
+            load_error: Some("refused".into()),
+            sentinel: load,
+            completed: true,
+        };
+        let c = sharpen(c, &phase, &o, Some(&base), &CheckTolerances::default());
+        assert_eq!(c.status, Status::Fail);
+        assert!(c.evidence.contains("HTTP 404"), "{}", c.evidence);
+        // A load that could not run makes every other check of its phase inconclusive.
+        let other = judged("spurious_alerts", &base, &o.sentinel);
+        let other = sharpen(other, &phase, &o, Some(&base), &CheckTolerances::default());
+        assert_eq!(other.status, Status::Inconclusive);
+        assert!(other.evidence.contains("the load could not run"));
+    }
+}

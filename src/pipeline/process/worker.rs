@@ -80,9 +80,12 @@ pub fn process(shared: &Shared, index: usize, batch: Batch) {
     state
         .histograms
         .record_batch(tenant.index, &batch.body, &batch.spans);
-    state
-        .spans
-        .insert(tenant.index, &batch.body, &batch.spans, now);
+    let unstored = faults.unstored_fraction;
+    if !(faulty && unstored > 0.0 && state.fault_roll() < unstored) {
+        state
+            .spans
+            .insert(tenant.index, &batch.body, &batch.spans, now);
+    }
     drop(state);
 
     let threshold = tenant.assembly_threshold_ns.load(Relaxed);
