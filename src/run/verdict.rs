@@ -331,7 +331,9 @@ mod tests {
 
     #[test]
     fn a_burst_missed_for_lost_error_spans_says_so() {
-        let (base, mut load) = (phase(100, 100), phase(100, 100));
+        let (mut base, mut load) = (phase(100, 100), phase(100, 100));
+        base.evidence.detected = 1;
+        base.evidence.notified = 1;
         load.error_spans = 2000;
         let mut c = judged("alert_detection", &base, &load);
         assert_eq!(c.status, Status::Degraded);
