@@ -1,4 +1,4 @@
-//! Errors that decide the process exit code (DESIGN §5): a usage or configuration error exits 2,
+//! Errors that decide the process exit code: a usage or configuration error exits 2,
 //! an unreachable target exits 3, and anything else that kept a command from finishing (an
 //! internal error, a report file that could not be written; an interrupted run exits with the
 //! same code) exits 4 — never 1, which a CI gate reads as "the verdict is not pass".

@@ -10,8 +10,9 @@ use std::time::Duration;
 use super::evidence::PhaseEvidence;
 use super::execute::PhaseOutcome;
 use super::plan::{Phase, RunPlan};
-use crate::verify::checks::{self, Check, CheckTolerances, PhaseKind, Status};
+use crate::verify::checks::{self, Check, CheckTolerances};
 use crate::verify::power;
+use crate::verify::status::{PhaseKind, Status};
 
 /// A load phase whose load reached less than this share of its offered rate (or sent for less
 /// than this share of the phase) did not put the target under the load it claims to.

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::error;
 use crate::pipeline::alerts::AlertRule;
 use crate::pipeline::alerts::evaluator::AlertState;
-use crate::pipeline::server::{ResponseBody, json as json_response};
+use crate::pipeline::response::{ResponseBody, json as json_response};
 use crate::pipeline::state::Shared;
 use crate::pipeline::store::histograms::Merged;
 use crate::pipeline::tenants::Tenant;
