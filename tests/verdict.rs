@@ -265,3 +265,46 @@ fn stopping_a_run_leaves_its_unfinished_phases_inconclusive() {
     let c = check(&o, "trace_completeness", "load");
     assert!(c.evidence.contains("did not finish"), "{}", c.evidence);
 }
+
+/// Runs `scripts/<name> <n>` with the binary under test; returns its stdout and stderr.
+fn script(name: &str, n: u32) -> (bool, String, String) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("bash")
+        .arg(root.join("scripts").join(name))
+        .arg(n.to_string())
+        .env("SPAN_SENTINEL", env!("CARGO_BIN_EXE_span-sentinel"))
+        .current_dir(root)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn the_a_a_script_raises_no_false_alarm_in_five_runs() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let (ok, stdout, stderr) = script("false-alarms.sh", 5);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("false alarms: 0 of 5 runs"),
+        "{stdout}\n{stderr}"
+    );
+}
+
+#[test]
+fn the_interference_matrix_reproduces_twice_each_way() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let (ok, stdout, stderr) = script("interference-matrix.sh", 2);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("shared  expected degraded    2 of 2"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("fair    expected pass        2 of 2"),
+        "{stdout}"
+    );
+}

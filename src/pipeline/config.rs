@@ -235,7 +235,7 @@ impl PipelineConfig {
             .process_spans_per_sec
             .is_some_and(|r| r.is_nan() || r <= 0.0)
         {
-            return Err("the processing cap must be positive".into());
+            return Err("process_spans_per_sec (the processing cap) must be positive".into());
         }
         if !(0.0..=1.0).contains(&self.faults.drop_fraction)
             || !(0.0..=1.0).contains(&self.faults.unstored_fraction)

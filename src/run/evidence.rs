@@ -37,6 +37,9 @@ pub struct PhaseEvidence {
     pub error_spans: u64,
     /// Of those, the spans the target did not accept (refused, or no answer).
     pub error_spans_lost: u64,
+    /// The longest a sentinel batch was seen waiting in the target's queue (sampled each
+    /// second; targets that report it).
+    pub queue_wait_max: Option<Duration>,
 }
 
 /// The checks that need each query of the target.
@@ -93,6 +96,7 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
     for (i, p) in out.iter_mut().enumerate() {
         p.error_spans = ledger.error_spans.get(i).copied().unwrap_or(0);
         p.error_spans_lost = ledger.error_spans_lost.get(i).copied().unwrap_or(0);
+        p.queue_wait_max = ledger.queue_wait_max.get(i).copied().flatten();
         for u in &view.unanswered {
             for check in u.checks {
                 p.unanswered.entry(check).or_insert_with(|| u.why.clone());

@@ -74,6 +74,9 @@ fn sharpen(
         }
         _ => {}
     }
+    if c.status >= Status::Degraded && phase.kind != PhaseKind::Baseline {
+        queue_wait(&mut c, ev, baseline);
+    }
     if let Some(why) = unsound(phase, o) {
         c.status = c.status.max(Status::Inconclusive);
         c.evidence = format!("{why}; {}", c.evidence);
@@ -106,9 +109,11 @@ pub fn unsound(phase: &Phase, o: &PhaseOutcome) -> Option<String> {
     let offered = phase.load_rate.as_ref().and_then(|r| r.cumulative(window));
     match offered {
         Some(offered) if sent < GENERATOR_LIMIT * offered => Some(format!(
-            "the load reached {} of the {} spans/s offered (below {GENERATOR_LIMIT} of it)",
+            "the load reached {} of the {} spans/s offered (below {GENERATOR_LIMIT} of it; its \
+             workers waited for the target's answers {:.0}% of the time)",
             crate::report::human_rate(sent / window.max(1e-9)),
             crate::report::human_rate(offered / window.max(1e-9)),
+            load.waiting_for_acks_share() * 100.0
         )),
         _ => None,
     }
@@ -199,6 +204,40 @@ fn error_stream(c: &mut Check, ev: &PhaseEvidence) {
         )
     };
     c.evidence = format!("{}; {why}", c.evidence);
+}
+
+/// Where the target reports queue waits, a check that gave way says how long the sentinel's
+/// batches waited behind other tenants' in its queue.
+fn queue_wait(c: &mut Check, ev: &PhaseEvidence, baseline: Option<&PhaseEvidence>) {
+    let Some(wait) = ev.queue_wait_max else {
+        return;
+    };
+    let base = baseline
+        .and_then(|b| b.queue_wait_max)
+        .map_or(String::new(), |b| {
+            format!(" ({:.2} s at baseline)", b.as_secs_f64())
+        });
+    c.evidence.push_str(&format!(
+        "; the sentinel's batches waited up to {:.2} s in the target's queue{base}",
+        wait.as_secs_f64()
+    ));
+}
+
+/// One line on why the verdict is what it is: the first check that gave way, with its
+/// evidence, or that every check held.
+pub fn why(checks: &[Check]) -> String {
+    let worst = checks.iter().map(|c| c.status).max();
+    match checks.iter().find(|c| Some(c.status) == worst) {
+        Some(c) if c.status != Status::Pass => format!(
+            "{} in {} is {}: {}",
+            c.name,
+            c.phase,
+            c.status.as_str(),
+            c.evidence
+        ),
+        Some(_) => format!("all {} checks held in every verified phase", checks.len()),
+        None => "no check was judged".into(),
+    }
 }
 
 /// A degraded delay is reported as a multiple of its baseline value.

@@ -90,6 +90,9 @@ pub struct Ledger {
     pub alerts_seen: Vec<SeenTransition>,
     /// Polls of the alert history that failed.
     pub alert_poll_errors: u64,
+    /// Longest wait of a sentinel batch in the target's queue seen each second, by phase
+    /// (targets that report it: the reference pipeline).
+    pub queue_wait_max: Vec<Option<Duration>>,
 }
 
 impl Ledger {
@@ -98,6 +101,7 @@ impl Ledger {
         Self {
             error_spans: vec![0; phases],
             error_spans_lost: vec![0; phases],
+            queue_wait_max: vec![None; phases],
             ..Self::default()
         }
     }

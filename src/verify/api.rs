@@ -283,6 +283,21 @@ impl QueryClient {
             .history)
     }
 
+    /// How long the tenant's last processed batch waited in the target's queue, from the
+    /// reference pipeline's `/api/v1/stats` (`None` when the target has no such figure).
+    pub async fn last_queue_wait(&self) -> Option<Duration> {
+        #[derive(Deserialize)]
+        struct Tenant {
+            last_queue_wait_ns: u64,
+        }
+        #[derive(Deserialize)]
+        struct Stats {
+            tenant: Tenant,
+        }
+        let stats: Stats = self.get_json("/api/v1/stats").await.ok()??;
+        Some(Duration::from_nanos(stats.tenant.last_queue_wait_ns))
+    }
+
     /// Creates (or replaces) an alert rule.
     pub async fn create_rule(&self, rule: &RuleBody) -> Result<(), QueryError> {
         let body = serde_json::to_vec(rule).expect("a rule serializes");
