@@ -192,12 +192,7 @@ async fn background(shared: Arc<Shared>, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
-            _ = assembly.tick() => shared.assembler.run_due(
-                &shared.workers,
-                &shared.traces,
-                Instant::now(),
-                shared.faults_on(),
-            ),
+            _ = assembly.tick() => shared.assembler.run_due(&shared.workers, &shared.traces, Instant::now()),
             _ = alerts.tick() => evaluate_alerts(&shared),
             _ = expiry.tick() => {
                 let now = Instant::now();

@@ -88,9 +88,12 @@ pub fn process(shared: &Shared, index: usize, batch: Batch) {
         if span.is_root()
             && (span.duration_ns() >= threshold || (faulty && shared.assembler.extra_fault()))
         {
-            shared
-                .assembler
-                .enqueue(tenant.index, span.trace_id, now + assembly_delay);
+            shared.assembler.enqueue_faulty(
+                tenant.index,
+                span.trace_id,
+                now + assembly_delay,
+                faulty,
+            );
         }
     }
     if faulty && faults.ignore_errors {
