@@ -7,4 +7,4 @@ pub mod bench;
 pub mod suite;
 
 pub use bench::{DistributionResult, FidelityOutcome, QuantileError, fidelity, fidelity_with};
-pub use suite::{Distribution, FidelitySection};
+pub use suite::Distribution;

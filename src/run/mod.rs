@@ -4,7 +4,6 @@
 pub mod evidence;
 pub mod execute;
 pub mod peer;
-pub mod plan;
 pub mod timeline;
 pub mod verdict;
 pub mod walk;

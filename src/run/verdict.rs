@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::evidence::PhaseEvidence;
 use super::execute::PhaseOutcome;
-use super::plan::{Phase, RunPlan};
+use crate::config::run::{Phase, RunPlan};
 use crate::verify::checks::{self, Check, CheckTolerances};
 use crate::verify::power;
 use crate::verify::status::{PhaseKind, Status};
