@@ -13,4 +13,5 @@ mod run;
 mod soak;
 mod support;
 mod transport;
+mod verdict;
 mod watch;

@@ -120,7 +120,10 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     report.warnings = outcome.warnings;
     write_outputs(&outs, &report)?;
     print!("{}", report.summary());
-    let failed = matches!(report.result.end, End::BaselineFailed | End::LoadError);
+    if matches!(report.result.end, End::Stopped | End::LoadError) {
+        return Ok(ExitCode::from(crate::error::EXIT_UNFINISHED));
+    }
+    let failed = report.result.end == End::BaselineFailed;
     Ok(if failed || report.require_met == Some(false) {
         ExitCode::from(crate::error::EXIT_VERDICT)
     } else {

@@ -157,6 +157,33 @@ pub struct Faults {
     /// Every Nth assembled trace has the value of its first span's first attribute altered
     /// (0: never).
     pub corrupt_every: u64,
+    /// Firing transitions are made this much after the ratio crossed the threshold (a slow
+    /// detector); resolving ones are on time.
+    pub fire_delay: Duration,
+    /// The alert history shows a firing transition only this long after it was made (a slow
+    /// alert view); webhook notifications are on time.
+    pub firing_shown_after: Duration,
+    /// Fraction (0..1) of acknowledged batches that are counted in the histograms but not kept
+    /// for assembly (spans lost to trace assembly after the ack).
+    pub unstored_fraction: f64,
+    /// Resolving transitions are made this much after the hysteresis ended.
+    pub clear_delay: Duration,
+    /// Webhook notifications are posted this long after their transition.
+    pub webhook_delay: Duration,
+    /// Traces are assembled this much after their settle window ends.
+    pub assembly_delay: Duration,
+    /// Latency histograms record durations rounded to one significant digit.
+    pub coarse_histograms: bool,
+    /// Every rule fires once (and resolves at the next evaluation) when the faults switch on.
+    pub stray_firing: bool,
+    /// Error spans are not counted in the alert windows, so bursts go unnoticed.
+    pub ignore_errors: bool,
+    /// The trace search answers 503 (a query the target does not answer); not switched by
+    /// `while_tenant`, as the search runs after the load.
+    pub search_unavailable: bool,
+    /// Faults apply only while this tenant's spans arrive (e.g. the load's tenant, so the
+    /// faults hit the load phase only); `None`: all the time.
+    pub while_tenant: Option<String>,
 }
 
 /// Everything the reference pipeline needs to start.
@@ -194,6 +221,9 @@ pub struct PipelineConfig {
     /// Ingest requests whose bodies are read and decoded at the same time; more wait. Bounds
     /// the memory of requests in flight to this times `max_message_bytes`.
     pub max_inflight_requests: usize,
+    /// Spans per second the workers process at most, together (`None`: as fast as they go).
+    /// A cap well below what one load thread offers makes saturation certain on any machine.
+    pub process_spans_per_sec: Option<f64>,
     /// Injected faults.
     pub faults: Faults,
     /// Connection limits and timeouts of both listeners.
@@ -224,6 +254,7 @@ impl Default for PipelineConfig {
             max_body_bytes: 8 << 20,
             max_message_bytes: 32 << 20,
             max_inflight_requests: 64,
+            process_spans_per_sec: None,
             faults: Faults::default(),
             connections: ConnectionLimits::default(),
             webhook_allow: Vec::new(),
@@ -260,8 +291,16 @@ impl PipelineConfig {
         {
             return Err(format!("quota of tenant {t} must be positive, got {q}"));
         }
-        if !(0.0..=1.0).contains(&self.faults.drop_fraction) {
-            return Err("fault drop fraction must be within 0..=1".into());
+        if self
+            .process_spans_per_sec
+            .is_some_and(|r| r.is_nan() || r <= 0.0)
+        {
+            return Err("process_spans_per_sec (the processing cap) must be positive".into());
+        }
+        if !(0.0..=1.0).contains(&self.faults.drop_fraction)
+            || !(0.0..=1.0).contains(&self.faults.unstored_fraction)
+        {
+            return Err("fault drop fractions must be within 0..=1".into());
         }
         if self.connections.max_connections == 0 {
             return Err("max connections must be at least 1".into());

@@ -26,6 +26,7 @@ pub mod alerts;
 pub mod api;
 pub mod config;
 pub mod connections;
+pub mod faults;
 pub mod ingest;
 pub mod process;
 pub mod refused;
@@ -42,6 +43,7 @@ pub use config::{
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -208,18 +210,37 @@ async fn background(shared: Arc<Shared>, shutdown: CancellationToken) {
 
 fn evaluate_alerts(shared: &Shared) {
     let now = Instant::now();
+    let (faults, on) = (&shared.config.faults, shared.faults_on());
     // The lagging-evaluator fault: judge the window as it was `alert_delay` ago.
-    let now = now
-        .checked_sub(shared.config.faults.alert_delay)
-        .unwrap_or(now);
+    let lag = if on {
+        faults.alert_delay
+    } else {
+        Duration::ZERO
+    };
+    let now = now.checked_sub(lag).unwrap_or(now);
+    let eval = if on {
+        alerts::evaluator::EvalFaults {
+            fire_delay: faults.fire_delay,
+            clear_delay: faults.clear_delay,
+            force_firing: faults.stray_firing
+                && !shared.fault_gate.stray_made.swap(true, Ordering::Relaxed),
+        }
+    } else {
+        alerts::evaluator::EvalFaults::default()
+    };
+    let webhook_delay = if on {
+        faults.webhook_delay
+    } else {
+        Duration::ZERO
+    };
     for tenant in shared.tenants.all() {
         for (transition, url) in
             shared
                 .alerts
-                .evaluate(tenant.index, &tenant.name, &tenant.errors, now)
+                .evaluate(tenant.index, &tenant.name, &tenant.errors, now, eval)
         {
             if let Some(url) = url {
-                shared.webhooks.notify(url, transition);
+                shared.webhooks.notify_after(url, transition, webhook_delay);
             }
         }
     }

@@ -12,7 +12,9 @@ use super::alerts::AlertRegistry;
 use super::alerts::webhook::Webhooks;
 use super::config::{Isolation, PipelineConfig};
 use super::connections::ConnectionCounters;
+use super::faults::FaultGate;
 use super::process::assembler::{Assembler, AssemblyFaults};
+use super::process::cap::ProcessingCap;
 use super::process::worker::WorkerState;
 use super::store::histograms::WorkerHistograms;
 use super::store::spans::SpanStores;
@@ -44,6 +46,10 @@ pub struct Shared {
     pub inflight: tokio::sync::Semaphore,
     /// Connection counters of both listeners.
     pub connections: ConnectionCounters,
+    /// Whether the injected faults apply now.
+    pub fault_gate: FaultGate,
+    /// The processing cap, if configured.
+    pub cap: Option<ProcessingCap>,
 }
 
 impl Shared {
@@ -92,8 +98,15 @@ impl Shared {
             ingest: IngestCounters::default(),
             inflight: tokio::sync::Semaphore::new(config.max_inflight_requests),
             connections: ConnectionCounters::default(),
+            fault_gate: FaultGate::new(config.faults.while_tenant.clone()),
+            cap: config.process_spans_per_sec.map(ProcessingCap::new),
             config,
         }
+    }
+
+    /// Whether the injected faults apply now.
+    pub fn faults_on(&self) -> bool {
+        self.fault_gate.on(std::time::Instant::now())
     }
 }
 

@@ -172,6 +172,10 @@ impl Walk<'_> {
                 None => Some(0.0),
                 Some(r) => offered_between(r, last - load_start, now - load_start),
             };
+            if let Some(wait) = self.query.last_queue_wait().await {
+                let max = &mut ctx.ledger().queue_wait_max[i];
+                *max = Some(max.map_or(wait, |m| m.max(wait)));
+            }
             let mut p = progress(ctx, i, start, (last, now), self.webhook);
             p.offered_rate = offered_rate;
             p.load_rate = second.rate;

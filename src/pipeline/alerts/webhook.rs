@@ -47,6 +47,18 @@ impl Webhooks {
         Self { tx, stats }
     }
 
+    /// Queues a transition for `url` after `delay` (the late-webhook fault; zero: now).
+    pub fn notify_after(&self, url: String, transition: Transition, delay: Duration) {
+        if delay.is_zero() {
+            return self.notify(url, transition);
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            this.notify(url, transition);
+        });
+    }
+
     /// Queues a transition for `url`.
     pub fn notify(&self, url: String, transition: Transition) {
         if self.tx.try_send((url, transition)).is_err() {

@@ -90,6 +90,10 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
     match (method, rest.split_once('/').unwrap_or((rest, ""))) {
         (Method::GET, ("stats", "")) => stats::stats(&shared, &tenant),
         (Method::GET, ("histograms", "")) => query::histograms(&shared, &tenant),
+        (Method::GET, ("traces", "")) if shared.config.faults.search_unavailable => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "trace search unavailable (injected fault)",
+        ),
         (Method::GET, ("traces", "")) => query::search(&shared, &tenant, req.uri().query()),
         (Method::GET, ("traces", id)) => query::trace(&shared, &tenant, id),
         (Method::GET, ("alerts", "")) => query::alerts(&shared, &tenant),

@@ -42,6 +42,8 @@ pub struct WorkerHistograms {
     digits: u8,
     series_limit: usize,
     tenants: Vec<TenantSeries>,
+    /// The coarse-histogram fault is on for the batch being recorded.
+    pub coarse: bool,
 }
 
 /// Quantiles of one series, in nanoseconds.
@@ -75,6 +77,7 @@ impl WorkerHistograms {
             digits,
             series_limit,
             tenants: Vec::new(),
+            coarse: false,
         }
     }
 
@@ -84,7 +87,7 @@ impl WorkerHistograms {
         if self.tenants.len() <= index {
             self.tenants.resize_with(index + 1, TenantSeries::default);
         }
-        let (digits, limit) = (self.digits, self.series_limit);
+        let (digits, limit, coarse) = (self.digits, self.series_limit, self.coarse);
         let series = &mut self.tenants[index];
         for run in spans.chunk_by(|a, b| a.service == b.service) {
             let service = key_of(run[0].service.slice(body));
@@ -117,9 +120,14 @@ impl WorkerHistograms {
                         ops.entry(name.into()).or_insert(h)
                     }
                 };
+                let ns = if coarse {
+                    crate::pipeline::faults::one_digit(span.duration_ns())
+                } else {
+                    span.duration_ns()
+                };
                 // `record` grows the histogram; `saturating_record` would clamp instead.
-                if histogram.record(span.duration_ns()).is_err() {
-                    histogram.saturating_record(span.duration_ns());
+                if histogram.record(ns).is_err() {
+                    histogram.saturating_record(ns);
                 }
             }
         }
