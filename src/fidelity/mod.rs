@@ -4,6 +4,7 @@
 //! reported quantiles are read back, and each is compared with the exact one (`bench`).
 
 pub mod bench;
+pub mod schemes;
 pub mod suite;
 
 pub use bench::{DistributionResult, FidelityOutcome, QuantileError, fidelity, fidelity_with};

@@ -10,6 +10,7 @@ use super::config::{Isolation, PipelineConfig};
 use super::ingest::{IngestCounters, IngestError};
 use super::process::assembler::AssemblyFaults;
 use super::process::{Assembler, WorkerState};
+use super::store::buckets::bounds_ns;
 use super::store::histograms::WorkerHistograms;
 use super::store::spans::SpanStores;
 use super::store::traces::TraceStore;
@@ -48,7 +49,8 @@ impl Shared {
         let workers = (0..n)
             .map(|i| {
                 let histograms =
-                    WorkerHistograms::new(config.histogram_digits, limits.series_per_tenant);
+                    WorkerHistograms::new(config.histogram_digits, limits.series_per_tenant)
+                        .with_buckets(bounds_ns(&config.duration_buckets));
                 let shares = match config.isolation {
                     Isolation::Shared => 1,
                     Isolation::Fair => limits.span_store_shares,

@@ -5,16 +5,26 @@
 //! run of spans, and the operation map once per span (an FxHash of the span name). Beside each
 //! service's histograms sit its span counts by status (unset, ok, error), counted in the same
 //! pass with no allocation: `/metrics` exports them for a Prometheus error-ratio rule.
+//! Beside each HDR histogram sit the series' classic buckets (`buckets`), also for `/metrics`.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::FxHashMap;
+use super::buckets::{DurationBuckets, SPANMETRICS_DEFAULT_MS};
 use crate::pipeline::ingest::decode::SpanRef;
 
-type Ops = FxHashMap<Box<[u8]>, Histogram<u64>>;
+type Ops = FxHashMap<Box<[u8]>, OpSeries>;
+
+/// One operation's HDR histogram and classic buckets.
+#[derive(Debug)]
+struct OpSeries {
+    hdr: Histogram<u64>,
+    buckets: DurationBuckets,
+}
 
 /// (service, operation) as sent.
 pub type SeriesKey = (Box<[u8]>, Box<[u8]>);
@@ -42,6 +52,7 @@ pub struct WorkerHistograms {
     digits: u8,
     series_limit: usize,
     tenants: Vec<TenantSeries>,
+    bounds: Arc<[u64]>,
 }
 
 /// Quantiles of one series, in nanoseconds.
@@ -75,7 +86,18 @@ impl WorkerHistograms {
             digits,
             series_limit,
             tenants: Vec::new(),
+            bounds: SPANMETRICS_DEFAULT_MS
+                .iter()
+                .map(|ms| ms * 1_000_000)
+                .collect(),
         }
+    }
+
+    /// The same with classic buckets under `bounds` (ns, ascending) instead of the spanmetrics
+    /// connector's defaults.
+    pub fn with_buckets(mut self, bounds: Arc<[u64]>) -> Self {
+        self.bounds = bounds;
+        self
     }
 
     /// Records the durations of a batch's spans.
@@ -84,7 +106,7 @@ impl WorkerHistograms {
         if self.tenants.len() <= index {
             self.tenants.resize_with(index + 1, TenantSeries::default);
         }
-        let (digits, limit) = (self.digits, self.series_limit);
+        let (digits, limit, bounds) = (self.digits, self.series_limit, &self.bounds);
         let series = &mut self.tenants[index];
         for run in spans.chunk_by(|a, b| a.service == b.service) {
             let service = run[0].service.slice(body);
@@ -99,7 +121,7 @@ impl WorkerHistograms {
             for span in run {
                 status[status_index(span.status_code)] += 1;
                 let name = span.name.slice(body);
-                let histogram = match ops.get_mut(name) {
+                let op = match ops.get_mut(name) {
                     Some(h) => h,
                     None if series.series >= limit => {
                         series.dropped_spans += 1;
@@ -107,10 +129,13 @@ impl WorkerHistograms {
                     }
                     None => {
                         series.series += 1;
-                        let h = Histogram::new(digits).expect("digits validated to 1..=5");
-                        ops.entry(name.into()).or_insert(h)
+                        let hdr = Histogram::new(digits).expect("digits validated to 1..=5");
+                        let buckets = DurationBuckets::new(bounds.clone());
+                        ops.entry(name.into()).or_insert(OpSeries { hdr, buckets })
                     }
                 };
+                op.buckets.record(span.duration_ns());
+                let histogram = &mut op.hdr;
                 // `record` grows the histogram; `saturating_record` would clamp instead.
                 if histogram.record(span.duration_ns()).is_err() {
                     histogram.saturating_record(span.duration_ns());
@@ -126,7 +151,7 @@ impl WorkerHistograms {
         };
         into.dropped_spans += series.dropped_spans;
         for (service, ServiceSeries { ops, .. }) in &series.services {
-            for (op, h) in ops {
+            for (op, OpSeries { hdr: h, .. }) in ops {
                 let key = (lossy(service), lossy(op));
                 match into.series.get_mut(&key) {
                     Some(m) => {
@@ -134,6 +159,26 @@ impl WorkerHistograms {
                         let _ = m.add(h);
                     }
                     None => drop(into.series.insert(key, h.clone())),
+                }
+            }
+        }
+    }
+
+    /// Adds this worker's classic buckets of `tenant` into `into`, by (service, operation).
+    pub fn buckets_into(
+        &self,
+        tenant: u16,
+        into: &mut BTreeMap<(String, String), DurationBuckets>,
+    ) {
+        let Some(series) = self.tenants.get(usize::from(tenant)) else {
+            return;
+        };
+        for (service, ServiceSeries { ops, .. }) in &series.services {
+            for (op, s) in ops {
+                let key = (lossy(service), lossy(op));
+                match into.get_mut(&key) {
+                    Some(m) => m.add(&s.buckets),
+                    None => drop(into.insert(key, s.buckets.clone())),
                 }
             }
         }
