@@ -11,6 +11,7 @@ use clap::Args;
 use crate::config::{Profile, ProfileSource};
 use crate::error::UsageError;
 use crate::fidelity::fidelity_with;
+use crate::fidelity::schemes::Scheme;
 use crate::report::fidelity::FidelityReport;
 use crate::report::progress::{ProgressMode, RunProgress};
 use crate::report::{JsonOut, TextOut};
@@ -30,9 +31,18 @@ pub struct FidelityArgs {
     /// Significant digits of the embedded pipeline's histograms (1 to 5).
     #[arg(long, value_name = "D")]
     pub histogram_digits: Option<u8>,
-    /// Exit 1 when a relative quantile error exceeds this (default: 10^-digits, embedded only).
+    /// Exit 1 when a relative quantile error exceeds this (default: 10^-digits, embedded only);
+    /// with --schemes, also the budget each scheme is judged against, with boundaries that meet it.
     #[arg(long, value_name = "E")]
     pub max_rel_error: Option<f64>,
+    /// Also feed the same values into these histogram schemes, one column each (comma-separated:
+    /// hdr, otel-explicit, otel-exponential, prom-classic, prom-native, ddsketch).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub schemes: Option<Vec<Scheme>>,
+    /// Also read each distribution's quantiles with histogram_quantile from this Prometheus,
+    /// which must scrape the target's /metrics.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
     /// Seed of the values sent.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -56,7 +66,12 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
         }
         None => (Profile::default(), None),
     };
-    let section = profile.fidelity.clone();
+    let mut section = profile.fidelity.clone();
+    crate::fidelity::suite::apply_flags(
+        &mut section,
+        args.schemes.clone(),
+        args.prometheus.clone(),
+    );
     if section.distributions.is_empty() || section.spans_per_distribution == 0 {
         return Err(crate::config::load::field_error(
             source.as_ref(),

@@ -11,12 +11,13 @@ use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind};
 use prost::Message;
 use serde::{Deserialize, Serialize};
 
+use super::measure::{SchemeResult, measure};
 use super::suite::{Distribution, FidelitySection};
 use crate::encode::plain::request_from_spans;
 use crate::engine::Anchor;
 use crate::model::ids;
 use crate::run::execute::{reach, sentinel_transport};
-use crate::run::plan::RunPlan;
+use crate::run::plan::{RunPlan, TargetPlan};
 use crate::transport::Exporter;
 use crate::verify::api::{QueryClient, Series};
 use crate::verify::histograms::{QUANTILES, exact_quantile, rel_error};
@@ -60,6 +61,12 @@ pub struct FidelityOutcome {
     pub distributions: Vec<DistributionResult>,
     /// Things the user should know (spans refused, series missing or short).
     pub warnings: Vec<String>,
+    /// The values the target accepted, per distribution.
+    pub sent: Vec<(Distribution, Vec<u64>)>,
+    /// The schemes of `[fidelity] schemes` fed the same values in-process.
+    pub schemes: Vec<SchemeResult>,
+    /// What a real Prometheus read from the target's classic histograms.
+    pub prometheus: Option<SchemeResult>,
 }
 
 /// Runs the benchmark against the plan's target.
@@ -120,24 +127,54 @@ async fn run(
     }
     on_step("[fidelity] waiting for the target's histograms to count every span");
     let series = wait_for_counts(plan, section, &query, &sent).await;
+    let prometheus = match &section.prometheus {
+        Some(source) => {
+            on_step(&format!(
+                "[fidelity] sending again and reading {}",
+                source.url
+            ));
+            let op = |d| operation(plan.seed, d);
+            let read =
+                super::prometheus::read_back(plan, section, source, &exporter, &query, &sent, &op);
+            Some(read.await)
+        }
+        None => None,
+    };
     if let Some(pipeline) = reached.pipeline {
         pipeline.shutdown().await;
     }
     let series = series.context("reading the target's histograms")?;
     let distributions = sent
-        .into_iter()
-        .map(|(d, values)| compare(d, values, &operation(plan.seed, d), &series, &mut warnings))
+        .iter()
+        .map(|(d, v)| {
+            compare(
+                *d,
+                v.clone(),
+                &operation(plan.seed, *d),
+                &series,
+                &mut warnings,
+            )
+        })
         .collect();
+    let digits = match &plan.target {
+        TargetPlan::Embedded(config) => config.histogram_digits,
+        TargetPlan::External { .. } => 3,
+    };
+    let schemes = section.schemes.iter().map(|&s| measure(s, digits, &sent));
+    let prometheus = prometheus.map(|read| super::prometheus::result(read, &mut warnings));
     Ok(FidelityOutcome {
         target: reached.target.to_string(),
         distributions,
         warnings,
+        schemes: schemes.collect(),
+        prometheus: prometheus.flatten(),
+        sent,
     })
 }
 
 /// Sends `values` as single-span traces in batches; returns the accepted values and how many
 /// spans were not accepted.
-async fn send(
+pub(super) async fn send(
     plan: &RunPlan,
     section: &FidelitySection,
     exporter: &Exporter,

@@ -7,6 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::schemes::Scheme;
 use crate::config::duration as dur;
 use crate::model::latency::{LatencyDistribution, MixtureComponent};
 
@@ -156,6 +157,54 @@ pub struct FidelitySection {
     /// How long to wait for the target to count every accepted span.
     #[serde(with = "dur")]
     pub timeout: Duration,
+    /// Histogram schemes fed the same values in-process and reported beside the target (flag:
+    /// --schemes): hdr, otel-explicit, otel-exponential, prom-classic, prom-native, ddsketch.
+    pub schemes: Vec<Scheme>,
+    /// A Prometheus that scrapes the target's classic span-duration histograms: its
+    /// `histogram_quantile` of each distribution is reported beside the schemes.
+    pub prometheus: Option<PrometheusSource>,
+}
+
+/// Applies `--schemes` and `--prometheus` over the profile's values.
+pub fn apply_flags(
+    section: &mut FidelitySection,
+    schemes: Option<Vec<Scheme>>,
+    prometheus: Option<String>,
+) {
+    if let Some(schemes) = schemes {
+        section.schemes = schemes;
+    }
+    if let Some(url) = prometheus {
+        let source = section
+            .prometheus
+            .get_or_insert_with(PrometheusSource::default);
+        source.url = url.trim_end_matches('/').to_owned();
+    }
+}
+
+/// Where and how to read the target's histograms from Prometheus (`[fidelity.prometheus]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrometheusSource {
+    /// Base URL of the Prometheus HTTP API (flag: --prometheus).
+    pub url: String,
+    /// The classic histogram's name, in seconds (its `_bucket`, `_count` series are read).
+    pub metric: String,
+    /// The label holding the span's service name.
+    pub service_label: String,
+    /// The label holding the span name (the operation).
+    pub operation_label: String,
+}
+
+impl Default for PrometheusSource {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            metric: "span_sentinel_pipeline_span_duration_seconds".into(),
+            service_label: "service".into(),
+            operation_label: "operation".into(),
+        }
+    }
 }
 
 impl Default for FidelitySection {
@@ -166,6 +215,8 @@ impl Default for FidelitySection {
             batch: 500,
             service: "sentinel-fidelity".into(),
             timeout: Duration::from_secs(10),
+            schemes: Vec::new(),
+            prometheus: None,
         }
     }
 }
