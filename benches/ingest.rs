@@ -21,7 +21,7 @@ use prost::Message;
 use span_sentinel::pipeline::ingest::decode::scan_request;
 use span_sentinel::pipeline::ingest::grpc::EXPORT_PATH;
 use span_sentinel::pipeline::ingest::{admit, precheck};
-use span_sentinel::pipeline::process::worker;
+use span_sentinel::pipeline::process;
 use span_sentinel::pipeline::state::Shared;
 use span_sentinel::pipeline::{Pipeline, PipelineConfig};
 
@@ -127,7 +127,7 @@ fn ingest(c: &mut Criterion) {
             let tenant = precheck(&shared, Some(b"bench")).unwrap();
             admit(&shared, tenant, body.clone()).unwrap();
             let batch = shared.queue.pop().unwrap();
-            worker::process(&shared, 0, batch);
+            process::process(&shared, 0, batch);
         })
     });
     group.finish();

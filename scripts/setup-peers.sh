@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real peers the tests in tests/peers.rs talk to (DESIGN.md §7), idempotently:
+# Installs the real peers the tests in tests/peers.rs talk to, idempotently:
 # - Python packages under target/peers/py: opentelemetry-proto (the independent decoder) and
 #   rotel (its wheel ships the rotel-agent collector binary);
 # - Debian's prometheus, only when no `prometheus` binary is on PATH;

@@ -1,4 +1,4 @@
-//! Errors that decide the process exit code (DESIGN §5): a usage or configuration error exits 2,
+//! Errors that decide the process exit code: a usage or configuration error exits 2,
 //! an unreachable target exits 3. Everything else bubbles up as `anyhow::Error` with context.
 
 use thiserror::Error;

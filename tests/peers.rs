@@ -1,4 +1,4 @@
-//! Real peers (DESIGN.md §7): the tool against software nobody here wrote. The peers are
+//! Real peers: the tool against software nobody here wrote. The peers are
 //! installed by `scripts/setup-peers.sh` (which `scripts/test.sh` runs first) and found through
 //! the environment it prints; a missing peer fails the test with what to run, never skips it.
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 use span_sentinel::pipeline::PipelineConfig;
 use span_sentinel::run::execute::{RunOutcome, execute};
 use span_sentinel::run::plan::{RunOverrides, RunPlan, TargetPlan, run_plan};
-use span_sentinel::verify::checks::Status;
+use span_sentinel::verify::status::Status;
 
 use crate::support::{HEAVY, assert_matches_schema};
 

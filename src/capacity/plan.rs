@@ -12,7 +12,7 @@ use crate::config::{Profile, ProfileSource};
 use crate::error::UsageError;
 use crate::run::plan::{Phase, RunOverrides, RunPlan, build};
 use crate::sentinel::errors::BurstSchedule;
-use crate::verify::checks::PhaseKind;
+use crate::verify::status::PhaseKind;
 
 /// The `[capacity]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,7 +12,8 @@ use crate::run::evidence::PhaseEvidence;
 use crate::run::execute::PhaseOutcome;
 use crate::run::plan::Phase;
 use crate::run::walk::{Conductor, Next};
-use crate::verify::checks::{self, Check, CheckTolerances, PhaseKind, Status};
+use crate::verify::checks::{self, Check, CheckTolerances};
+use crate::verify::status::{PhaseKind, Status};
 
 /// Why a step was run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ use crate::report::run::RunReport;
 use crate::report::{JsonOut, TextOut};
 use crate::run::execute::execute;
 use crate::run::plan::{AlertSource, IsolationArg, RunOverrides, run_plan};
-use crate::verify::checks::Status;
+use crate::verify::status::Status;
 
 /// Flags of `span-sentinel run`.
 #[derive(Debug, Clone, Default, Args)]

@@ -16,7 +16,7 @@ use clap::Args;
 use crate::report::JsonOut;
 use crate::report::watch::WatchReport;
 use crate::run::plan::{IsolationArg, RunOverrides};
-use crate::verify::checks::Status;
+use crate::verify::status::Status;
 use crate::watch::engine::{Observer, watch};
 use crate::watch::plan::{WatchOverrides, watch_plan};
 use crate::watch::windows::{Totals, WindowVerdict};

@@ -1,5 +1,5 @@
 //! The template encoder: encode a batch once with prost, then patch the fixed-width fields of
-//! every span in place for each later batch (DESIGN §3).
+//! every span in place for each later batch: the load engine's hot path.
 //!
 //! Patched per span: trace ID (16 bytes), span ID and parent span ID (8 bytes each), start and
 //! end time (fixed64), status code (a one-byte varint, OK=1 or ERROR=2) and each `attr.N` value

@@ -20,7 +20,7 @@ use crate::run::execute::{reach, sentinel_transport};
 use crate::run::plan::{RunPlan, TargetPlan};
 use crate::transport::Exporter;
 use crate::verify::api::{QueryClient, Series};
-use crate::verify::histograms::{QUANTILES, exact_quantile, rel_error};
+use crate::verify::histograms::{QUANTILES, exact_quantile, rel_error, reported_at};
 
 /// One quantile of one distribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -246,16 +246,6 @@ async fn wait_for_counts(
             return Ok(series);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn reported_at(s: &Series, q: f64) -> u64 {
-    match q {
-        0.5 => s.p50_ns,
-        0.9 => s.p90_ns,
-        0.99 => s.p99_ns,
-        0.999 => s.p999_ns,
-        _ => s.max_ns,
     }
 }
 

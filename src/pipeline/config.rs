@@ -1,4 +1,4 @@
-//! Configuration of the reference pipeline: every knob of DESIGN §4 in one plain struct.
+//! Configuration of the reference pipeline: every knob of the pipeline in one plain struct.
 //!
 //! `PipelineConfig::default()` is a working single-machine setup on ephemeral loopback ports, so
 //! tests and `span-sentinel run` can start the pipeline without thinking about it; `serve` fills

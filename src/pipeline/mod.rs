@@ -1,11 +1,16 @@
-//! The reference pipeline (DESIGN §4): the embedded, multi-tenant tracing backend that
+//! The reference pipeline: the embedded, multi-tenant tracing backend that
 //! `span-sentinel serve` runs and `span-sentinel run` starts in-process when no target is given.
 //!
 //! The tree follows the data flow: `ingest` (gRPC, HTTP, the scanning decoder) → `admission`
 //! (bounded queue, shared or fair) → `process` (worker pool, trace assembler) → `store`
 //! (histograms, spans, assembled traces) and `alerts` (rules, evaluator, webhooks) → `api` (query
-//! JSON and `/metrics`). `config` holds every knob, `tenants` the per-tenant state, `server` the
-//! listeners.
+//! JSON and `/metrics`). `config` holds every knob, `tenants` the per-tenant state, `state` the
+//! state every part shares, `server` the listeners and `response` the response helpers every
+//! handler uses.
+//!
+//! Imports flow one way: `server` → the handlers (`ingest`, `api`) and the loops (`process`) →
+//! `state` → the parts it holds → `config`; the pipeline imports nothing of the crate but
+//! `crate::wire`. See `docs/architecture.md`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), span_sentinel::pipeline::PipelineError> {
@@ -22,6 +27,7 @@ pub mod api;
 pub mod config;
 pub mod ingest;
 pub mod process;
+pub mod response;
 pub mod server;
 pub mod state;
 pub mod store;
@@ -184,7 +190,7 @@ async fn background(shared: Arc<Shared>, shutdown: CancellationToken) {
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
-            _ = assembly.tick() => shared.assembler.run_due(&shared, Instant::now()),
+            _ = assembly.tick() => shared.assembler.run_due(&shared.workers, &shared.traces, Instant::now()),
             _ = alerts.tick() => evaluate_alerts(&shared),
             _ = expiry.tick() => {
                 let now = Instant::now();

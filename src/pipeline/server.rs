@@ -6,10 +6,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http::Response;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -18,34 +15,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::response::ResponseBody;
 use super::state::Shared;
 use super::{api, ingest};
-
-/// The body type of every response.
-pub type ResponseBody = BoxBody<Bytes, Infallible>;
-
-/// A plain-text response.
-pub fn plain(status: StatusCode, text: &str) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(Bytes::from(format!("{text}\n"))).boxed());
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
-}
-
-/// A JSON response.
-pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response<ResponseBody> {
-    let body = serde_json::to_vec(value).unwrap_or_default();
-    let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
 
 async fn route(
     shared: Arc<Shared>,

@@ -1,15 +1,18 @@
 //! The state every part of a running pipeline shares, built once from the configuration.
+//!
+//! Imports flow one way: the parts held here (tenants, queue, stores, alerts, each worker's
+//! state, the assembler) know nothing of `Shared`; only the handlers and loops that act on a
+//! running pipeline (ingest, the worker loop, the API, the server) take it.
 
 use std::sync::Mutex;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::AtomicU64;
 
 use super::admission::AdmissionQueue;
 use super::alerts::AlertRegistry;
 use super::alerts::webhook::Webhooks;
 use super::config::{Isolation, PipelineConfig};
-use super::ingest::{IngestCounters, IngestError};
-use super::process::assembler::AssemblyFaults;
-use super::process::{Assembler, WorkerState};
+use super::process::assembler::{Assembler, AssemblyFaults};
+use super::process::worker::WorkerState;
 use super::store::buckets::bounds_ns;
 use super::store::histograms::WorkerHistograms;
 use super::store::spans::SpanStores;
@@ -90,11 +93,13 @@ impl Shared {
             config,
         }
     }
+}
 
-    /// Counts a request refused as a whole.
-    pub fn count_refusal(&self, err: &IngestError) {
-        if !matches!(err, IngestError::Refused(_)) {
-            self.ingest.invalid_requests.fetch_add(1, Relaxed);
-        }
-    }
+/// Request counters over all tenants.
+#[derive(Debug, Default)]
+pub struct IngestCounters {
+    /// Requests received on both protocols.
+    pub requests: AtomicU64,
+    /// Requests refused as invalid (400 / `INVALID_ARGUMENT`, 413, 415, 405).
+    pub invalid_requests: AtomicU64,
 }

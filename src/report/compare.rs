@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::verify::checks::Status;
+use crate::verify::status::Status;
 
 /// One check of one report, reduced to what is compared.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -7,7 +7,8 @@ use super::capacity::CapacityReport;
 use super::fidelity::FidelityReport;
 use super::human_rate;
 use super::run::RunReport;
-use crate::verify::checks::{Check, Status};
+use crate::verify::checks::Check;
+use crate::verify::status::Status;
 
 /// Text safe inside a Markdown table cell: pipes escaped, line breaks flattened.
 pub fn cell(s: &str) -> String {

@@ -8,8 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::human_rate;
 use crate::run::execute::{PhaseOutcome, RunOutcome};
 use crate::run::timeline::Timeline;
-use crate::verify::checks::{Check, Millis, Status};
+use crate::verify::checks::Check;
 use crate::verify::histograms::QuantileRow;
+use crate::verify::status::{Millis, Status};
 
 /// Name and version of the JSON layout.
 pub const SCHEMA: &str = "span-sentinel/run/v1";

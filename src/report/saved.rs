@@ -16,7 +16,7 @@ use super::html;
 use super::markdown;
 use super::run::{self, RunReport};
 use crate::error::UsageError;
-use crate::verify::checks::Status;
+use crate::verify::status::Status;
 
 /// A report of one of the kinds `report` re-renders.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::verify::checks::{Millis, Status};
+use crate::verify::status::{Millis, Status};
 use crate::watch::windows::{Totals, WindowVerdict};
 use crate::watch::{StopReason, WatchOutcome};
 

@@ -21,9 +21,10 @@ use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::{Exporter, RetryPolicy, Target, TransportOptions};
 use crate::verify::api::{QueryClient, RuleBody};
-use crate::verify::checks::{self, Check, Status};
+use crate::verify::checks::{self, Check};
 use crate::verify::poller;
 use crate::verify::prometheus::PrometheusAlerts;
+use crate::verify::status::Status;
 
 /// What one phase measured.
 #[derive(Debug, Clone)]

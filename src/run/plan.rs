@@ -21,7 +21,8 @@ use crate::sentinel::SentinelSection;
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::errors::ErrorStream;
 use crate::transport::Target;
-use crate::verify::checks::{CheckTolerances, PhaseKind};
+use crate::verify::checks::CheckTolerances;
+use crate::verify::status::PhaseKind;
 
 /// One phase as a profile declares it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::Target;
 use crate::verify::api::QueryClient;
-use crate::verify::checks::{Millis, PhaseKind};
+use crate::verify::status::{Millis, PhaseKind};
 
 /// What a conductor says before a phase.
 #[derive(Debug, Clone, PartialEq)]

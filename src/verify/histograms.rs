@@ -40,7 +40,9 @@ pub fn rel_error(expected: u64, reported: u64) -> f64 {
     (reported as f64 - expected as f64).abs() / expected as f64
 }
 
-fn reported_at(s: &Series, q: f64) -> u64 {
+/// The value `s` reports for quantile `q`, one of [`QUANTILES`] (anything else reads as the
+/// maximum).
+pub fn reported_at(s: &Series, q: f64) -> u64 {
     match q {
         0.5 => s.p50_ns,
         0.9 => s.p90_ns,

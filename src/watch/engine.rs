@@ -25,8 +25,8 @@ use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::Exporter;
 use crate::verify::api::QueryClient;
-use crate::verify::checks::{Millis, Status};
 use crate::verify::poller;
+use crate::verify::status::{Millis, Status};
 
 /// How often the ledger and the alert are followed.
 const TICK: Duration = Duration::from_secs(1);

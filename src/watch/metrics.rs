@@ -10,7 +10,7 @@ use std::fmt::Write;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::verify::checks::Status;
+use crate::verify::status::Status;
 
 /// Prefix of every metric name.
 pub const PREFIX: &str = "span_sentinel";

@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::verify::checks::{Millis, Status};
+use crate::verify::status::{Millis, Status};
 use windows::{Totals, WindowVerdict};
 
 /// Why the watch ended.

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::error::UsageError;
 use crate::model::ids::mix64;
 use crate::run::plan::{Phase, RunOverrides, RunPlan, run_plan};
-use crate::verify::checks::PhaseKind;
+use crate::verify::status::PhaseKind;
 
 /// Name of the one phase (and the prefix of every ambient span name).
 pub const WATCH_PHASE: &str = "watch";

@@ -17,7 +17,8 @@ use serde::Serialize;
 use super::metrics::{Counter, Histogram, Registry};
 use crate::sentinel::ledger::{Found, Outcome};
 use crate::verify::alerts::{BurstOutcome, BurstWindow};
-use crate::verify::checks::{self, Check, CheckTolerances, Evidence, PhaseKind, Status};
+use crate::verify::checks::{self, Check, CheckTolerances, Evidence};
+use crate::verify::status::{PhaseKind, Status};
 
 /// Verdicts of past windows kept for the final report.
 pub const KEEP_WINDOWS: usize = 100;

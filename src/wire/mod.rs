@@ -1,9 +1,15 @@
-//! A minimal, allocation-free reader of the protobuf wire format.
+//! The one reader of the protobuf wire format in the crate: minimal and allocation-free.
 //!
 //! The template encoder uses it to find the byte offsets of fixed-width fields in a batch that
 //! prost encoded (so offsets come from parsing, never from searching for magic bytes), and the
-//! reference pipeline's ingest can use it to scan requests without building prost structs. It is
+//! reference pipeline's ingest scans every request with it without building prost structs. It is
 //! safe on any input: every length is checked against the buffer before it is used.
+
+mod fields;
+#[cfg(test)]
+mod reference;
+
+pub use fields::Fields;
 
 use thiserror::Error;
 
@@ -46,122 +52,6 @@ pub struct Field {
     pub tag_at: usize,
     /// The value.
     pub value: Value,
-}
-
-/// Iterates over the fields of the message in `buf[start..end]`, reporting absolute offsets
-/// into `buf`, so nested messages can be scanned without re-slicing arithmetic.
-#[derive(Debug, Clone)]
-pub struct Fields<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    end: usize,
-}
-
-impl<'a> Fields<'a> {
-    /// Scans a whole buffer.
-    pub fn new(buf: &'a [u8]) -> Self {
-        Self {
-            buf,
-            pos: 0,
-            end: buf.len(),
-        }
-    }
-
-    /// Scans `buf[start..end]`; `end` is clamped to the buffer.
-    pub fn within(buf: &'a [u8], start: usize, end: usize) -> Self {
-        let end = end.min(buf.len());
-        Self {
-            buf,
-            pos: start.min(end),
-            end,
-        }
-    }
-
-    /// Scans the body of a length-delimited value found earlier in the same buffer.
-    pub fn nested(buf: &'a [u8], value: Value) -> Option<Self> {
-        match value {
-            Value::Len { start, end } => Some(Self::within(buf, start, end)),
-            _ => None,
-        }
-    }
-
-    fn varint(&mut self) -> Result<u64, WireError> {
-        let at = self.pos;
-        let mut result = 0u64;
-        for i in 0..10 {
-            let Some(&b) = self.buf[..self.end].get(self.pos) else {
-                return Err(WireError::Varint(at));
-            };
-            self.pos += 1;
-            result |= u64::from(b & 0x7f) << (7 * i);
-            if b < 0x80 {
-                return Ok(result);
-            }
-        }
-        Err(WireError::Varint(at))
-    }
-
-    fn take(&mut self, n: usize) -> Result<usize, WireError> {
-        let at = self.pos;
-        if self.end - self.pos < n {
-            return Err(WireError::Truncated(at));
-        }
-        self.pos += n;
-        Ok(at)
-    }
-
-    fn field(&mut self) -> Result<Field, WireError> {
-        let tag_at = self.pos;
-        let key = self.varint()?;
-        let number = u32::try_from(key >> 3).map_err(|_| WireError::Varint(tag_at))?;
-        if number == 0 {
-            return Err(WireError::FieldZero(tag_at));
-        }
-        let value = match (key & 7) as u8 {
-            0 => Value::Varint(self.varint()?),
-            1 => {
-                let at = self.take(8)?;
-                let value = u64::from_le_bytes(self.buf[at..at + 8].try_into().unwrap());
-                Value::Fixed64 { value, at }
-            }
-            5 => {
-                let at = self.take(4)?;
-                let value = u32::from_le_bytes(self.buf[at..at + 4].try_into().unwrap());
-                Value::Fixed32 { value, at }
-            }
-            2 => {
-                let len = self.varint()?;
-                let len = usize::try_from(len).map_err(|_| WireError::Truncated(tag_at))?;
-                let start = self.take(len)?;
-                Value::Len {
-                    start,
-                    end: start + len,
-                }
-            }
-            other => return Err(WireError::WireType(tag_at, other)),
-        };
-        Ok(Field {
-            number,
-            tag_at,
-            value,
-        })
-    }
-}
-
-impl Iterator for Fields<'_> {
-    type Item = Result<Field, WireError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.pos >= self.end {
-            return None;
-        }
-        let item = self.field();
-        if item.is_err() {
-            // Stop after the first error: what follows cannot be trusted.
-            self.pos = self.end;
-        }
-        Some(item)
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use span_sentinel::run::execute::execute;
 use span_sentinel::run::plan::{AlertSource, RunOverrides, TargetPlan, run_plan};
-use span_sentinel::verify::checks::Status;
+use span_sentinel::verify::status::Status;
 
 use super::peer_path;
 use crate::support::HEAVY;

@@ -12,7 +12,7 @@ use span_sentinel::capacity::{End, Search};
 use span_sentinel::run::execute::{execute, execute_with};
 use span_sentinel::run::peer::PeerSection;
 use span_sentinel::run::plan::{RunOverrides, TargetPlan, run_plan};
-use span_sentinel::verify::checks::Status;
+use span_sentinel::verify::status::Status;
 
 use super::peer_path;
 use crate::support::HEAVY;

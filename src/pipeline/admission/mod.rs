@@ -1,4 +1,4 @@
-//! Admission (DESIGN §4): the bounded ingest queue in front of the worker pool, and the rules
+//! Admission: the bounded ingest queue in front of the worker pool, and the rules
 //! that decide whether a request gets in.
 //!
 //! A request is acknowledged only after its batch is in the queue, and workers drain the queue

@@ -1,4 +1,4 @@
-//! Error-rate alerts (DESIGN §4): per-tenant rules created through the API (`rules`), error
+//! Error-rate alerts: per-tenant rules created through the API (`rules`), error
 //! counts per time slot fed by the workers (`window`), a periodic evaluator with hysteresis that
 //! records transitions (`evaluator`), and webhook notifications of each transition (`webhook`).
 

@@ -17,7 +17,7 @@ use http::{HeaderValue, Response, StatusCode};
 
 use super::stats::{TenantStats, pipeline_stats, tenant_stats};
 use crate::pipeline::process::worker;
-use crate::pipeline::server::{ResponseBody, plain};
+use crate::pipeline::response::{ResponseBody, plain};
 use crate::pipeline::state::Shared;
 
 const PREFIX: &str = "span_sentinel_pipeline";

@@ -11,7 +11,7 @@ use http::{Method, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::json;
 
-use super::server::{ResponseBody, json as json_response, plain};
+use super::response::{ResponseBody, json as json_response, plain};
 use super::state::Shared;
 use super::tenants::Tenant;
 

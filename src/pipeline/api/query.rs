@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::error;
 use crate::pipeline::alerts::AlertRule;
-use crate::pipeline::server::{ResponseBody, json as json_response};
+use crate::pipeline::response::{ResponseBody, json as json_response};
 use crate::pipeline::state::Shared;
 use crate::pipeline::store::histograms::Merged;
 use crate::pipeline::tenants::Tenant;

@@ -7,7 +7,7 @@ use http::{Response, StatusCode};
 use serde::Serialize;
 
 use crate::pipeline::process::worker;
-use crate::pipeline::server::{ResponseBody, json};
+use crate::pipeline::response::{ResponseBody, json};
 use crate::pipeline::state::Shared;
 use crate::pipeline::tenants::Tenant;
 

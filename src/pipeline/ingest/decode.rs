@@ -9,8 +9,7 @@
 //! field with the wrong wire type and invalid UTF-8 in the strings it reads (span name, service
 //! name); unlike prost it does not descend into attributes, events and links.
 
-use super::cursor::Cursor;
-use crate::wire::{Field, Value, WireError};
+use crate::wire::{Field, Fields, Value, WireError};
 
 /// Why a request cannot be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -150,7 +149,7 @@ pub fn scan_request(
         return Err(DecodeError::TooLarge);
     }
     let mut summary = ScanSummary::default();
-    for field in Cursor::new(buf) {
+    for field in Fields::new(buf) {
         let field = field?;
         if field.number == 1 {
             let (start, end) = len_of(&field)?;
@@ -178,7 +177,7 @@ fn scan_resource_spans(
     // and patch the service and tenant into them at the end.
     let first = out.len();
     let mut keys = ResourceKeys::default();
-    for field in Cursor::within(buf, start, end) {
+    for field in Fields::within(buf, start, end) {
         let field = field?;
         match field.number {
             1 => {
@@ -207,7 +206,7 @@ fn scan_resource(
     tenant_key: &[u8],
     keys: &mut ResourceKeys,
 ) -> Result<(), DecodeError> {
-    for field in Cursor::within(buf, start, end) {
+    for field in Fields::within(buf, start, end) {
         let field = field?;
         if field.number == 1 {
             let (s, e) = len_of(&field)?;
@@ -232,7 +231,7 @@ fn string_attribute(
 ) -> Result<(Range, Option<Range>), DecodeError> {
     let mut key = Range::default();
     let mut value = None;
-    for field in Cursor::within(buf, start, end) {
+    for field in Fields::within(buf, start, end) {
         let field = field?;
         match field.number {
             1 => {
@@ -252,7 +251,7 @@ fn string_attribute(
 /// The `string_value` of an `AnyValue`, if that is the variant set last.
 fn any_string(buf: &[u8], start: usize, end: usize) -> Result<Option<Range>, DecodeError> {
     let mut value = None;
-    for field in Cursor::within(buf, start, end) {
+    for field in Fields::within(buf, start, end) {
         let field = field?;
         if (1..=7).contains(&field.number) {
             value = None;
@@ -272,7 +271,7 @@ fn scan_scope_spans(
     out: &mut Vec<SpanRef>,
     summary: &mut ScanSummary,
 ) -> Result<(), DecodeError> {
-    for field in Cursor::within(buf, start, end) {
+    for field in Fields::within(buf, start, end) {
         let field = field?;
         match field.number {
             1 | 3 => drop(len_of(&field)?),
@@ -307,7 +306,7 @@ fn scan_span(buf: &[u8], start: usize, end: usize) -> SpanResult {
     };
     let (mut trace_id, mut span_id, mut parent) =
         (Range::default(), Range::default(), Range::default());
-    for field in Cursor::within(buf, start, end) {
+    for field in Fields::within(buf, start, end) {
         let field = field?;
         let wrong = DecodeError::WrongType {
             field: field.number,
@@ -349,7 +348,7 @@ fn scan_span(buf: &[u8], start: usize, end: usize) -> SpanResult {
 }
 
 fn scan_status(buf: &[u8], start: usize, end: usize, code: &mut i32) -> Result<(), DecodeError> {
-    for field in Cursor::within(buf, start, end) {
+    for field in Fields::within(buf, start, end) {
         let field = field?;
         match (field.number, field.value) {
             (2, Value::Len { start, end }) => drop(utf8(buf, start, end)?),

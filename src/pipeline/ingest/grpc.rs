@@ -18,8 +18,8 @@ use tonic::Code;
 use tonic_types::{ErrorDetails, StatusExt};
 
 use super::body::{gunzip, read_limited};
-use super::{Accepted, IngestError, admit, precheck};
-use crate::pipeline::server::{ResponseBody, plain};
+use super::{Accepted, IngestError, admit, count_refusal, precheck};
+use crate::pipeline::response::{ResponseBody, plain};
 use crate::pipeline::state::Shared;
 
 /// The gRPC method path of OTLP trace export.
@@ -145,7 +145,7 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
     match outcome {
         Ok(accepted) => success(&accepted),
         Err(err) => {
-            shared.count_refusal(&err);
+            count_refusal(&shared, &err);
             status_response(status_of(&err))
         }
     }

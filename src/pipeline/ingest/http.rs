@@ -16,8 +16,8 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use prost::Message;
 
 use super::body::{gunzip, read_limited};
-use super::{Accepted, IngestError, admit, precheck};
-use crate::pipeline::server::{ResponseBody, plain};
+use super::{Accepted, IngestError, admit, count_refusal, precheck};
+use crate::pipeline::response::{ResponseBody, plain};
 use crate::pipeline::state::Shared;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -169,7 +169,7 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
     match outcome {
         Ok(accepted) => success(&accepted, format),
         Err(err) => {
-            shared.count_refusal(&err);
+            count_refusal(&shared, &err);
             refusal(&err)
         }
     }

@@ -5,13 +5,12 @@
 
 pub mod body;
 mod by_attribute;
-pub mod cursor;
 pub mod decode;
 pub mod grpc;
 pub mod http;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -56,13 +55,12 @@ pub struct Accepted {
     pub message: String,
 }
 
-/// Request counters over all tenants.
-#[derive(Debug, Default)]
-pub struct IngestCounters {
-    /// Requests received on both protocols.
-    pub requests: AtomicU64,
-    /// Requests refused as invalid (400 / `INVALID_ARGUMENT`, 413, 415, 405).
-    pub invalid_requests: AtomicU64,
+/// Counts a request refused as a whole: an invalid one in the pipeline's counters (a refusal
+/// for room was already counted against its tenant where it happened).
+pub fn count_refusal(shared: &Shared, err: &IngestError) {
+    if !matches!(err, IngestError::Refused(_)) {
+        shared.ingest.invalid_requests.fetch_add(1, Relaxed);
+    }
 }
 
 fn defect_message(defect: Option<SpanDefect>, rejected: u32) -> String {

@@ -12,11 +12,10 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
-use super::worker;
+use super::worker::{self, WorkerState};
 use crate::pipeline::alerts::evaluator::unix_nanos;
-use crate::pipeline::state::Shared;
 use crate::pipeline::store::spans::FoundSpan;
-use crate::pipeline::store::traces::{AssembledSpan, AssembledTrace};
+use crate::pipeline::store::traces::{AssembledSpan, AssembledTrace, TraceStore};
 
 #[derive(Debug, Default)]
 struct Pending {
@@ -113,8 +112,9 @@ impl Assembler {
             .len()
     }
 
-    /// Assembles every trace whose settle window ended by `now`.
-    pub fn run_due(&self, shared: &Shared, now: Instant) {
+    /// Assembles every trace whose settle window ended by `now` from the span stores of
+    /// `workers` into `traces`.
+    pub fn run_due(&self, workers: &[Mutex<WorkerState>], traces: &TraceStore, now: Instant) {
         loop {
             let next = {
                 let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
@@ -128,26 +128,31 @@ impl Assembler {
                 }
             };
             let Some((tenant, id)) = next else { return };
-            if shared.traces.contains(tenant, &id) {
+            if traces.contains(tenant, &id) {
                 continue;
             }
-            if let Some(mut trace) = self.assemble(shared, tenant, &id) {
+            if let Some(mut trace) = self.assemble(workers, tenant, &id) {
                 if every_nth(
                     &self.faults.assembled_for_corruption,
                     self.faults.corrupt_every,
                 ) {
                     corrupt(&mut trace);
                 }
-                if shared.traces.insert(tenant, id, trace) {
+                if traces.insert(tenant, id, trace) {
                     self.assembled.fetch_add(1, Relaxed);
                 }
             }
         }
     }
 
-    fn assemble(&self, shared: &Shared, tenant: u16, id: &[u8; 16]) -> Option<AssembledTrace> {
+    fn assemble(
+        &self,
+        workers: &[Mutex<WorkerState>],
+        tenant: u16,
+        id: &[u8; 16],
+    ) -> Option<AssembledTrace> {
         let mut found = Vec::new();
-        for state in &shared.workers {
+        for state in workers {
             worker::lock(state)
                 .spans
                 .find(tenant, id, |span| found.push(span));

@@ -1,13 +1,9 @@
-//! One worker: takes admitted batches off the queue and feeds the histograms, the span store,
-//! the alert windows and the assembler. Per span it does a histogram record, a span-store insert
-//! and a threshold comparison; everything else is per batch.
+//! What one worker owns: its histograms, its span store and the state of the drop-fraction
+//! fault. The shared state holds one per worker behind a mutex that only queries and the
+//! assembler ever contend for; the loop that feeds it is in the parent module.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
 
-use crate::pipeline::admission::Batch;
-use crate::pipeline::state::Shared;
 use crate::pipeline::store::histograms::WorkerHistograms;
 use crate::pipeline::store::spans::SpanStores;
 
@@ -32,7 +28,8 @@ impl WorkerState {
         }
     }
 
-    fn fault_roll(&mut self) -> f64 {
+    /// A uniform draw in [0, 1) for the drop-fraction fault.
+    pub(super) fn fault_roll(&mut self) -> f64 {
         // xorshift64: a fault, not a statistic, needs no better generator.
         self.fault_rng ^= self.fault_rng << 13;
         self.fault_rng ^= self.fault_rng >> 7;
@@ -44,48 +41,4 @@ impl WorkerState {
 /// Locks a worker's state, ignoring poisoning (the state stays consistent per batch).
 pub fn lock(state: &Mutex<WorkerState>) -> MutexGuard<'_, WorkerState> {
     state.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The worker loop: runs until the queue is closed and empty.
-pub fn run(shared: &Shared, index: usize) {
-    while let Some(batch) = shared.queue.pop() {
-        process(shared, index, batch);
-    }
-}
-
-/// Processes one batch.
-pub fn process(shared: &Shared, index: usize, batch: Batch) {
-    let delay = shared.config.faults.span_delay;
-    if !delay.is_zero() {
-        std::thread::sleep(delay.saturating_mul(batch.spans.len() as u32));
-    }
-    let now = Instant::now();
-    let tenant = &batch.tenant;
-    let waited = now.duration_since(batch.admitted).as_nanos() as u64;
-    tenant.counters.last_queue_wait_ns.store(waited, Relaxed);
-    let n = batch.spans.len() as u64;
-    let mut state = lock(&shared.workers[index]);
-    let drop_fraction = shared.config.faults.drop_fraction;
-    if drop_fraction > 0.0 && state.fault_roll() < drop_fraction {
-        tenant.counters.fault_dropped.fetch_add(n, Relaxed);
-        return;
-    }
-    state
-        .histograms
-        .record_batch(tenant.index, &batch.body, &batch.spans);
-    state
-        .spans
-        .insert(tenant.index, &batch.body, &batch.spans, now);
-    drop(state);
-
-    let threshold = tenant.assembly_threshold_ns.load(Relaxed);
-    let mut errors = 0;
-    for span in &batch.spans {
-        errors += u64::from(span.is_error());
-        if span.is_root() && (span.duration_ns() >= threshold || shared.assembler.extra_fault()) {
-            shared.assembler.enqueue(tenant.index, span.trace_id, now);
-        }
-    }
-    tenant.errors.add(now, n, errors);
-    tenant.counters.processed.fetch_add(n, Relaxed);
 }

@@ -7,7 +7,7 @@ use super::svg::Chart;
 use super::{checks_table, escape, page, status_class, warnings};
 use crate::report::capacity::CapacityReport;
 use crate::report::human_rate;
-use crate::verify::checks::Status;
+use crate::verify::status::Status;
 
 /// Renders the page.
 pub fn render(r: &CapacityReport) -> String {

@@ -13,7 +13,8 @@ pub mod svg;
 use std::fmt::Write as _;
 
 use super::compare::Change;
-use crate::verify::checks::{Check, Status};
+use crate::verify::checks::Check;
+use crate::verify::status::Status;
 
 /// Escapes text for HTML and SVG content and attribute values.
 pub fn escape(s: &str) -> String {

@@ -16,7 +16,7 @@ pub fn render(r: &RunReport) -> String {
     let bad: Vec<String> = r
         .checks
         .iter()
-        .filter(|c| c.status != crate::verify::checks::Status::Pass)
+        .filter(|c| c.status != crate::verify::status::Status::Pass)
         .map(|c| format!("{} in {} ({})", c.name, c.phase, c.status.as_str()))
         .collect();
     if !bad.is_empty() {
