@@ -90,6 +90,7 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
     };
     let mut plan = build(profile, source.as_ref(), &overrides)?;
     let digits = set_digits(&mut plan, args.histogram_digits)?;
+    crate::fidelity::suite::check_prometheus(&section, &plan)?;
     if args
         .max_rel_error
         .is_some_and(|e| !(e.is_finite() && e >= 0.0))

@@ -182,6 +182,28 @@ pub fn apply_flags(
     }
 }
 
+/// `--prometheus` with the embedded pipeline on a port picked at random could never be scraped:
+/// that is a usage error naming the field that fixes it.
+pub fn check_prometheus(
+    section: &FidelitySection,
+    plan: &crate::run::plan::RunPlan,
+) -> Result<(), crate::error::UsageError> {
+    let embedded_port = match &plan.target {
+        crate::run::plan::TargetPlan::Embedded(config) => Some(config.http_addr.port()),
+        crate::run::plan::TargetPlan::External { .. } => None,
+    };
+    match &section.prometheus {
+        Some(p) if p.url.is_empty() => Err(crate::error::UsageError::new(
+            "[fidelity.prometheus] url: must be the Prometheus base URL, e.g. http://127.0.0.1:9090",
+        )),
+        Some(_) if embedded_port == Some(0) => Err(crate::error::UsageError::new(
+            "--prometheus: the embedded pipeline listens on a random port no Prometheus scrapes; \
+             set [pipeline] http_listen in the profile to the address Prometheus scrapes",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Where and how to read the target's histograms from Prometheus (`[fidelity.prometheus]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
