@@ -7,7 +7,8 @@
 //! quantile of values in the covered range within E; they start one step below the smallest
 //! non-zero value measured and end at the first boundary at or above the largest. The
 //! recommendation is checked, not only derived: the scheme is re-run over the same values with
-//! those boundaries and the error it reaches is reported.
+//! those boundaries and the error it reaches is reported (and the ratio narrowed while rounding
+//! the answers to whole nanoseconds still breaks the budget).
 
 use std::sync::Arc;
 
@@ -82,7 +83,7 @@ pub fn recommend(
         }
     }
     let boundaries = match scheme {
-        Some(s) if s.is_explicit() && !breaches.is_empty() => geometric(s, budget, sent),
+        Some(s) if s.is_explicit() && !breaches.is_empty() => tightest(s, budget, sent),
         _ => None,
     };
     Recommendation {
@@ -91,6 +92,22 @@ pub fn recommend(
         breaches,
         boundaries,
     }
+}
+
+/// The widest geometric boundaries that, re-measured, meet `budget`: ratio 1 + `budget` first,
+/// then narrower steps while the error reported in whole nanoseconds (which adds up to 0.5 ns of
+/// rounding to small values) still exceeds it.
+fn tightest(scheme: Scheme, budget: f64, sent: &Sent) -> Option<Boundaries> {
+    let mut step = budget;
+    let mut best = geometric(scheme, step, sent)?;
+    for _ in 0..8 {
+        if best.achieved_max_rel_error <= budget {
+            break;
+        }
+        step *= 0.8;
+        best = geometric(scheme, step, sent)?;
+    }
+    Some(best)
 }
 
 /// Geometric boundaries with ratio 1 + `budget` over the measured range, checked by re-running
