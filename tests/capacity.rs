@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use span_sentinel::capacity::plan::{CapacityOverrides, capacity_plan};
 use span_sentinel::capacity::{End, Search};
+use span_sentinel::config::Overrides as RunOverrides;
+use span_sentinel::config::capacity::{CapacityOverrides, capacity_plan};
 use span_sentinel::run::execute::execute_with;
-use span_sentinel::run::plan::RunOverrides;
 
 use crate::support::{HEAVY, assert_matches_schema};
 

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use serde_json::Value;
+use span_sentinel::config::Overrides as RunOverrides;
+use span_sentinel::config::run::{RunPlan, TargetPlan, run_plan};
 use span_sentinel::pipeline::PipelineConfig;
 use span_sentinel::run::execute::{RunOutcome, execute};
-use span_sentinel::run::plan::{RunOverrides, RunPlan, TargetPlan, run_plan};
 use span_sentinel::verify::status::Status;
 
 use crate::support::{HEAVY, assert_matches_schema};

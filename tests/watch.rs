@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use prometheus_parse::{Scrape, Value};
 use serde_json::Value as Json;
-use span_sentinel::run::plan::RunOverrides;
+use span_sentinel::config::Overrides as RunOverrides;
+use span_sentinel::config::watch::{WatchOverrides, watch_plan};
 use span_sentinel::watch::engine::{Observer, watch};
-use span_sentinel::watch::plan::{WatchOverrides, watch_plan};
 use span_sentinel::watch::windows::{Totals, WindowVerdict};
 
 use crate::support::{HEAVY, assert_matches_schema};

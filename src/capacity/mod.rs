@@ -3,8 +3,6 @@
 //! this module lays the steps out as phases (`plan`) and decides each step's rate from the
 //! previous step's judged evidence (`search`): grow, confirm, bisect, stop.
 
-pub mod plan;
 pub mod search;
 
-pub use plan::{CapacityPlan, CapacitySection, SearchSettings};
 pub use search::{CapacityResult, End, Search, StepResult};

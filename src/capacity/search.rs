@@ -6,11 +6,11 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::plan::{SearchSettings, step_phase};
+use crate::config::capacity::{SearchSettings, step_phase};
+use crate::config::run::Phase;
 use crate::engine::RateProfile;
 use crate::run::evidence::PhaseEvidence;
 use crate::run::execute::PhaseOutcome;
-use crate::run::plan::Phase;
 use crate::run::walk::{Conductor, Next};
 use crate::verify::checks::{self, Check, CheckTolerances};
 use crate::verify::status::{PhaseKind, Status};
@@ -391,7 +391,7 @@ impl Conductor for Search {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capacity::plan::Growth;
+    use crate::config::capacity::Growth;
 
     fn search() -> Search {
         let settings = SearchSettings {

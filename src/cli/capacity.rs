@@ -2,7 +2,6 @@
 //! until one of its checks degrades; report the highest sustainable rate. Exit code 0, or 1 when
 //! `--require RATE` is not met (a release gate) or the baseline itself fails.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
@@ -10,29 +9,34 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::flags::{OutputArgs, TargetArgs};
 use super::load::parse_duration;
-use crate::capacity::plan::{CapacityOverrides, capacity_plan};
 use crate::capacity::{End, Search};
+use crate::config::Overrides;
+use crate::config::capacity::{CapacityOverrides, capacity_plan};
+use crate::config::run::TargetPlan;
+use crate::pipeline::Isolation;
 use crate::report::capacity::{CapacityReport, ReportContext};
-use crate::report::progress::{Printer, ProgressMode, RunProgress};
+use crate::report::progress::Printer;
 use crate::report::{JsonOut, TextOut};
 use crate::run::execute::execute_with;
-use crate::run::plan::{IsolationArg, RunOverrides, TargetPlan};
 
 /// Flags of `span-sentinel capacity`.
 #[derive(Debug, Clone, Default, Args)]
+#[command(
+    mut_arg("profile", |a| a.help("Profile (e.g. profiles/capacity.toml); without one, the defaults")),
+    mut_arg("query_url", |a| a.help("Base URL of the target's query API")),
+    mut_arg("seed", |a| a.help("Seed of the sentinel's traces")),
+    mut_arg("json", |a| a.help("Write the JSON report here (rewritten after every step)")),
+    mut_arg("html", |a| a.help("Write the HTML report here (rewritten after every step)")),
+)]
 pub struct CapacityArgs {
-    /// Profile (e.g. profiles/capacity.toml); without one, the defaults.
-    pub profile: Option<PathBuf>,
-    /// Send to this OTLP endpoint instead of the embedded pipeline (needs --query-url).
-    #[arg(long, value_name = "URL")]
-    pub target: Option<String>,
-    /// Base URL of the target's query API.
-    #[arg(long, value_name = "URL")]
-    pub query_url: Option<String>,
+    /// The profile and the target.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Isolation of the embedded pipeline.
     #[arg(long, value_enum)]
-    pub isolation: Option<IsolationArg>,
+    pub isolation: Option<Isolation>,
     /// Seed of the sentinel's traces.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -54,15 +58,9 @@ pub struct CapacityArgs {
     /// Exit 1 when the capacity found is below this many spans/s (a release gate).
     #[arg(long, value_name = "RATE")]
     pub require: Option<f64>,
-    /// Write the JSON report here (rewritten after every step).
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Write the HTML report here (rewritten after every step).
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
-    /// No progress display (by default: bars on a terminal, a line per second otherwise).
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// The reports (rewritten after every step) and the progress display.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Runs `span-sentinel capacity`.
@@ -73,13 +71,10 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let plan = capacity_plan(&CapacityOverrides {
-        run: RunOverrides {
-            profile: args.profile.clone(),
-            target: args.target.clone(),
-            query_url: args.query_url.clone(),
+        run: Overrides {
             isolation: args.isolation,
             seed: args.seed,
-            alerts: None,
+            ..args.target.overrides()
         },
         start: args.start,
         growth: args.growth,
@@ -87,24 +82,23 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         step: args.step,
         max: args.max,
     })?;
-    let json = args.json.as_deref().map(JsonOut::create).transpose()?;
-    let html = args
-        .html
-        .as_deref()
-        .map(|p| TextOut::create("--html", p))
-        .transpose()?;
+    let outputs = args.output.open()?;
     let cx = ReportContext {
         target: match &plan.run.target {
             TargetPlan::Embedded(_) => "embedded".into(),
             TargetPlan::External { target, .. } => target.to_string(),
         },
         seed: plan.run.seed,
-        profile: args.profile.as_ref().map(|p| p.display().to_string()),
+        profile: args
+            .target
+            .profile
+            .as_ref()
+            .map(|p| p.display().to_string()),
         time_limit_s: plan.search.time_limit.as_secs_f64(),
         require: args.require,
     };
-    let outs = Arc::new(Mutex::new((json, html)));
-    let mut progress = RunProgress::new(ProgressMode::detect(args.quiet));
+    let outs = Arc::new(Mutex::new((outputs.json, outputs.html)));
+    let mut progress = args.output.progress();
     let mut search = Search::new(
         plan.search.clone(),
         plan.run.checks.clone(),

@@ -9,20 +9,12 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::config::load::load_plan;
+pub use crate::config::load::RateArg;
+use crate::config::load::{LoadOverrides, load_plan};
 use crate::encode::Encoding;
 use crate::engine::run_load;
 use crate::report::load::LoadReport;
 use crate::report::{JsonOut, progress};
-
-/// `--rate`: spans per second, or `max`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum RateArg {
-    /// Unthrottled.
-    Max,
-    /// A constant rate in spans per second.
-    PerSec(f64),
-}
 
 /// Parses `--rate`: a positive number or `max`.
 pub fn parse_rate(s: &str) -> Result<RateArg, String> {
@@ -121,9 +113,32 @@ pub struct LoadArgs {
     pub quiet: bool,
 }
 
+impl LoadArgs {
+    /// What the flags override in the profile's `[load]` section.
+    pub fn overrides(&self) -> LoadOverrides {
+        LoadOverrides {
+            target: self.target.clone(),
+            discard: self.sink == Some(Sink::Discard),
+            rate: self.rate,
+            duration: self.duration,
+            threads: self.threads,
+            batch: self.batch,
+            tenant: self.tenant.clone(),
+            tenant_header: self.tenant_header.clone(),
+            headers: self.headers.clone(),
+            seed: self.seed,
+            connections: self.connections,
+            concurrency: self.concurrency,
+            gzip: self.gzip,
+            encoding: self.encoding,
+            profile: self.profile.clone(),
+        }
+    }
+}
+
 /// Runs `span-sentinel load`.
 pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
-    let plan = load_plan(&args)?;
+    let plan = load_plan(&args.overrides())?;
     let json = args.json.as_deref().map(JsonOut::create).transpose()?;
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);

@@ -1,11 +1,13 @@
-//! The command line (DESIGN §5): clap-derived structs and `run`, which dispatches to a command.
+//! The command line: clap-derived structs and `run`, which dispatches to a command.
 //!
-//! Parsing turns argv into plain structs with no I/O; each command then validates them, together
-//! with its profile, into one immutable scenario.
+//! Parsing turns argv into plain structs with no I/O; each command fills a `config` overrides
+//! struct from them, and `config` validates it, together with the profile, into one immutable
+//! plan (docs/configuration.md). Nothing below `cli` imports it.
 
 pub mod capacity;
 pub mod completions;
 pub mod fidelity;
+pub mod flags;
 pub mod load;
 pub mod report;
 pub mod run;
@@ -63,7 +65,7 @@ where
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {
-            // clap exits 0 for --help/--version and 2 for usage errors, as DESIGN §5 wants.
+            // clap exits 0 for --help/--version and 2 for usage errors, as the exit codes below promise.
             let _ = err.print();
             return ExitCode::from(err.exit_code() as u8);
         }

@@ -1,34 +1,29 @@
 //! `span-sentinel run [PROFILE]`: phases of sentinel plus load against a target; checks, a
 //! verdict and reports. Exit code 0 for `pass`, 1 for any other verdict.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 
-use crate::report::progress::{ProgressMode, RunProgress};
+use super::flags::{OutputArgs, TargetArgs};
+use crate::config::Overrides;
+use crate::config::run::{AlertSource, run_plan};
+use crate::pipeline::Isolation;
 use crate::report::run::RunReport;
-use crate::report::{JsonOut, TextOut};
 use crate::run::execute::execute;
-use crate::run::plan::{AlertSource, IsolationArg, RunOverrides, run_plan};
 use crate::verify::status::Status;
 
 /// Flags of `span-sentinel run`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RunArgs {
-    /// Profile (e.g. profiles/interference.toml); without one, the defaults.
-    pub profile: Option<PathBuf>,
-    /// Send to this OTLP endpoint instead of the embedded pipeline (needs --query-url).
-    #[arg(long, value_name = "URL")]
-    pub target: Option<String>,
-    /// Base URL of the target's query API (e.g. http://127.0.0.1:4318).
-    #[arg(long, value_name = "URL")]
-    pub query_url: Option<String>,
+    /// The profile and the target.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Isolation of the embedded pipeline.
     #[arg(long, value_enum)]
-    pub isolation: Option<IsolationArg>,
+    pub isolation: Option<Isolation>,
     /// Seed of the sentinel's traces (default: the profile's, else random).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -37,43 +32,30 @@ pub struct RunArgs {
     /// its rule must be named as [sentinel.alert] name and carry a `tenant` label).
     #[arg(long, value_name = "prometheus://HOST:PORT")]
     pub alerts: Option<AlertSource>,
-    /// Write the JSON report here.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Write the HTML report here (one self-contained file with the run's timelines).
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
-    /// No progress display (by default: bars on a terminal, a line per second otherwise).
-    #[arg(long, short)]
-    pub quiet: bool,
+    /// The reports and the progress display.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Runs `span-sentinel run`.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let plan = run_plan(&RunOverrides {
-        profile: args.profile.clone(),
-        target: args.target.clone(),
-        query_url: args.query_url.clone(),
+    let plan = run_plan(&Overrides {
         isolation: args.isolation,
         seed: args.seed,
         alerts: args.alerts.clone(),
+        ..args.target.overrides()
     })?;
-    let json = args.json.as_deref().map(JsonOut::create).transpose()?;
-    let html = args
-        .html
-        .as_deref()
-        .map(|p| TextOut::create("--html", p))
-        .transpose()?;
+    let outputs = args.output.open()?;
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);
-    let mut progress = RunProgress::new(ProgressMode::detect(args.quiet));
+    let mut progress = args.output.progress();
     let outcome = execute(plan, stop, |p| progress.update(p));
     progress.finish();
     let report = RunReport::new(&outcome?);
-    if let Some(json) = json {
+    if let Some(json) = outputs.json {
         json.write(&report)?;
     }
-    if let Some(html) = html {
+    if let Some(html) = outputs.html {
         html.write(&crate::report::html::run::render(&report))?;
     }
     print!("{}", report.summary());

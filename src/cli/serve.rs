@@ -7,19 +7,10 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::error::UsageError;
 use crate::pipeline::{Isolation, Pipeline, PipelineConfig};
-
-/// `--isolation` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum IsolationArg {
-    /// One FIFO for all tenants.
-    Shared,
-    /// One queue per tenant, served by deficit round robin.
-    Fair,
-}
 
 /// Flags of `span-sentinel serve` (boxed, so the `Command` enum stays small).
 #[derive(Debug, Args)]
@@ -47,8 +38,8 @@ pub struct ServeFlags {
     #[arg(long, value_name = "KEY")]
     pub tenant_attribute: Option<String>,
     /// How the admission queue is shared between tenants.
-    #[arg(long, value_enum, default_value_t = IsolationArg::Shared)]
-    pub isolation: IsolationArg,
+    #[arg(long, value_enum, default_value_t = Isolation::Shared)]
+    pub isolation: Isolation,
     /// Admission queue capacity in spans (per tenant with --isolation fair).
     #[arg(long, default_value_t = 1_000_000)]
     pub queue_spans: usize,
@@ -132,10 +123,7 @@ impl ServeFlags {
                 ))
             })?,
             tenant_attribute: self.tenant_attribute.clone(),
-            isolation: match self.isolation {
-                IsolationArg::Shared => Isolation::Shared,
-                IsolationArg::Fair => Isolation::Fair,
-            },
+            isolation: self.isolation,
             queue_spans: self.queue_spans,
             workers: self.workers,
             histogram_digits: self.histogram_digits,

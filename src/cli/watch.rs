@@ -13,28 +13,28 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::flags::TargetArgs;
+use crate::config::Overrides;
+use crate::config::watch::{WatchOverrides, watch_plan};
+use crate::pipeline::Isolation;
 use crate::report::JsonOut;
 use crate::report::watch::WatchReport;
-use crate::run::plan::{IsolationArg, RunOverrides};
 use crate::verify::status::Status;
 use crate::watch::engine::{Observer, watch};
-use crate::watch::plan::{WatchOverrides, watch_plan};
 use crate::watch::windows::{Totals, WindowVerdict};
 
 /// Flags of `span-sentinel watch`.
 #[derive(Debug, Clone, Args)]
+#[command(mut_arg("profile", |a| a.help(
+    "Profile (its [sentinel], [checks] and [pipeline] sections; phases and load are ignored)"
+)))]
 pub struct WatchArgs {
-    /// Profile (its [sentinel], [checks] and [pipeline] sections; phases and load are ignored).
-    pub profile: Option<PathBuf>,
-    /// Send to this OTLP endpoint instead of the embedded pipeline (needs --query-url).
-    #[arg(long, value_name = "URL")]
-    pub target: Option<String>,
-    /// Base URL of the target's query API (e.g. http://127.0.0.1:4318).
-    #[arg(long, value_name = "URL")]
-    pub query_url: Option<String>,
+    /// The profile and the target.
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Isolation of the embedded pipeline.
     #[arg(long, value_enum)]
-    pub isolation: Option<IsolationArg>,
+    pub isolation: Option<Isolation>,
     /// Length of a verification window: each window's checks get a verdict.
     #[arg(long, default_value = "60s", value_parser = positive_duration)]
     pub window: Duration,
@@ -109,13 +109,9 @@ impl Observer for Lines {
 /// Runs `span-sentinel watch`.
 pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let plan = watch_plan(&WatchOverrides {
-        run: RunOverrides {
-            profile: args.profile.clone(),
-            target: args.target.clone(),
-            query_url: args.query_url.clone(),
+        run: Overrides {
             isolation: args.isolation,
-            seed: None,
-            alerts: None,
+            ..args.target.overrides()
         },
         window: args.window,
         duration: args.duration,

@@ -1,28 +1,70 @@
-//! Validation of the load: profile `[load]` section + `load` flags → `LoadPlan`.
+//! Validation of the load: profile `[load]` section + `load` flags (`LoadOverrides`) →
+//! `LoadPlan`. `run` validates its `[load]` section here too (`validate_load`).
+
+use std::path::PathBuf;
+use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 
-use super::profile::{LoadSection, ProfileSource};
-use crate::cli::load::{LoadArgs, RateArg};
+use super::profile::{LoadSection, Profile, ProfileSource};
 use crate::encode::Encoding;
 use crate::engine::{LoadPlan, RateProfile};
 use crate::error::UsageError;
 use crate::model::{FieldError, StreamModel};
 use crate::transport::{RetryPolicy, Target, TransportOptions};
 
+/// `--rate`: spans per second, or `max`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateArg {
+    /// Unthrottled.
+    Max,
+    /// A constant rate in spans per second.
+    PerSec(f64),
+}
+
+/// What the flags of `span-sentinel load` override in the profile's `[load]` section.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOverrides {
+    /// `--target`: grpc://HOST:PORT or http://HOST:PORT/v1/traces.
+    pub target: Option<String>,
+    /// `--sink discard`: send nowhere.
+    pub discard: bool,
+    /// `--rate`.
+    pub rate: Option<RateArg>,
+    /// `--duration`.
+    pub duration: Option<Duration>,
+    /// `--threads`.
+    pub threads: Option<u16>,
+    /// `--batch`.
+    pub batch: Option<u32>,
+    /// `--tenant` of every stream.
+    pub tenant: Option<String>,
+    /// `--tenant-header`.
+    pub tenant_header: Option<String>,
+    /// `--header KEY=VALUE` pairs.
+    pub headers: Vec<(String, String)>,
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// `--connections`.
+    pub connections: Option<u16>,
+    /// `--concurrency`.
+    pub concurrency: Option<u16>,
+    /// `--gzip`.
+    pub gzip: bool,
+    /// `--encoding`.
+    pub encoding: Option<Encoding>,
+    /// `--profile`.
+    pub profile: Option<PathBuf>,
+}
+
 /// Reads the profile (if any), applies the flags over it and validates the result.
-pub fn load_plan(args: &LoadArgs) -> Result<LoadPlan, UsageError> {
-    let (section, source) = match &args.profile {
-        Some(path) => {
-            let (profile, source) = ProfileSource::read(path)?;
-            (profile.load, Some(source))
-        }
-        None => (LoadSection::default(), None),
-    };
-    let target = match (&args.target, args.sink) {
+pub fn load_plan(args: &LoadOverrides) -> Result<LoadPlan, UsageError> {
+    let (profile, source) = Profile::read(args.profile.as_deref())?;
+    let section = profile.load;
+    let target = match (&args.target, args.discard) {
         (Some(url), _) => url.parse::<Target>()?,
-        (None, Some(_)) => Target::Discard,
-        (None, None) => return Err(UsageError::new("load needs --target URL or --sink discard")),
+        (None, true) => Target::Discard,
+        (None, false) => return Err(UsageError::new("load needs --target URL or --sink discard")),
     };
     let headers = parse_headers(&args.headers)?;
     validate_load(apply_flags(section, args), source.as_ref(), target, headers)
@@ -109,7 +151,7 @@ pub fn parse_headers(
         .collect()
 }
 
-fn apply_flags(mut s: LoadSection, args: &LoadArgs) -> LoadSection {
+fn apply_flags(mut s: LoadSection, args: &LoadOverrides) -> LoadSection {
     if let Some(rate) = args.rate {
         s.rate = match rate {
             RateArg::Max => RateProfile::Max,

@@ -1,9 +1,40 @@
-//! Configuration in two stages: a profile (TOML) and flags are parsed into plain structs with no
-//! I/O (`profile`, `crate::cli`), then validated into one immutable plan that everything below
-//! takes by reference (`load`).
+//! Configuration flows one way: the command line fills an `Overrides` (and, per command, a few
+//! more fields), a profile (TOML) is parsed into plain section structs (`profile`), and one
+//! function per command validates both into an immutable plan (`run`, `capacity`, `watch`,
+//! `fidelity`, `load`) that everything below takes by reference. Nothing here knows the command
+//! line; see docs/configuration.md.
 
+pub mod capacity;
 pub mod duration;
+pub mod fidelity;
 pub mod load;
+pub mod peer;
 pub mod profile;
+pub mod run;
+pub mod sentinel;
+pub mod watch;
 
 pub use profile::{LoadSection, Profile, ProfileSource};
+
+use std::path::PathBuf;
+
+use crate::pipeline::Isolation;
+use run::AlertSource;
+
+/// What the flags shared by `run`, `capacity`, `watch` and `fidelity` override in a profile.
+/// The command line fills it; each command's plan function reads it.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// The profile file.
+    pub profile: Option<PathBuf>,
+    /// `--target`: an OTLP endpoint instead of the embedded pipeline.
+    pub target: Option<String>,
+    /// `--query-url`: the query API of the backend behind `--target`.
+    pub query_url: Option<String>,
+    /// `--isolation` of the embedded pipeline.
+    pub isolation: Option<Isolation>,
+    /// `--seed` of the sentinel's traces.
+    pub seed: Option<u64>,
+    /// `--alerts`: where the sentinel reads its alert's state.
+    pub alerts: Option<AlertSource>,
+}

@@ -7,16 +7,16 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
+use super::capacity::CapacitySection;
 use super::duration as dur;
-use crate::capacity::CapacitySection;
+use super::fidelity::FidelitySection;
+use super::peer::PeerSection;
+use super::run::{EmbeddedSection, PhaseSpec, default_phases};
+use super::sentinel::SentinelSection;
 use crate::encode::Encoding;
 use crate::engine::RateProfile;
 use crate::error::UsageError;
-use crate::fidelity::FidelitySection;
 use crate::model::StreamSpec;
-use crate::run::peer::PeerSection;
-use crate::run::plan::{EmbeddedSection, PhaseSpec, default_phases};
-use crate::sentinel::SentinelSection;
 use crate::verify::checks::CheckTolerances;
 
 /// A whole profile file. Every section is optional.
@@ -53,6 +53,20 @@ impl Default for Profile {
             peer: None,
             capacity: CapacitySection::default(),
             fidelity: FidelitySection::default(),
+        }
+    }
+}
+
+impl Profile {
+    /// Reads and parses the profile at `path`, or the defaults without one; the source is kept
+    /// to point validation errors at lines.
+    pub fn read(path: Option<&Path>) -> Result<(Profile, Option<ProfileSource>), UsageError> {
+        match path {
+            Some(path) => {
+                let (profile, source) = ProfileSource::read(path)?;
+                Ok((profile, Some(source)))
+            }
+            None => Ok((Profile::default(), None)),
         }
     }
 }

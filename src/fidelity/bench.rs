@@ -12,12 +12,13 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 
 use super::measure::{SchemeResult, measure};
-use super::suite::{Distribution, FidelitySection};
+use super::suite::Distribution;
+use crate::config::fidelity::FidelitySection;
+use crate::config::run::{RunPlan, TargetPlan};
 use crate::encode::plain::request_from_spans;
 use crate::engine::Anchor;
+use crate::harness::{self, Harness};
 use crate::model::ids;
-use crate::run::execute::{reach, sentinel_transport};
-use crate::run::plan::{RunPlan, TargetPlan};
 use crate::transport::Exporter;
 use crate::verify::api::{QueryClient, Series};
 use crate::verify::histograms::{QUANTILES, exact_quantile, rel_error, reported_at};
@@ -81,12 +82,9 @@ pub fn fidelity_with(
     section: &FidelitySection,
     on_step: &mut (dyn FnMut(&str) + Send),
 ) -> anyhow::Result<FidelityOutcome> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
-    runtime.block_on(run(plan, section, on_step))
+    harness::run(plan, "fidelity", async |h: &Harness| {
+        run(h, plan, section, on_step).await
+    })
 }
 
 fn operation(seed: u64, d: Distribution) -> String {
@@ -94,22 +92,17 @@ fn operation(seed: u64, d: Distribution) -> String {
 }
 
 async fn run(
+    h: &Harness,
     plan: &RunPlan,
     section: &FidelitySection,
     on_step: &mut (dyn FnMut(&str) + Send),
 ) -> anyhow::Result<FidelityOutcome> {
-    let reached = reach(plan).await?;
-    let exporter = Exporter::connect(&reached.target, &sentinel_transport(plan)).await?;
-    let query = QueryClient::new(
-        &reached.query_url,
-        plan.tenant_header.clone(),
-        plan.tenant.clone(),
-    );
+    let (exporter, query) = (&h.exporter, &h.query);
     let mut warnings = Vec::new();
     let mut sent = Vec::new();
     for (i, &d) in section.distributions.iter().enumerate() {
         let values = d.values(plan.seed, section.spans_per_distribution);
-        let (acked, lost) = send(plan, section, &exporter, i as u64, d, &values).await;
+        let (acked, lost) = send(plan, section, exporter, i as u64, d, &values).await;
         if lost > 0 {
             warnings.push(format!(
                 "{}: the target refused {lost} spans; compared over the accepted ones",
@@ -126,7 +119,7 @@ async fn run(
         sent.push((d, acked));
     }
     on_step("[fidelity] waiting for the target's histograms to count every span");
-    let series = wait_for_counts(plan, section, &query, &sent).await;
+    let series = wait_for_counts(plan, section, query, &sent).await;
     let prometheus = match &section.prometheus {
         Some(source) => {
             on_step(&format!(
@@ -135,14 +128,11 @@ async fn run(
             ));
             let op = |d| operation(plan.seed, d);
             let read =
-                super::prometheus::read_back(plan, section, source, &exporter, &query, &sent, &op);
+                super::prometheus::read_back(plan, section, source, exporter, query, &sent, &op);
             Some(read.await)
         }
         None => None,
     };
-    if let Some(pipeline) = reached.pipeline {
-        pipeline.shutdown().await;
-    }
     let series = series.context("reading the target's histograms")?;
     let distributions = sent
         .iter()
@@ -163,7 +153,7 @@ async fn run(
     let schemes = section.schemes.iter().map(|&s| measure(s, digits, &sent));
     let prometheus = prometheus.map(|read| super::prometheus::result(read, &mut warnings));
     Ok(FidelityOutcome {
-        target: reached.target.to_string(),
+        target: h.target.to_string(),
         distributions,
         warnings,
         schemes: schemes.collect(),

@@ -12,4 +12,4 @@ pub mod suite;
 
 pub use bench::{DistributionResult, FidelityOutcome, QuantileError, fidelity, fidelity_with};
 pub use measure::SchemeResult;
-pub use suite::{Distribution, FidelitySection, PrometheusSource};
+pub use suite::Distribution;

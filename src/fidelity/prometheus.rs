@@ -18,8 +18,9 @@ use serde::Deserialize;
 
 use super::bench::send;
 use super::measure::{SchemeResult, max_error, rows};
-use super::suite::{Distribution, FidelitySection, PrometheusSource};
-use crate::run::plan::RunPlan;
+use super::suite::Distribution;
+use crate::config::fidelity::{FidelitySection, PrometheusSource};
+use crate::config::run::RunPlan;
 use crate::transport::Exporter;
 use crate::verify::api::QueryClient;
 use crate::verify::histograms::QUANTILES;

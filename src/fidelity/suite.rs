@@ -7,8 +7,6 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::schemes::Scheme;
-use crate::config::duration as dur;
 use crate::model::latency::{LatencyDistribution, MixtureComponent};
 
 /// The distributions of the suite, as written in profiles.
@@ -140,105 +138,4 @@ pub fn bucket_edges() -> Vec<u64> {
     }
     out.sort_unstable();
     out
-}
-
-/// The `[fidelity]` section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FidelitySection {
-    /// Which distributions to send (default: all of them).
-    pub distributions: Vec<Distribution>,
-    /// Spans sent per distribution.
-    pub spans_per_distribution: usize,
-    /// Spans per request.
-    pub batch: usize,
-    /// Service name of the spans (the operation is `fidelity/<seed>/<distribution>`).
-    pub service: String,
-    /// How long to wait for the target to count every accepted span.
-    #[serde(with = "dur")]
-    pub timeout: Duration,
-    /// Histogram schemes fed the same values in-process and reported beside the target (flag:
-    /// --schemes): hdr, otel-explicit, otel-exponential, prom-classic, prom-native, ddsketch.
-    pub schemes: Vec<Scheme>,
-    /// A Prometheus that scrapes the target's classic span-duration histograms: its
-    /// `histogram_quantile` of each distribution is reported beside the schemes.
-    pub prometheus: Option<PrometheusSource>,
-}
-
-/// Applies `--schemes` and `--prometheus` over the profile's values.
-pub fn apply_flags(
-    section: &mut FidelitySection,
-    schemes: Option<Vec<Scheme>>,
-    prometheus: Option<String>,
-) {
-    if let Some(schemes) = schemes {
-        section.schemes = schemes;
-    }
-    if let Some(url) = prometheus {
-        let source = section
-            .prometheus
-            .get_or_insert_with(PrometheusSource::default);
-        source.url = url.trim_end_matches('/').to_owned();
-    }
-}
-
-/// `--prometheus` with the embedded pipeline on a port picked at random could never be scraped:
-/// that is a usage error naming the field that fixes it.
-pub fn check_prometheus(
-    section: &FidelitySection,
-    plan: &crate::run::plan::RunPlan,
-) -> Result<(), crate::error::UsageError> {
-    let embedded_port = match &plan.target {
-        crate::run::plan::TargetPlan::Embedded(config) => Some(config.http_addr.port()),
-        crate::run::plan::TargetPlan::External { .. } => None,
-    };
-    match &section.prometheus {
-        Some(p) if p.url.is_empty() => Err(crate::error::UsageError::new(
-            "[fidelity.prometheus] url: must be the Prometheus base URL, e.g. http://127.0.0.1:9090",
-        )),
-        Some(_) if embedded_port == Some(0) => Err(crate::error::UsageError::new(
-            "--prometheus: the embedded pipeline listens on a random port no Prometheus scrapes; \
-             set [pipeline] http_listen in the profile to the address Prometheus scrapes",
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Where and how to read the target's histograms from Prometheus (`[fidelity.prometheus]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PrometheusSource {
-    /// Base URL of the Prometheus HTTP API (flag: --prometheus).
-    pub url: String,
-    /// The classic histogram's name, in seconds (its `_bucket`, `_count` series are read).
-    pub metric: String,
-    /// The label holding the span's service name.
-    pub service_label: String,
-    /// The label holding the span name (the operation).
-    pub operation_label: String,
-}
-
-impl Default for PrometheusSource {
-    fn default() -> Self {
-        Self {
-            url: String::new(),
-            metric: "span_sentinel_pipeline_span_duration_seconds".into(),
-            service_label: "service".into(),
-            operation_label: "operation".into(),
-        }
-    }
-}
-
-impl Default for FidelitySection {
-    fn default() -> Self {
-        Self {
-            distributions: ALL.to_vec(),
-            spans_per_distribution: 2000,
-            batch: 500,
-            service: "sentinel-fidelity".into(),
-            timeout: Duration::from_secs(10),
-            schemes: Vec::new(),
-            prometheus: None,
-        }
-    }
 }

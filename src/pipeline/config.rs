@@ -1,4 +1,4 @@
-//! Configuration of the reference pipeline: every knob of the pipeline in one plain struct.
+//! Configuration of the reference pipeline: every knob of the reference pipeline in one plain struct.
 //!
 //! `PipelineConfig::default()` is a working single-machine setup on ephemeral loopback ports, so
 //! tests and `span-sentinel run` can start the pipeline without thinking about it; `serve` fills
@@ -10,13 +10,27 @@ use std::time::Duration;
 
 use http::HeaderName;
 
-/// How the admission queue shares capacity between tenants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How the admission queue shares capacity between tenants. The one isolation type of the
+/// program: profiles (`[pipeline] isolation = "fair"`) and `--isolation` flags parse into it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Isolation {
     /// One FIFO for all tenants: a flood from one tenant delays or rejects the others.
     #[default]
+    #[value(help = "One FIFO for all tenants")]
     Shared,
     /// One queue per tenant, each bounded by `queue_spans`, served by deficit round robin.
+    #[value(help = "One queue per tenant, served by deficit round robin")]
     Fair,
 }
 

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::human_rate;
 use crate::engine::Tick;
-use crate::run::execute::Progress;
+use crate::progress::Progress;
 
 /// `[  3s] 19.85M spans/s | lag p99 0.12 ms | acked 59.6M rejected 0 failed 0 | in flight 0`.
 pub fn load_line(tick: &Tick<'_>) -> String {

@@ -1,7 +1,7 @@
 //! Turning what the sentinel sent (the ledger) and what the target shows (traces, histograms,
 //! alert transitions, notifications) into per-phase evidence.
 
-use crate::run::plan::AlertSource;
+use crate::config::run::AlertSource;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 

@@ -4,6 +4,5 @@
 pub mod evidence;
 pub mod execute;
 pub mod peer;
-pub mod plan;
 pub mod timeline;
 pub mod walk;

@@ -14,27 +14,9 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use serde::{Deserialize, Serialize};
-
+use crate::config::peer::PeerSection;
 use crate::transport::Target;
-
-/// The `[peer]` section.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PeerSection {
-    /// The program and its arguments; the program is looked up on `PATH`.
-    pub command: Vec<String>,
-    /// Where spans go: the peer's OTLP receiver, e.g. `grpc://{peer_grpc}`.
-    pub target: String,
-    /// How long the peer may take to open its receiver.
-    #[serde(with = "crate::config::duration", default = "default_startup")]
-    pub startup_timeout: Duration,
-}
-
-fn default_startup() -> Duration {
-    Duration::from_secs(30)
-}
+use anyhow::Context;
 
 /// A running peer; killed (by its own process id) and reaped when dropped.
 #[derive(Debug)]

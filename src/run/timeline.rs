@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::execute::Progress;
+use crate::progress::Progress;
 use crate::verify::api::Transition;
 
 /// One second of the run.

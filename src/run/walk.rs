@@ -8,9 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::evidence::{self, PhaseEvidence};
-use super::execute::{PhaseOutcome, Progress};
-use super::plan::Phase;
-use crate::engine::{RateProfile, run_load};
+use super::execute::PhaseOutcome;
+use crate::config::run::Phase;
+use crate::engine::{LoadPlan, RateProfile, run_load};
+use crate::progress::Progress;
 use crate::sentinel::ledger::Found;
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
@@ -69,6 +70,8 @@ impl Conductor for FixedPhases {
 pub struct Walk<'a> {
     /// The sentinel's shared state.
     pub ctx: &'a Arc<SentinelCtx>,
+    /// The unruly load of load phases (its target, duration and rate are set per phase).
+    pub load: &'a LoadPlan,
     /// Where the load goes.
     pub target: &'a Target,
     /// Set by Ctrl-C: stop walking.
@@ -130,7 +133,7 @@ impl Walk<'_> {
         let load_start = Instant::now();
         let offered = rate.clone();
         let load = rate.map(|rate| {
-            let mut load_plan = plan.load.clone();
+            let mut load_plan = self.load.clone();
             load_plan.target = self.target.clone();
             load_plan.duration = end.saturating_duration_since(Instant::now());
             load_plan.rate = rate;

@@ -4,11 +4,8 @@
 //! number); `probe` picks the latency values that test histogram limits.
 
 pub mod ambient;
-pub mod config;
 pub mod errors;
 pub mod ledger;
 pub mod probe;
 pub mod sender;
 pub mod webhook;
-
-pub use config::SentinelSection;

@@ -11,9 +11,9 @@ use tokio_util::sync::CancellationToken;
 use super::ambient::{Ambient, SERVICES, SPANS_PER_TRACE};
 use super::errors::{ERROR_SERVICE, ErrorStream};
 use super::ledger::{Found, Ledger, Outcome, TraceRecord};
+use crate::config::sentinel::SentinelPlan;
 use crate::encode::plain::request_from_spans;
 use crate::engine::Anchor;
-use crate::run::plan::RunPlan;
 use crate::transport::{Delivery, Exporter};
 
 /// How often the error stream sends a batch.
@@ -21,8 +21,8 @@ const ERROR_TICK: Duration = Duration::from_millis(50);
 
 /// Everything the sentinel's tasks share.
 pub struct SentinelCtx {
-    /// The run.
-    pub plan: Arc<RunPlan>,
+    /// The part of the run the sentinel uses.
+    pub plan: Arc<SentinelPlan>,
     /// The ambient stream.
     pub ambient: Ambient,
     /// The error stream.

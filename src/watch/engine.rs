@@ -13,17 +13,16 @@ use tokio_util::sync::CancellationToken;
 
 use super::alerts::{AlertFollower, wait_for_quiet};
 use super::metrics::Registry;
-use super::plan::WatchPlan;
 use super::server;
 use super::traces::TraceFollower;
 use super::windows::{CHECKS, Recorder, Totals, WindowVerdict};
 use super::{CheckSummary, StopReason, WatchOutcome};
+use crate::config::watch::WatchPlan;
 use crate::engine::Anchor;
-use crate::run::execute::{Reached, reach, sentinel_transport, set_up};
+use crate::harness::{self, Harness};
 use crate::sentinel::ledger::Ledger;
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
-use crate::transport::Exporter;
 use crate::verify::api::QueryClient;
 use crate::verify::poller;
 use crate::verify::status::{Millis, Status};
@@ -45,18 +44,14 @@ pub fn watch(
     stop: Arc<AtomicBool>,
     observer: &mut dyn Observer,
 ) -> anyhow::Result<WatchOutcome> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("watch")
-        .enable_all()
-        .build()
-        .context("starting the watch's runtime")?;
-    runtime.block_on(watch_async(plan, stop, observer))
+    harness::run(&plan.run.clone(), "watch", async |h: &Harness| {
+        watch_async(h, plan, stop, observer).await
+    })
 }
 
 /// Everything set up before the first trace is sent.
-struct Started {
-    reached: Reached,
+struct Started<'h> {
+    h: &'h Harness,
     ctx: Arc<SentinelCtx>,
     query: QueryClient,
     webhook: WebhookReceiver,
@@ -65,25 +60,23 @@ struct Started {
     warnings: Vec<String>,
 }
 
-async fn start(plan: &WatchPlan, tasks: &CancellationToken) -> anyhow::Result<Started> {
+async fn start<'h>(
+    h: &'h Harness,
+    plan: &WatchPlan,
+    tasks: &CancellationToken,
+) -> anyhow::Result<Started<'h>> {
     let run = &plan.run;
     let listener = server::bind(plan.metrics_addr).await?;
     let metrics_addr = listener.local_addr()?;
     let registry = Arc::new(Registry::new(&CHECKS));
     tokio::spawn(server::serve(listener, registry.clone(), tasks.clone()));
-    let reached = reach(run).await?;
-    let exporter = Exporter::connect(&reached.target, &sentinel_transport(run)).await?;
-    let query = QueryClient::new(
-        &reached.query_url,
-        run.tenant_header.clone(),
-        run.tenant.clone(),
-    );
+    let query = h.query.clone();
     let webhook = WebhookReceiver::start(tasks.clone())
         .await
         .context("starting the webhook receiver")?;
     let mut warnings = Vec::new();
     let created = Anchor::now().start_unix_ns;
-    set_up(run, &query, &webhook, &mut warnings).await?;
+    h.set_up(run, &webhook, &mut warnings).await?;
     let a = &run.sentinel.alert;
     let min_wait = a.window + a.clear_after + Duration::from_secs(1);
     let max_wait = min_wait + run.checks.clear_limit + Duration::from_secs(30);
@@ -93,15 +86,15 @@ async fn start(plan: &WatchPlan, tasks: &CancellationToken) -> anyhow::Result<St
         ));
     }
     let ctx = Arc::new(SentinelCtx {
-        plan: Arc::new(run.clone()),
+        plan: Arc::new(run.sentinel_plan()),
         ambient: run.ambient(),
         errors: run.errors(),
-        exporter,
+        exporter: h.exporter.clone(),
         anchor: Anchor::now(),
         ledger: Mutex::new(Ledger::new(1)),
     });
     Ok(Started {
-        reached,
+        h,
         ctx,
         query,
         webhook,
@@ -113,7 +106,7 @@ async fn start(plan: &WatchPlan, tasks: &CancellationToken) -> anyhow::Result<St
 
 /// The followers and the recorder, ticked together.
 struct Follow<'a> {
-    s: &'a Started,
+    s: &'a Started<'a>,
     traces: TraceFollower,
     alerts: AlertFollower,
     rec: Recorder,
@@ -145,18 +138,15 @@ impl Follow<'_> {
 }
 
 async fn watch_async(
+    h: &Harness,
     plan: WatchPlan,
     stop: Arc<AtomicBool>,
     observer: &mut dyn Observer,
 ) -> anyhow::Result<WatchOutcome> {
     let tasks = CancellationToken::new();
-    let started = start(&plan, &tasks).await?;
+    let started = start(h, &plan, &tasks).await?;
     let ctx = started.ctx.clone();
-    observer.ready(
-        started.metrics_addr,
-        &started.reached.target.to_string(),
-        ctx.plan.seed,
-    );
+    observer.ready(started.metrics_addr, &h.target.to_string(), ctx.plan.seed);
     let senders = CancellationToken::new();
     tokio::spawn(ctx.clone().send_ambient(senders.clone()));
     tokio::spawn(ctx.clone().send_errors(senders.clone()));
@@ -197,12 +187,6 @@ async fn watch_async(
     senders.cancel();
     let outcome = finish(follow, reason, sent_until, &plan).await;
     tasks.cancel();
-    if let Some(peer) = started.reached.peer {
-        peer.stop().await;
-    }
-    if let Some(pipeline) = started.reached.pipeline {
-        pipeline.shutdown().await;
-    }
     Ok(outcome)
 }
 
@@ -267,7 +251,7 @@ async fn finish(
         })
     };
     WatchOutcome {
-        target: s.reached.target.to_string(),
+        target: s.h.target.to_string(),
         seed: ctx.plan.seed,
         epoch_unix_ns: plan.epoch_unix_ns,
         profile: plan.run.profile.clone(),
@@ -289,7 +273,7 @@ async fn finish(
 }
 
 /// Deletes the sentinel's rule; the warnings of the run.
-async fn clean_up(s: &Started) -> Vec<String> {
+async fn clean_up(s: &Started<'_>) -> Vec<String> {
     let ctx = &s.ctx;
     let mut warnings = s.warnings.clone();
     if let Err(e) = s.query.delete_rule(&ctx.plan.sentinel.alert.name).await {

@@ -2,16 +2,15 @@
 //! windows and exposed as Prometheus metrics — the continuous checker (Tempo's vulture, Loki's
 //! canary) that also checks alerts.
 //!
-//! It reuses `run`'s plan, target, sender, poller and checks; what is its own is shaped by
-//! running for hours: `traces` retires decided ledger records so memory stays flat, `alerts`
-//! decides bursts as their clear limit passes, `windows` judges each window and keeps totals,
-//! `metrics` and `server` expose them, and `plan` gives each process a fresh seed so a restart
-//! judges only what it sent itself.
+//! It reuses `run`'s plan, the harness (target), the sender, poller and checks; what is its
+//! own is shaped by running for hours: `traces` retires decided ledger records so memory stays
+//! flat, `alerts` decides bursts as their clear limit passes, `windows` judges each window and
+//! keeps totals, `metrics` and `server` expose them, and its plan (`config::watch`) gives each
+//! process a fresh seed so a restart judges only what it sent itself.
 
 pub mod alerts;
 pub mod engine;
 pub mod metrics;
-pub mod plan;
 pub mod server;
 pub mod traces;
 pub mod windows;

@@ -13,8 +13,8 @@ use std::time::Duration;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue};
 use serde_json::{Value, json};
-use span_sentinel::cli::load::{LoadArgs, RateArg};
 use span_sentinel::config::load::load_plan;
+use span_sentinel::config::load::{LoadOverrides as LoadArgs, RateArg};
 use span_sentinel::encode::{Encoding, SeqRange, plain};
 use span_sentinel::engine::run_load;
 use span_sentinel::model::{StreamModel, ids};
@@ -139,7 +139,6 @@ fn sent_equals_intended(
         batch: Some(60),
         seed: Some(424_242),
         encoding: Some(encoding),
-        quiet: true,
         ..LoadArgs::default()
     };
     let plan = load_plan(&args).unwrap();

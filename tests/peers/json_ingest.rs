@@ -62,8 +62,8 @@ fn json_load_is_accepted_and_counted_by_service_and_status() {
     use std::sync::atomic::AtomicBool;
     use std::time::Duration;
 
-    use span_sentinel::cli::load::{LoadArgs, RateArg};
     use span_sentinel::config::load::load_plan;
+    use span_sentinel::config::load::{LoadOverrides as LoadArgs, RateArg};
     use span_sentinel::encode::Encoding;
     use span_sentinel::engine::run_load;
     use span_sentinel::pipeline::{Pipeline, PipelineConfig};
@@ -79,7 +79,6 @@ fn json_load_is_accepted_and_counted_by_service_and_status() {
         threads: Some(1),
         tenant: Some("json".into()),
         encoding: Some(Encoding::Json),
-        quiet: true,
         ..LoadArgs::default()
     };
     let plan = load_plan(&args).unwrap();
@@ -112,7 +111,7 @@ fn json_load_is_accepted_and_counted_by_service_and_status() {
 /// JSON over OTLP/gRPC does not exist: a usage error naming the field.
 #[test]
 fn json_with_a_grpc_target_is_a_usage_error() {
-    let args = span_sentinel::cli::load::LoadArgs {
+    let args = span_sentinel::config::load::LoadOverrides {
         target: Some("grpc://127.0.0.1:4317".into()),
         encoding: Some(span_sentinel::encode::Encoding::Json),
         ..Default::default()

@@ -10,8 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
+use span_sentinel::config::Overrides as RunOverrides;
+use span_sentinel::config::run::{AlertSource, TargetPlan, run_plan};
 use span_sentinel::run::execute::execute;
-use span_sentinel::run::plan::{AlertSource, RunOverrides, TargetPlan, run_plan};
 use span_sentinel::verify::status::Status;
 
 use super::peer_path;

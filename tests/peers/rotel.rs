@@ -7,11 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use span_sentinel::capacity::plan::{CapacityOverrides, capacity_plan};
 use span_sentinel::capacity::{End, Search};
+use span_sentinel::config::Overrides as RunOverrides;
+use span_sentinel::config::capacity::{CapacityOverrides, capacity_plan};
+use span_sentinel::config::peer::PeerSection;
+use span_sentinel::config::run::{TargetPlan, run_plan};
 use span_sentinel::run::execute::{execute, execute_with};
-use span_sentinel::run::peer::PeerSection;
-use span_sentinel::run::plan::{RunOverrides, TargetPlan, run_plan};
 use span_sentinel::verify::status::Status;
 
 use super::peer_path;

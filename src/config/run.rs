@@ -9,15 +9,15 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
+use super::peer::PeerSection;
+use super::sentinel::{SentinelPlan, SentinelSection};
+use super::{Overrides, Profile, ProfileSource};
 use crate::config::duration as dur;
 use crate::config::load::{field_error, validate_load};
-use crate::config::{Profile, ProfileSource};
 use crate::engine::{LoadPlan, RateProfile};
 use crate::error::UsageError;
 use crate::model::FieldError;
 use crate::pipeline::{Isolation, PipelineConfig};
-use crate::run::peer::PeerSection;
-use crate::sentinel::SentinelSection;
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::errors::ErrorStream;
 use crate::transport::Target;
@@ -53,23 +53,13 @@ pub fn default_phases() -> Vec<PhaseSpec> {
     ]
 }
 
-/// Isolation of the embedded pipeline, as written in profiles and flags.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "snake_case")]
-pub enum IsolationArg {
-    /// One FIFO for every tenant.
-    Shared,
-    /// A queue per tenant, served fairly.
-    Fair,
-}
-
 /// The `[pipeline]` section: how the embedded reference pipeline is started (ignored with
 /// `--target`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmbeddedSection {
     /// `shared` or `fair`.
-    pub isolation: IsolationArg,
+    pub isolation: Isolation,
     /// Admission queue capacity in spans (per tenant with `fair`).
     pub queue_spans: usize,
     /// Worker threads that process admitted batches.
@@ -99,7 +89,7 @@ pub struct EmbeddedSection {
 impl Default for EmbeddedSection {
     fn default() -> Self {
         Self {
-            isolation: IsolationArg::Shared,
+            isolation: Isolation::Shared,
             queue_spans: 1_000_000,
             workers: 2,
             histogram_digits: 3,
@@ -203,19 +193,24 @@ pub struct RunPlan {
 impl RunPlan {
     /// Total length of all phases.
     pub fn total(&self) -> Duration {
-        self.phases.iter().map(|p| p.duration).sum()
+        total(&self.phases)
     }
 
     /// Index of the phase at `offset` from the start (the last phase past the end).
     pub fn phase_at(&self, offset: Duration) -> usize {
-        let mut end = Duration::ZERO;
-        for (i, p) in self.phases.iter().enumerate() {
-            end += p.duration;
-            if offset < end {
-                return i;
-            }
+        phase_at(&self.phases, offset)
+    }
+
+    /// The part of the plan the sentinel's tasks use.
+    pub fn sentinel_plan(&self) -> SentinelPlan {
+        SentinelPlan {
+            sentinel: self.sentinel.clone(),
+            seed: self.seed,
+            phases: self.phases.clone(),
+            alerts: self.alerts.clone(),
+            checks: self.checks.clone(),
+            tenant: self.tenant.clone(),
         }
-        self.phases.len() - 1
     }
 
     /// Offset of the start of phase `i`.
@@ -242,32 +237,27 @@ impl RunPlan {
     }
 }
 
-/// What `run` takes from its flags.
-#[derive(Debug, Clone, Default)]
-pub struct RunOverrides {
-    /// The profile file.
-    pub profile: Option<PathBuf>,
-    /// `--target`.
-    pub target: Option<String>,
-    /// `--query-url`.
-    pub query_url: Option<String>,
-    /// `--isolation`.
-    pub isolation: Option<IsolationArg>,
-    /// `--seed`.
-    pub seed: Option<u64>,
-    /// `--alerts`.
-    pub alerts: Option<AlertSource>,
+/// Total length of `phases`.
+pub fn total(phases: &[Phase]) -> Duration {
+    phases.iter().map(|p| p.duration).sum()
+}
+
+/// Index of the phase at `offset` from the start (the last phase past the end).
+pub fn phase_at(phases: &[Phase], offset: Duration) -> usize {
+    let mut end = Duration::ZERO;
+    for (i, p) in phases.iter().enumerate() {
+        end += p.duration;
+        if offset < end {
+            return i;
+        }
+    }
+    phases.len() - 1
 }
 
 /// Reads the profile and applies the flags.
-pub fn run_plan(o: &RunOverrides) -> Result<RunPlan, UsageError> {
-    match &o.profile {
-        Some(path) => {
-            let (profile, source) = ProfileSource::read(path)?;
-            build(profile, Some(&source), o)
-        }
-        None => build(Profile::default(), None, o),
-    }
+pub fn run_plan(o: &Overrides) -> Result<RunPlan, UsageError> {
+    let (profile, source) = Profile::read(o.profile.as_deref())?;
+    build(profile, source.as_ref(), o)
 }
 
 /// Builds a plan from a parsed profile (used by `capacity` and `fidelity`, which read the file
@@ -275,7 +265,7 @@ pub fn run_plan(o: &RunOverrides) -> Result<RunPlan, UsageError> {
 pub fn build(
     s: Profile,
     source: Option<&ProfileSource>,
-    o: &RunOverrides,
+    o: &Overrides,
 ) -> Result<RunPlan, UsageError> {
     let field = |path: &str, msg: &str| field_error(source, path, msg);
     s.sentinel.validate().map_err(|e| {
@@ -365,16 +355,13 @@ fn validate_phases(phases: &[PhaseSpec]) -> Result<(), (usize, String)> {
 
 fn embedded(
     s: &Profile,
-    o: &RunOverrides,
+    o: &Overrides,
     tenant_header: &HeaderName,
 ) -> Result<PipelineConfig, UsageError> {
     let p = &s.pipeline;
     let mut config = PipelineConfig {
         tenant_header: tenant_header.clone(),
-        isolation: match o.isolation.unwrap_or(p.isolation) {
-            IsolationArg::Shared => Isolation::Shared,
-            IsolationArg::Fair => Isolation::Fair,
-        },
+        isolation: o.isolation.unwrap_or(p.isolation),
         queue_spans: p.queue_spans,
         workers: p.workers,
         histogram_digits: p.histogram_digits,

@@ -1,5 +1,5 @@
 //! The plan of `span-sentinel watch`: the same profile sections (`[sentinel]`, `[checks]`,
-//! `[pipeline]`) and target flags as `run`, built by `run::plan`, reduced to one open-ended
+//! `[pipeline]`) and target flags as `run`, built by `config::run`, reduced to one open-ended
 //! phase of the sentinel alone, plus the rolling window, how long to watch and where metrics
 //! are served.
 //!
@@ -10,9 +10,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::Overrides;
+use super::run::{Phase, RunPlan, run_plan};
 use crate::error::UsageError;
 use crate::model::ids::mix64;
-use crate::run::plan::{Phase, RunOverrides, RunPlan, run_plan};
 use crate::verify::status::PhaseKind;
 
 /// Name of the one phase (and the prefix of every ambient span name).
@@ -25,7 +26,7 @@ pub const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 #[derive(Debug, Clone)]
 pub struct WatchOverrides {
     /// Profile, `--target`, `--query-url` and `--isolation`, as `run` takes them.
-    pub run: RunOverrides,
+    pub run: Overrides,
     /// Length of a verification window.
     pub window: Duration,
     /// Stop after this long; `None` watches until Ctrl-C or SIGTERM.

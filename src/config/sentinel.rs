@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::errors::BurstSchedule;
-use super::probe::ProbeSpec;
 use crate::config::duration as dur;
+use crate::sentinel::errors::BurstSchedule;
+use crate::sentinel::probe::ProbeSpec;
 
 /// The alert rule the sentinel creates on the target at start and deletes at the end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,12 +151,48 @@ impl SentinelSection {
 
     /// Share of the tenant's spans that come from the error stream.
     pub fn error_share(&self) -> f64 {
-        let ambient = self.traces_per_sec * super::ambient::SPANS_PER_TRACE as f64;
+        let ambient = self.traces_per_sec * crate::sentinel::ambient::SPANS_PER_TRACE as f64;
         self.error_spans_per_sec / (self.error_spans_per_sec + ambient)
     }
 
     /// The tenant's error ratio inside a burst.
     pub fn burst_error_ratio(&self) -> f64 {
         self.error_ratio_in_burst * self.error_share()
+    }
+}
+
+/// What the sentinel's tasks (senders, poller, walker, evidence, watch followers) need of a
+/// run: its own section, seed, tenant, phases, alert source and check tolerances — not the
+/// run's load or target.
+#[derive(Debug, Clone)]
+pub struct SentinelPlan {
+    /// The sentinel's settings.
+    pub sentinel: SentinelSection,
+    /// The seed of the sentinel's traces.
+    pub seed: u64,
+    /// The phases, in order.
+    pub phases: Vec<super::run::Phase>,
+    /// Where the sentinel reads its alert's state.
+    pub alerts: super::run::AlertSource,
+    /// How strict the checks are.
+    pub checks: crate::verify::checks::CheckTolerances,
+    /// The sentinel's tenant as a header value.
+    pub tenant: http::HeaderValue,
+}
+
+impl SentinelPlan {
+    /// Total length of all phases.
+    pub fn total(&self) -> Duration {
+        super::run::total(&self.phases)
+    }
+
+    /// Index of the phase at `offset` from the start (the last phase past the end).
+    pub fn phase_at(&self, offset: Duration) -> usize {
+        super::run::phase_at(&self.phases, offset)
+    }
+
+    /// Offset of the start of phase `i`.
+    pub fn phase_start(&self, i: usize) -> Duration {
+        self.phases[..i].iter().map(|p| p.duration).sum()
     }
 }

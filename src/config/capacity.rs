@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::Overrides;
+use super::run::{Phase, RunPlan, build};
 use crate::config::duration as dur;
 use crate::config::load::field_error;
 use crate::config::{Profile, ProfileSource};
 use crate::error::UsageError;
-use crate::run::plan::{Phase, RunOverrides, RunPlan, build};
 use crate::sentinel::errors::BurstSchedule;
 use crate::verify::status::PhaseKind;
 
@@ -119,7 +120,7 @@ pub struct CapacityPlan {
 #[derive(Debug, Clone, Default)]
 pub struct CapacityOverrides {
     /// What `run` takes too.
-    pub run: RunOverrides,
+    pub run: Overrides,
     /// `--start`.
     pub start: Option<f64>,
     /// `--growth`.
@@ -139,13 +140,7 @@ pub fn step_phase(k: usize) -> usize {
 
 /// Reads the profile, applies the flags and lays the steps out.
 pub fn capacity_plan(o: &CapacityOverrides) -> Result<CapacityPlan, UsageError> {
-    let (mut profile, source) = match &o.run.profile {
-        Some(path) => {
-            let (p, s) = ProfileSource::read(path)?;
-            (p, Some(s))
-        }
-        None => (Profile::default(), None),
-    };
+    let (mut profile, source) = Profile::read(o.run.profile.as_deref())?;
     let c = &mut profile.capacity;
     c.start_spans_per_sec = o.start.unwrap_or(c.start_spans_per_sec);
     c.growth = o.growth.unwrap_or(c.growth);

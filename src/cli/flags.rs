@@ -1,0 +1,78 @@
+//! Flag groups shared by several commands, flattened into each command's flags with
+//! `#[command(flatten)]`, and their one conversion into `config::Overrides`. A command whose
+//! help for a shared flag must say more rewords it with `mut_arg` on its own struct.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::config::Overrides;
+use crate::report::progress::{ProgressMode, RunProgress};
+use crate::report::{JsonOut, TextOut};
+
+/// The profile and where to send: the embedded pipeline, or `--target` with `--query-url`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TargetArgs {
+    /// Profile (e.g. profiles/interference.toml); without one, the defaults.
+    pub profile: Option<PathBuf>,
+    /// Send to this OTLP endpoint instead of the embedded pipeline (needs --query-url).
+    #[arg(long, value_name = "URL")]
+    pub target: Option<String>,
+    /// Base URL of the target's query API (e.g. http://127.0.0.1:4318).
+    #[arg(long, value_name = "URL")]
+    pub query_url: Option<String>,
+}
+
+impl TargetArgs {
+    /// The one conversion of the shared flags into what `config` reads; a command adds its
+    /// own (`isolation`, `seed`, `alerts`) with struct update syntax.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            profile: self.profile.clone(),
+            target: self.target.clone(),
+            query_url: self.query_url.clone(),
+            ..Overrides::default()
+        }
+    }
+}
+
+/// Where the reports go and how much is shown while the command runs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct OutputArgs {
+    /// Write the JSON report here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Write the HTML report here (one self-contained file with the run's timelines).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// No progress display (by default: bars on a terminal, a line per second otherwise).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// The report files, created (and so checked) before the command starts its work.
+pub struct Outputs {
+    /// The JSON report, if asked for.
+    pub json: Option<JsonOut>,
+    /// The HTML report, if asked for.
+    pub html: Option<TextOut>,
+}
+
+impl OutputArgs {
+    /// Creates the report files now, so a bad path fails before anything runs.
+    pub fn open(&self) -> anyhow::Result<Outputs> {
+        Ok(Outputs {
+            json: self.json.as_deref().map(JsonOut::create).transpose()?,
+            html: self
+                .html
+                .as_deref()
+                .map(|p| TextOut::create("--html", p))
+                .transpose()?,
+        })
+    }
+
+    /// The progress display `--quiet` asks for.
+    pub fn progress(&self) -> RunProgress {
+        RunProgress::new(ProgressMode::detect(self.quiet))
+    }
+}

@@ -1,0 +1,176 @@
+//! The harness every sentinel command runs in: `run`, `watch`, `fidelity` and `capacity` (through
+//! `run`). It owns the tokio runtime and the target — the embedded pipeline or an external
+//! endpoint, the optional collector in front of it (`[peer]`), the sentinel's exporter and the
+//! query client — and tears them down with one `close()`, in reverse order of setup, whatever
+//! way the command's body ends: success, error, or a stop after Ctrl-C or SIGTERM (the command
+//! sees the stop flag, ends its body early and returns here). See docs/configuration.md.
+
+use std::future::Future;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::run::{RunPlan, TargetPlan};
+use crate::pipeline::Pipeline;
+use crate::run::peer::{self, PeerProcess};
+use crate::sentinel::webhook::WebhookReceiver;
+use crate::transport::{Exporter, RetryPolicy, Target, TransportOptions};
+use crate::verify::api::{QueryClient, RuleBody};
+
+/// The target as set up for one command; closed with `close()`.
+pub struct Harness {
+    /// Where spans go: the embedded pipeline, the peer in front of it, or `--target`.
+    pub target: Target,
+    /// The sentinel's own connection to `target`.
+    pub exporter: Exporter,
+    /// The query API of the backend (the embedded pipeline's, or `--query-url`).
+    pub query: QueryClient,
+    pipeline: Option<Pipeline>,
+    peer: Option<PeerProcess>,
+}
+
+/// Builds the runtime (two worker threads named `thread_name`), sets the target of `plan` up,
+/// runs `body` on it and closes the harness on every path before returning `body`'s result.
+pub fn run<T>(
+    plan: &RunPlan,
+    thread_name: &str,
+    body: impl AsyncFnOnce(&Harness) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    block_on(thread_name, async {
+        let harness = Harness::open(plan).await?;
+        let out = body(&harness).await;
+        harness.close().await;
+        out
+    })?
+}
+
+/// Runs `f` to its end on a fresh two-thread runtime, dropped (with every task left) after.
+pub fn block_on<F: Future>(thread_name: &str, f: F) -> anyhow::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(thread_name)
+        .enable_all()
+        .build()
+        .with_context(|| format!("starting the {thread_name} runtime"))?;
+    Ok(runtime.block_on(f))
+}
+
+impl Harness {
+    /// Starts the embedded pipeline and the peer in front of it (or takes the external target
+    /// as given), then connects the sentinel's exporter and the query client. What was started
+    /// before a failing step is closed again.
+    pub async fn open(plan: &RunPlan) -> anyhow::Result<Harness> {
+        let (query_url, pipeline) = match &plan.target {
+            TargetPlan::Embedded(config) => {
+                let pipeline = Pipeline::start((**config).clone())
+                    .await
+                    .context("starting the embedded pipeline")?;
+                (pipeline.http_endpoint(), Some(pipeline))
+            }
+            TargetPlan::External { query_url, .. } => (query_url.clone(), None),
+        };
+        let mut harness = Harness {
+            target: Target::Discard,
+            exporter: Exporter::Discard,
+            query: QueryClient::new(&query_url, plan.tenant_header.clone(), plan.tenant.clone()),
+            pipeline,
+            peer: None,
+        };
+        match harness.connect(plan).await {
+            Ok(()) => Ok(harness),
+            Err(e) => {
+                harness.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Starts the peer (if any) and connects the sentinel's exporter to where spans go.
+    async fn connect(&mut self, plan: &RunPlan) -> anyhow::Result<()> {
+        self.target = match (&plan.target, &self.pipeline) {
+            (TargetPlan::External { target, .. }, _) => target.clone(),
+            (TargetPlan::Embedded(_), Some(pipeline)) => match &plan.peer {
+                Some(section) => {
+                    let started = peer::start(section, pipeline.grpc_addr(), pipeline.http_addr())
+                        .await
+                        .context("starting the [peer]")?;
+                    let target = started.target.clone();
+                    self.peer = Some(started);
+                    target
+                }
+                None => Target::Grpc {
+                    endpoint: pipeline
+                        .grpc_endpoint()
+                        .parse()
+                        .context("the pipeline's gRPC endpoint")?,
+                },
+            },
+            (TargetPlan::Embedded(_), None) => unreachable!("open starts the embedded pipeline"),
+        };
+        self.exporter = Exporter::connect(&self.target, &sentinel_transport(plan)).await?;
+        Ok(())
+    }
+
+    /// Tears everything down in reverse order of setup: the peer first (it may still be
+    /// exporting into the pipeline), then the pipeline, which drains what it acknowledged.
+    pub async fn close(self) {
+        if let Some(peer) = self.peer {
+            peer.stop().await;
+        }
+        if let Some(pipeline) = self.pipeline {
+            pipeline.shutdown().await;
+        }
+    }
+
+    /// Sets the sentinel up on the target: its assembly threshold (where the API allows; a
+    /// refusal is a warning) and a fresh alert rule notifying `webhook` (a leftover one is
+    /// deleted first).
+    pub async fn set_up(
+        &self,
+        plan: &RunPlan,
+        webhook: &WebhookReceiver,
+        warnings: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
+        let query = &self.query;
+        if let Err(e) = query
+            .set_assembly_threshold(plan.sentinel.assembly_threshold)
+            .await
+        {
+            warnings.push(format!("the target did not take the sentinel's assembly threshold ({e}); it must already be {:?}", plan.sentinel.assembly_threshold));
+        }
+        let a = &plan.sentinel.alert;
+        query
+            .delete_rule(&a.name)
+            .await
+            .context("deleting a leftover sentinel alert rule")?;
+        let rule = RuleBody {
+            name: a.name.clone(),
+            threshold: a.threshold,
+            window_ms: a.window.as_millis() as u64,
+            min_spans: a.min_spans,
+            clear_after_ms: a.clear_after.as_millis() as u64,
+            webhook_url: Some(webhook.url()),
+        };
+        query
+            .create_rule(&rule)
+            .await
+            .context("creating the sentinel's alert rule")?;
+        Ok(())
+    }
+}
+
+/// How the sentinel's own connection is set up.
+pub fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
+    TransportOptions {
+        tenant_header: plan.tenant_header.clone(),
+        connections: 1,
+        concurrency: 1024,
+        timeout: Duration::from_secs(5),
+        encoding: plan.load.transport.encoding,
+        retry: RetryPolicy {
+            max_elapsed: plan.sentinel.retry_max_elapsed,
+            ..RetryPolicy::default()
+        },
+        ..TransportOptions::default()
+    }
+}
