@@ -206,6 +206,9 @@ pub struct PipelineConfig {
     pub workers: usize,
     /// Significant digits of the latency histograms (1..=5).
     pub histogram_digits: u8,
+    /// Upper bounds of the classic span-duration buckets `/metrics` exports (inclusive, as
+    /// Prometheus' `le`; `+Inf` is implied). Default: the spanmetrics connector's, 2 ms to 15 s.
+    pub duration_buckets: Vec<Duration>,
     /// Per-tenant rate quotas in spans per second (burst: one second's worth).
     pub tenant_quotas: HashMap<String, f64>,
     /// Trace assembly.
@@ -247,6 +250,7 @@ impl Default for PipelineConfig {
             queue_spans: 1_000_000,
             workers: 2,
             histogram_digits: 3,
+            duration_buckets: super::store::buckets::spanmetrics_default(),
             tenant_quotas: HashMap::new(),
             assembly: AssemblyConfig::default(),
             alert_interval: Duration::from_secs(1),

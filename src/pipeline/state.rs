@@ -16,6 +16,7 @@ use super::faults::FaultGate;
 use super::process::assembler::{Assembler, AssemblyFaults};
 use super::process::cap::ProcessingCap;
 use super::process::worker::WorkerState;
+use super::store::buckets::bounds_ns;
 use super::store::histograms::WorkerHistograms;
 use super::store::spans::SpanStores;
 use super::store::traces::TraceStore;
@@ -60,7 +61,8 @@ impl Shared {
         let workers = (0..n)
             .map(|i| {
                 let histograms =
-                    WorkerHistograms::new(config.histogram_digits, limits.series_per_tenant);
+                    WorkerHistograms::new(config.histogram_digits, limits.series_per_tenant)
+                        .with_buckets(bounds_ns(&config.duration_buckets));
                 let shares = match config.isolation {
                     Isolation::Shared => 1,
                     Isolation::Fair => limits.span_store_shares,

@@ -5,16 +5,26 @@
 //! run of spans, and the operation map once per span (an FxHash of the span name). Beside each
 //! service's histograms sit its span counts by status (unset, ok, error), counted in the same
 //! pass with no allocation: `/metrics` exports them for a Prometheus error-ratio rule.
+//! Beside each HDR histogram sit the series' classic buckets (`buckets`), also for `/metrics`.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::FxHashMap;
+use super::buckets::{DurationBuckets, SPANMETRICS_DEFAULT_MS};
 use crate::pipeline::ingest::decode::SpanRef;
 
-type Ops = FxHashMap<Box<[u8]>, Histogram<u64>>;
+type Ops = FxHashMap<Box<[u8]>, OpSeries>;
+
+/// One operation's HDR histogram and classic buckets.
+#[derive(Debug)]
+struct OpSeries {
+    hdr: Histogram<u64>,
+    buckets: DurationBuckets,
+}
 
 /// (service, operation) as sent.
 pub type SeriesKey = (Box<[u8]>, Box<[u8]>);
@@ -44,6 +54,7 @@ pub struct WorkerHistograms {
     tenants: Vec<TenantSeries>,
     /// The coarse-histogram fault is on for the batch being recorded.
     pub coarse: bool,
+    bounds: Arc<[u64]>,
 }
 
 /// Quantiles of one series, in nanoseconds.
@@ -78,7 +89,18 @@ impl WorkerHistograms {
             series_limit,
             tenants: Vec::new(),
             coarse: false,
+            bounds: SPANMETRICS_DEFAULT_MS
+                .iter()
+                .map(|ms| ms * 1_000_000)
+                .collect(),
         }
+    }
+
+    /// The same with classic buckets under `bounds` (ns, ascending) instead of the spanmetrics
+    /// connector's defaults.
+    pub fn with_buckets(mut self, bounds: Arc<[u64]>) -> Self {
+        self.bounds = bounds;
+        self
     }
 
     /// Records the durations of a batch's spans.
@@ -88,6 +110,7 @@ impl WorkerHistograms {
             self.tenants.resize_with(index + 1, TenantSeries::default);
         }
         let (digits, limit, coarse) = (self.digits, self.series_limit, self.coarse);
+        let bounds = &self.bounds;
         let series = &mut self.tenants[index];
         for run in spans.chunk_by(|a, b| a.service == b.service) {
             let service = key_of(run[0].service.slice(body));
@@ -108,7 +131,7 @@ impl WorkerHistograms {
             for span in run {
                 status[status_index(span.status_code)] += 1;
                 let name = key_of(span.name.slice(body));
-                let histogram = match ops.get_mut(name) {
+                let op = match ops.get_mut(name) {
                     Some(h) => h,
                     None if series.series >= limit => {
                         series.dropped_spans += 1;
@@ -116,8 +139,9 @@ impl WorkerHistograms {
                     }
                     None => {
                         series.series += 1;
-                        let h = Histogram::new(digits).expect("digits validated to 1..=5");
-                        ops.entry(name.into()).or_insert(h)
+                        let hdr = Histogram::new(digits).expect("digits validated to 1..=5");
+                        let buckets = DurationBuckets::new(bounds.clone());
+                        ops.entry(name.into()).or_insert(OpSeries { hdr, buckets })
                     }
                 };
                 let ns = if coarse {
@@ -125,6 +149,8 @@ impl WorkerHistograms {
                 } else {
                     span.duration_ns()
                 };
+                op.buckets.record(ns);
+                let histogram = &mut op.hdr;
                 // `record` grows the histogram; `saturating_record` would clamp instead.
                 if histogram.record(ns).is_err() {
                     histogram.saturating_record(ns);
@@ -140,7 +166,7 @@ impl WorkerHistograms {
         };
         into.dropped_spans += series.dropped_spans;
         for (service, ServiceSeries { ops, .. }) in &series.services {
-            for (op, h) in ops {
+            for (op, OpSeries { hdr: h, .. }) in ops {
                 let key = (lossy(service), lossy(op));
                 match into.series.get_mut(&key) {
                     Some(m) => {
@@ -148,6 +174,26 @@ impl WorkerHistograms {
                         let _ = m.add(h);
                     }
                     None => drop(into.series.insert(key, h.clone())),
+                }
+            }
+        }
+    }
+
+    /// Adds this worker's classic buckets of `tenant` into `into`, by (service, operation).
+    pub fn buckets_into(
+        &self,
+        tenant: u16,
+        into: &mut BTreeMap<(String, String), DurationBuckets>,
+    ) {
+        let Some(series) = self.tenants.get(usize::from(tenant)) else {
+            return;
+        };
+        for (service, ServiceSeries { ops, .. }) in &series.services {
+            for (op, s) in ops {
+                let key = (lossy(service), lossy(op));
+                match into.get_mut(&key) {
+                    Some(m) => m.add(&s.buckets),
+                    None => drop(into.insert(key, s.buckets.clone())),
                 }
             }
         }
