@@ -162,8 +162,10 @@ mod tests {
             .boundaries
             .expect("an explicit scheme over budget gets boundaries");
         assert!(b.achieved_max_rel_error <= 0.01, "{b:?}");
-        // Between 1 ns and one day at ratio 1.01: ln(8.64e13)/ln(1.01) ≈ 3225 bounds.
-        assert!((3000..3400).contains(&b.count), "{b:?}");
+        // Ratio 1.01 from the first to the last bound: ln(last/first)/ln(1.01) + 1 of them
+        // (about 2840 between a few ns and an hour).
+        let expected = ((b.last_ns / b.first_ns).ln() / 1.01f64.ln()).round() as usize + 1;
+        assert_eq!(b.count, expected, "{b:?}");
     }
 
     #[test]
