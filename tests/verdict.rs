@@ -4,7 +4,6 @@
 //! which must give `degraded` naming that check and no other.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -223,27 +222,29 @@ fn an_interrupted_run_is_inconclusive_and_never_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("run.json");
     let aa = profile("false-alarms.toml");
-    // SIGTERM (as from a CI timeout) in the middle of the load phase (12-22 s).
-    let pid = std::process::id().to_string();
-    let killer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(16));
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-    });
-    let code = span_sentinel::cli::main_with_args([
-        "span-sentinel",
-        "run",
-        aa.to_str().unwrap(),
-        "--quiet",
-        "--seed",
-        "7",
-        "--json",
-        json.to_str().unwrap(),
-    ]);
-    killer.join().unwrap();
-    assert_eq!(code, ExitCode::from(4));
+    // SIGTERM (as from a CI timeout) in the middle of the load phase (12-22 s), sent to a
+    // process of its own so that no other test shares its signal handler.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args([
+            "run",
+            aa.to_str().unwrap(),
+            "--quiet",
+            "--seed",
+            "7",
+            "--json",
+        ])
+        .arg(&json)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(16));
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(4));
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(report["verdict"], "inconclusive", "{report:#}");
 }

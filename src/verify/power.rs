@@ -4,28 +4,14 @@
 //! apart: a phase too small to detect the drop is `inconclusive`, with the size it would need.
 //! A degradation's effect size is reported with a confidence interval.
 
+use super::stats::erfc;
+
 /// Power a comparison must reach for a `pass` to mean "no drop of that size".
 pub const REQUIRED_POWER: f64 = 0.8;
 
 /// Standard normal cumulative distribution.
 pub fn normal_cdf(x: f64) -> f64 {
     0.5 * erfc(-x / std::f64::consts::SQRT_2)
-}
-
-/// Complementary error function (Numerical Recipes' erfc, relative error below 1.2e-7).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let r = t * poly.exp();
-    if x >= 0.0 { r } else { 2.0 - r }
 }
 
 /// Standard normal quantile, by bisection of `normal_cdf` (precise to 1e-9; not a hot path).
