@@ -2,7 +2,8 @@
 # Installs the real peers the tests in tests/peers.rs talk to, idempotently:
 # - Python packages under target/peers/py: opentelemetry-proto (the independent decoder) and
 #   rotel (its wheel ships the rotel-agent collector binary);
-# - Debian's prometheus, only when no `prometheus` binary is on PATH;
+# - Debian's prometheus (it ships `promtool`, which checks /metrics in tests/watch.rs), only
+#   when `prometheus` or `promtool` is not on PATH;
 # - Debian's chromium (headless, renders the HTML report in tests/report.rs), only when no
 #   `chromium` binary is on PATH.
 # Prints the environment the tests read, as `export` lines: eval "$(scripts/setup-peers.sh)".
@@ -24,7 +25,7 @@ if [ ! -f "$STAMP" ]; then
 fi
 
 MISSING=""
-command -v prometheus >/dev/null 2>&1 || MISSING="$MISSING prometheus"
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || MISSING="$MISSING prometheus"
 command -v chromium >/dev/null 2>&1 || MISSING="$MISSING chromium"
 if [ -n "$MISSING" ]; then
     SUDO=""
@@ -38,4 +39,5 @@ ROTEL_AGENT="$(find "$PY_DIR" -type f -name rotel-agent | head -n 1)"
 echo "export SPAN_SENTINEL_PY_PATH=$PY_DIR"
 echo "export SPAN_SENTINEL_ROTEL_AGENT=$ROTEL_AGENT"
 echo "export SPAN_SENTINEL_PROMETHEUS=$(command -v prometheus)"
+echo "export SPAN_SENTINEL_PROMTOOL=$(command -v promtool)"
 echo "export SPAN_SENTINEL_CHROMIUM=$(command -v chromium)"

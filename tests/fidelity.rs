@@ -124,3 +124,100 @@ fn histogram_digits_out_of_range_is_a_usage_error() {
     ]);
     assert_eq!(code, ExitCode::from(2));
 }
+
+#[test]
+fn every_scheme_gets_a_column_and_a_recommendation_against_the_budget() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = crate::pipeline::support::shared_slot();
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("schemes.json");
+    let html = dir.path().join("schemes.html");
+    let code = span_sentinel::cli::main_with_args([
+        "span-sentinel",
+        "fidelity",
+        "--seed",
+        "3",
+        "--quiet",
+        "--schemes",
+        "hdr,otel-explicit,otel-exponential,prom-classic,prom-native,ddsketch",
+        "--max-rel-error",
+        "0.01",
+        "--json",
+        json.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ]);
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_matches_schema("fidelity.schema.json", &r);
+    // The verdict is the target's: 3 digits are within 1%.
+    assert_eq!(code, ExitCode::SUCCESS, "{r:#}");
+    let schemes = r["schemes"].as_array().unwrap();
+    let names: Vec<_> = schemes
+        .iter()
+        .map(|s| s["scheme"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "hdr",
+            "otel-explicit",
+            "otel-exponential",
+            "prom-classic",
+            "prom-native",
+            "ddsketch"
+        ]
+    );
+    for s in schemes {
+        assert_eq!(s["distributions"].as_array().unwrap().len(), 8, "{s:#}");
+        assert!(s["max_memory_bytes"].as_u64().unwrap() > 0, "{s:#}");
+    }
+    let rec = |name: &str| {
+        r["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["scheme"] == name)
+            .unwrap()
+            .clone()
+    };
+    // HDR at 3 digits keeps 0.1%; DDSketch promises 1%.
+    assert_eq!(rec("hdr")["meets_budget"], true, "{:#}", rec("hdr"));
+    assert_eq!(
+        rec("ddsketch")["meets_budget"],
+        true,
+        "{:#}",
+        rec("ddsketch")
+    );
+    // The spanmetrics buckets break 1% and get boundaries that, re-measured, meet it.
+    for explicit in ["prom-classic", "otel-explicit"] {
+        let x = rec(explicit);
+        assert_eq!(x["meets_budget"], false, "{x:#}");
+        let achieved = x["boundaries"]["achieved_max_rel_error"].as_f64().unwrap();
+        assert!(achieved <= 0.01, "{x:#}");
+    }
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("id=\"chart-schemes\"") && page.contains("id=\"schemes\""));
+}
+
+#[test]
+fn prometheus_with_an_unscrapable_embedded_pipeline_is_a_usage_error() {
+    // Without [pipeline] http_listen the pipeline's port is random: no Prometheus scrapes it.
+    let code = span_sentinel::cli::main_with_args([
+        "span-sentinel",
+        "fidelity",
+        "--prometheus",
+        "http://127.0.0.1:9",
+    ]);
+    assert_eq!(code, ExitCode::from(2));
+}
+
+#[test]
+fn an_unknown_scheme_is_a_usage_error() {
+    let code = span_sentinel::cli::main_with_args([
+        "span-sentinel",
+        "fidelity",
+        "--schemes",
+        "hdr,tdigest",
+    ]);
+    assert_eq!(code, ExitCode::from(2));
+}

@@ -4,6 +4,7 @@
 
 mod capture;
 mod decoder;
+mod fidelity_prometheus;
 mod json_ingest;
 mod prometheus;
 mod rotel;

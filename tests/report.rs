@@ -51,7 +51,7 @@ fn fidelity_report_renders_on_the_terminal_and_as_markdown() {
 #[test]
 fn baseline_comparison_shows_every_check_old_and_new() {
     let (old, new) = (saved("run-baseline.json"), saved("run.json"));
-    let changes = compare::compare(&old.rows(), &new.rows());
+    let changes = compare::compare(&old.rows(), &new.rows(), compare::DEFAULT_TOLERANCE);
     let (o, n) = ("run-baseline.json", "run.json");
     insta::assert_snapshot!("baseline_terminal", compare::terminal(&changes, o, n));
     insta::assert_snapshot!("baseline_markdown", compare::markdown(&changes, o, n));
@@ -325,4 +325,43 @@ fn an_html_path_that_cannot_be_created_fails_before_any_load() {
     ]);
     assert_eq!(code, ExitCode::from(2));
     assert!(started.elapsed() < Duration::from_secs(5), "it ran first");
+}
+
+/// `report --baseline` called a halved capacity "same" (`0 worse`) and exited 0 whatever it
+/// found; `--fail-on-worse` makes a regression beyond `--tolerance` exit 1.
+#[test]
+fn fail_on_worse_exits_1_when_the_capacity_halves() {
+    let dir = tempfile::tempdir().unwrap();
+    let halved = dir.path().join("halved.json");
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("capacity.json")).unwrap()).unwrap();
+    let found = json["capacity_at_least"].as_f64().unwrap();
+    json["capacity_at_least"] = (found / 2.0).into();
+    std::fs::write(&halved, json.to_string()).unwrap();
+    let report = |new: &Path, old: &Path, extra: &[&str]| {
+        let mut argv = vec![
+            "span-sentinel".to_string(),
+            "report".into(),
+            new.display().to_string(),
+            "--baseline".into(),
+            old.display().to_string(),
+            "--fail-on-worse".into(),
+        ];
+        argv.extend(extra.iter().map(|s| s.to_string()));
+        span_sentinel::cli::main_with_args(argv)
+    };
+    let original = fixture("capacity.json");
+    assert_eq!(report(&halved, &original, &[]), ExitCode::from(1));
+    assert_eq!(report(&original, &halved, &[]), ExitCode::SUCCESS);
+    assert_eq!(
+        report(&halved, &original, &["--tolerance", "60%"]),
+        ExitCode::SUCCESS
+    );
+    let rows = |p: &Path| SavedReport::read(p).unwrap().rows();
+    let changes = compare::compare(&rows(&original), &rows(&halved), 0.05);
+    let capacity = changes
+        .iter()
+        .find(|c| c.check == "capacity_spans_per_sec")
+        .unwrap();
+    assert_eq!(capacity.movement, compare::Movement::Worse);
 }

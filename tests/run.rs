@@ -69,6 +69,15 @@ fn smoke_profile_passes_with_every_trace_and_burst_verified() {
     }
     let load = &report["phases"][2]["load"];
     assert!(load["acked_spans"].as_u64().unwrap() > 100_000, "{load:#}");
+    // The timeline started every load phase at `achieved 0.0`: each sample covers the second
+    // before it, the first one included.
+    let samples = report["timeline"]["samples"].as_array().unwrap();
+    let in_load: Vec<&Value> = samples.iter().filter(|s| s["phase"] == "load").collect();
+    assert!(in_load.len() >= 5, "{samples:#?}");
+    for s in &in_load[..in_load.len() - 1] {
+        let achieved = s["achieved_spans_per_sec"].as_f64().unwrap();
+        assert!(achieved > 40_000.0, "{s:#}");
+    }
 }
 
 /// A short run — warmup 2 s, baseline 8 s with one error burst — whose embedded pipeline

@@ -4,11 +4,14 @@
 mod capacity;
 mod encode;
 mod fidelity;
+mod fuzz;
 mod load;
 mod peers;
 mod pipeline;
 mod report;
 mod run;
+mod soak;
 mod support;
 mod transport;
+mod verdict;
 mod watch;

@@ -48,13 +48,16 @@ fn write_profile(dir: &Path) -> PathBuf {
     path
 }
 
-struct Ready(mpsc::Sender<SocketAddr>);
+struct Ready(mpsc::Sender<SocketAddr>, Arc<std::sync::atomic::AtomicU64>);
 
 impl Observer for Ready {
     fn ready(&mut self, metrics_addr: SocketAddr, _target: &str, _seed: u64) {
         let _ = self.0.send(metrics_addr);
     }
     fn window(&mut self, _verdict: &WindowVerdict, _totals: &Totals) {}
+    fn second(&mut self, _elapsed: Duration, _window: u64, _totals: &Totals) {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// `GET /metrics` over a plain HTTP/1.0 connection; the body.
@@ -103,16 +106,17 @@ fn check_histogram(scrape: &Scrape, name: &str) -> f64 {
     last.count
 }
 
-/// Runs `promtool check metrics` on `text`; promtool ships with Debian's prometheus, which
-/// `scripts/setup-peers.sh` installs, so a missing promtool fails the test.
+/// Runs `promtool check metrics` on `text` (Debian's prometheus ships it; scripts/setup-peers.sh
+/// installs it). Without promtool the test fails: a peer check never passes unobserved.
 fn promtool_accepts(text: &str) {
-    let mut child = Command::new("promtool")
+    let promtool = crate::peers::peer_path("SPAN_SENTINEL_PROMTOOL");
+    let mut child = Command::new(&promtool)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("promtool (Debian's prometheus, installed by scripts/setup-peers.sh)");
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", promtool.display()));
     child
         .stdin
         .take()
@@ -144,7 +148,9 @@ fn metrics_parse_as_prometheus_text_and_move_as_traces_are_verified() {
     .unwrap();
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
-    let watching = std::thread::spawn(move || watch(plan, stop, &mut Ready(tx)));
+    let seconds = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let observer = Ready(tx, seconds.clone());
+    let watching = std::thread::spawn(move || watch(plan, stop, &mut { observer }));
     let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap();
     let ready = Instant::now();
     // The probe cycles upwards from 1 µs, so the first traces that must be assembled leave
@@ -196,6 +202,26 @@ fn metrics_parse_as_prometheus_text_and_move_as_traces_are_verified() {
     }
     assert!(second.docs["span_sentinel_check_status"].contains("0 pass"));
     let t = &outcome.totals;
+    // 54 of 800 traces sent were in no column: every trace ends in exactly one.
+    assert_eq!(
+        t.traces_sent,
+        t.traces_verified
+            + t.traces_missing
+            + t.traces_incorrect
+            + t.traces_checked_unassembled
+            + t.traces_pending,
+        "{t:?}"
+    );
+    assert!(t.traces_checked_unassembled > 0, "{t:?}");
+    // `watch` said nothing until the first window closed: a line a second now, and each
+    // window's figures are its own (they add up to the totals), not cumulative.
+    assert!(seconds.load(std::sync::atomic::Ordering::SeqCst) >= 6);
+    let per_window: u64 = outcome
+        .windows
+        .iter()
+        .map(|w| w.figures.traces_verified)
+        .sum();
+    assert_eq!(per_window, t.traces_verified, "{:#?}", outcome.windows);
     assert!(t.traces_verified as f64 >= v(&second, "traces_verified_total"));
     assert_eq!(
         t.traces_sent,
@@ -318,6 +344,16 @@ fn a_restarted_watch_against_the_same_pipeline_reports_no_false_failures() {
     );
     assert!(t["error_bursts_detected"].as_u64().unwrap() >= 1, "{rb:#}");
     assert_ne!(ra["seed"], rb["seed"]);
+    for r in [&ra, &rb] {
+        let t = &r["totals"];
+        let n = |k: &str| t[k].as_u64().unwrap();
+        let columns = n("traces_verified")
+            + n("traces_missing")
+            + n("traces_incorrect")
+            + n("traces_checked_unassembled")
+            + n("traces_pending");
+        assert_eq!(n("traces_sent"), columns, "a trace in no column: {r:#}");
+    }
 }
 
 #[test]
@@ -380,4 +416,28 @@ fn completions_cover_every_subcommand_in_bash_zsh_and_fish() {
     if let Ok(status) = Command::new("bash").arg("-n").arg(&path).status() {
         assert!(status.success(), "bash -n rejects the bash completions");
     }
+}
+
+/// `span-sentinel load --s<TAB>` and `run --isolation <TAB>` completed nothing: the bash
+/// script's case arms did not match the states it computes for a hyphenated binary name.
+#[test]
+fn bash_completes_a_flag_and_an_enum_value_after_the_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("span-sentinel.bash");
+    let script = span_sentinel::cli::completions::script(clap_complete::Shell::Bash);
+    std::fs::write(&path, script).unwrap();
+    let complete = |words: &str, cword: usize, cur: &str, prev: &str| {
+        let line = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD={cword}; \
+             _span__sentinel span-sentinel '{cur}' '{prev}'; echo \"${{COMPREPLY[*]}}\"",
+            path.display()
+        );
+        let out = Command::new("bash").arg("-c").arg(line).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let flags = complete("span-sentinel load --s", 2, "--s", "load");
+    assert!(flags.split_whitespace().any(|w| w == "--sink"), "{flags:?}");
+    let values = complete("span-sentinel run --isolation ''", 3, "", "--isolation");
+    assert_eq!(values.trim(), "shared fair");
 }

@@ -1,6 +1,11 @@
 //! The step planner: after each step's evidence is judged against the baseline (with
 //! `verify::checks::judge`, as `run` judges), decides the next step — grow the rate, confirm a
 //! first degradation once, bisect between the last good and the first bad rate, or stop.
+//!
+//! A step holds only when every check passes: an `inconclusive` check ends the search with what
+//! is known so far, never counts as held. The capacity is the rate the target acknowledged, not
+//! the rate sent: a step whose load was refused or left unanswered beyond `refused_limit` gives
+//! way as the pseudo-check `load_refused`.
 
 use std::borrow::Cow;
 
@@ -76,6 +81,23 @@ fn shortfall(limit: f64, offered: f64, achieved: f64, waiting: f64) -> Shortfall
     }
 }
 
+/// The pseudo-check of a step whose load the target refused (rejected) or left unanswered
+/// (failed) for more than `limit` of the spans sent; `None` when it did not.
+fn refused(limit: f64, sent: u64, rejected: u64, failed: u64) -> Option<StepCheck> {
+    let share = (rejected + failed) as f64 / sent.max(1) as f64;
+    (share > limit).then(|| StepCheck {
+        name: "load_refused".into(),
+        status: Status::Degraded,
+        observed: Some(share),
+        evidence: format!(
+            "the target refused {rejected} and left {failed} unanswered of {sent} load spans \
+             ({:.2}% > {:.2}% allowed by refused_limit)",
+            share * 100.0,
+            limit * 100.0
+        ),
+    })
+}
+
 /// One measured step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepResult {
@@ -85,8 +107,14 @@ pub struct StepResult {
     pub purpose: Purpose,
     /// Offered load, spans/s.
     pub offered_spans_per_sec: f64,
-    /// Achieved load, spans/s.
+    /// Achieved load (spans sent per second of the step's load).
     pub achieved_spans_per_sec: f64,
+    /// Load the target acknowledged, spans/s: what the capacity is made of.
+    #[serde(default)]
+    pub acked_spans_per_sec: f64,
+    /// How long the step's load was sent, s (0 in reports saved before it was recorded).
+    #[serde(default)]
+    pub load_duration_s: f64,
     /// Load spans the target accepted.
     pub acked_spans: u64,
     /// Load spans refused for good.
@@ -119,10 +147,21 @@ impl StepResult {
         names.join(", ")
     }
 
-    /// Whether every check held (`degraded` or `fail` means it gave way; `inconclusive` does
-    /// not count against the step).
+    /// Whether every check held: passed. (`degraded` or `fail` means it gave way; with an
+    /// `inconclusive` check the step proves nothing either way.)
     pub fn held(&self) -> bool {
-        self.status < Status::Degraded
+        self.status == Status::Pass
+    }
+
+    /// The checks that were inconclusive, joined with ", ".
+    pub fn inconclusive(&self) -> String {
+        let names: Vec<&str> = self
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Inconclusive)
+            .map(|c| c.name.as_ref())
+            .collect();
+        names.join(", ")
     }
 }
 
@@ -144,15 +183,18 @@ pub enum End {
     BaselineFailed,
     /// The load engine could not run.
     LoadError,
+    /// A step's checks were inconclusive: it neither held nor gave way, so the search cannot
+    /// go on from it.
+    Inconclusive,
 }
 
 /// What the search concluded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapacityResult {
-    /// The highest achieved rate at which every check held, below a confirmed degradation;
-    /// `null` when no degradation was found (see `capacity_at_least`).
+    /// The highest acknowledged rate at which every check held, below a confirmed
+    /// degradation; `null` when no degradation was found (see `capacity_at_least`).
     pub max_sustainable_spans_per_sec: Option<f64>,
-    /// The capacity is at least this (the highest achieved rate at which every check held).
+    /// The capacity is at least this (the highest acknowledged rate at which every check held).
     pub capacity_at_least: Option<f64>,
     /// The generator, not the target, was the limit: the capacity is not known, only a bound.
     pub generator_limited: bool,
@@ -180,6 +222,8 @@ pub struct Search {
     pub steps: Vec<StepResult>,
     /// Why the search ended, once it has.
     pub end: Option<End>,
+    /// What went wrong while judging (queries the target did not answer), by phase.
+    pub warnings: Vec<String>,
     on_step: Box<dyn FnMut(&Search) + Send>,
 }
 
@@ -203,13 +247,14 @@ impl Search {
             baseline: Vec::new(),
             steps: Vec::new(),
             end: None,
+            warnings: Vec::new(),
             on_step: Box::new(on_step),
         }
     }
 
     /// What the search concluded so far.
     pub fn result(&self) -> CapacityResult {
-        let good = self.last_good.map(|i| self.steps[i].achieved_spans_per_sec);
+        let good = self.last_good.map(|i| self.steps[i].acked_spans_per_sec);
         let end = self.end.unwrap_or(End::Stopped);
         CapacityResult {
             max_sustainable_spans_per_sec: good.filter(|_| end == End::Degraded),
@@ -265,11 +310,18 @@ impl Search {
             })
             .collect();
         let t = load.total.total();
-        let achieved = t.sent as f64 / load.sending.as_secs_f64().max(1e-9);
+        let secs = load.sending.as_secs_f64().max(1e-9);
+        let achieved = t.sent as f64 / secs;
         let waiting = load.waiting_for_acks_share();
         let short = shortfall(self.settings.generator_limit, offered, achieved, waiting);
         let mut checks = checks;
         checks.extend(short.backpressure);
+        checks.extend(refused(
+            self.settings.refused_limit,
+            t.sent,
+            t.rejected,
+            t.failed,
+        ));
         let status = checks
             .iter()
             .map(|c| c.status)
@@ -280,6 +332,8 @@ impl Search {
             purpose,
             offered_spans_per_sec: offered,
             achieved_spans_per_sec: achieved,
+            acked_spans_per_sec: t.acked as f64 / secs,
+            load_duration_s: load.sending.as_secs_f64(),
             acked_spans: t.acked,
             rejected_spans: t.rejected,
             failed_spans: t.failed,
@@ -312,6 +366,10 @@ impl Search {
                 self.rate = self.settings.grow(offered);
                 self.purpose = Purpose::Grow;
             }
+            return;
+        }
+        if step.status == Status::Inconclusive {
+            self.end = Some(End::Inconclusive);
             return;
         }
         let gave_way = step
@@ -347,13 +405,13 @@ impl Search {
 
 impl Conductor for Search {
     fn next(&mut self, index: usize, _phase: &Phase) -> Next {
-        if index < 2 {
+        if index < 3 {
             return Next::Run(None);
         }
         if self.end.is_some() {
             return Next::Stop;
         }
-        if index % 2 == 1 {
+        if index % 2 == 0 {
             return Next::Run(None);
         }
         Next::Run(Some(RateProfile::Constant {
@@ -361,8 +419,15 @@ impl Conductor for Search {
         }))
     }
 
+    /// The settle phases (`settle-0` after the baseline, `settle-k` after step k): their
+    /// evidence is gathered while they run.
     fn wants_evidence(&self, index: usize) -> bool {
-        index == 1 || (index >= 3 && index % 2 == 1)
+        index >= 2 && index % 2 == 0
+    }
+
+    fn warnings(&mut self, phase: &Phase, warnings: Vec<String>) {
+        self.warnings
+            .extend(warnings.into_iter().map(|w| format!("{}: {w}", phase.name)));
     }
 
     fn after(&mut self, index: usize, outcome: &PhaseOutcome, evidence: Option<&[PhaseEvidence]>) {
@@ -371,15 +436,15 @@ impl Conductor for Search {
             return;
         }
         match (index, evidence) {
-            (1, Some(ev)) => self.judge_baseline(ev),
-            (i, None) if i >= 2 && i % 2 == 0 => {
+            (2, Some(ev)) => self.judge_baseline(ev),
+            (i, None) if i >= 3 && i % 2 == 1 => {
                 self.pending = Some((self.rate, self.purpose, outcome.clone()));
             }
-            (i, Some(ev)) if i >= 3 => self.judge_step((i - 3) / 2, ev),
+            (i, Some(ev)) if i >= 4 => self.judge_step((i - 4) / 2, ev),
             _ => return,
         }
-        let steps = (index.saturating_sub(1)) / 2;
-        if self.end.is_none() && index % 2 == 1 && steps >= self.settings.max_steps {
+        let steps = index.saturating_sub(2) / 2;
+        if self.end.is_none() && index % 2 == 0 && steps >= self.settings.max_steps {
             self.end = Some(End::TimeLimit);
         }
         let mut on_step = std::mem::replace(&mut self.on_step, Box::new(|_| {}));
@@ -402,6 +467,7 @@ mod tests {
             generator_limit: 0.9,
             max_steps: 20,
             time_limit: std::time::Duration::from_secs(180),
+            refused_limit: 0.001,
         };
         Search::new(settings, CheckTolerances::default(), |_| {})
     }
@@ -415,6 +481,8 @@ mod tests {
             purpose: s.purpose,
             offered_spans_per_sec: offered,
             achieved_spans_per_sec: offered * achieved_share,
+            acked_spans_per_sec: offered * achieved_share,
+            load_duration_s: 1.0,
             acked_spans: 0,
             rejected_spans: 0,
             failed_spans: 0,
@@ -491,6 +559,46 @@ mod tests {
         assert!(generator.generator_limited && generator.backpressure.is_none());
         let reached = shortfall(0.9, 400e3, 399e3, 0.8);
         assert!(!reached.generator_limited && reached.backpressure.is_none());
+    }
+
+    /// A step with an inconclusive check counted as held, and the search grew on it.
+    #[test]
+    fn an_inconclusive_step_is_not_held_and_ends_the_search() {
+        let mut s = search();
+        step(&mut s, true, 1.0);
+        s.steps.push(StepResult {
+            status: Status::Inconclusive,
+            checks: vec![StepCheck {
+                name: "alert_detection".into(),
+                status: Status::Inconclusive,
+                observed: None,
+                evidence: String::new(),
+            }],
+            ..s.steps[0].clone()
+        });
+        s.decide();
+        let r = s.result();
+        assert_eq!(r.end, End::Inconclusive);
+        assert_eq!(r.capacity_at_least, Some(100.0));
+        assert_eq!(s.steps[1].inconclusive(), "alert_detection");
+    }
+
+    /// A target that refused everything quickly "sustained" any rate: capacity counted sent
+    /// spans. Refusals beyond the limit give way, and the capacity is the acked rate.
+    #[test]
+    fn refused_load_gives_way_and_capacity_is_the_acked_rate() {
+        let check = refused(0.001, 100_000, 150, 0).expect("0.15% refused gives way");
+        assert_eq!(
+            (check.name.as_ref(), check.status),
+            ("load_refused", Status::Degraded)
+        );
+        assert!(check.evidence.contains("refused 150"), "{}", check.evidence);
+        assert!(refused(0.001, 100_000, 50, 50).is_none());
+        let mut s = search();
+        step(&mut s, true, 1.0);
+        s.steps[0].acked_spans_per_sec = 60.0;
+        s.last_good = Some(0);
+        assert_eq!(s.result().capacity_at_least, Some(60.0));
     }
 
     #[test]

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::config::rate;
+
 use super::flags::{OutputArgs, TargetArgs};
 use super::load::parse_duration;
 use crate::capacity::{End, Search};
@@ -41,22 +43,22 @@ pub struct CapacityArgs {
     #[arg(long)]
     pub seed: Option<u64>,
     /// Offered load of the first step, spans/s (`[capacity] start_spans_per_sec`).
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", value_parser = rate::parse_positive)]
     pub start: Option<f64>,
     /// Multiply the rate by this after a good step (`[capacity] growth`).
     #[arg(long)]
     pub growth: Option<f64>,
     /// Add this many spans/s after a good step instead (`[capacity] increment`).
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", value_parser = rate::parse)]
     pub increment: Option<f64>,
     /// How long each step's load runs (`[capacity] step`).
     #[arg(long, value_parser = parse_duration)]
     pub step: Option<Duration>,
     /// The highest rate tried (`[capacity] max_spans_per_sec`).
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", value_parser = rate::parse_positive)]
     pub max: Option<f64>,
     /// Exit 1 when the capacity found is below this many spans/s (a release gate).
-    #[arg(long, value_name = "RATE")]
+    #[arg(long, value_name = "RATE", value_parser = rate::parse)]
     pub require: Option<f64>,
     /// The reports (rewritten after every step) and the progress display.
     #[command(flatten)]
@@ -118,7 +120,10 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     report.warnings = outcome.warnings;
     write_outputs(&outs, &report)?;
     print!("{}", report.summary());
-    let failed = matches!(report.result.end, End::BaselineFailed | End::LoadError);
+    if matches!(report.result.end, End::Stopped | End::LoadError) {
+        return Ok(ExitCode::from(crate::error::EXIT_UNFINISHED));
+    }
+    let failed = report.result.end == End::BaselineFailed;
     Ok(if failed || report.require_met == Some(false) {
         ExitCode::from(crate::error::EXIT_VERDICT)
     } else {

@@ -27,7 +27,20 @@ pub struct CompletionsArgs {
 pub fn script(shell: Shell) -> Vec<u8> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut Cli::command(), "span-sentinel", &mut out);
-    out
+    match shell {
+        Shell::Bash => bash_arms_match_their_states(&out),
+        _ => out,
+    }
+}
+
+/// clap_complete's bash script names the state of `span-sentinel load` `span__sentinel__subcmd__load`
+/// while walking the words, but labels the case arm that completes it
+/// `span__subcmd__sentinel__subcmd__load` (the hyphen of the binary name is escaped twice), so
+/// nothing completed after a subcommand. The arms are relabelled to the states' spelling.
+fn bash_arms_match_their_states(script: &[u8]) -> Vec<u8> {
+    String::from_utf8_lossy(script)
+        .replace("span__subcmd__sentinel", "span__sentinel")
+        .into_bytes()
 }
 
 /// Runs `span-sentinel completions`: the script on stdout (a closed pipe is not an error).

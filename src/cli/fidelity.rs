@@ -11,6 +11,7 @@ use super::flags::{OutputArgs, TargetArgs};
 use crate::config::Overrides;
 use crate::config::fidelity::{FidelityOverrides, fidelity_plan};
 use crate::fidelity::fidelity_with;
+use crate::fidelity::schemes::Scheme;
 use crate::report::fidelity::FidelityReport;
 
 /// Flags of `span-sentinel fidelity`.
@@ -28,9 +29,18 @@ pub struct FidelityArgs {
     /// Significant digits of the embedded pipeline's histograms (1 to 5).
     #[arg(long, value_name = "D")]
     pub histogram_digits: Option<u8>,
-    /// Exit 1 when a relative quantile error exceeds this (default: 10^-digits, embedded only).
+    /// Exit 1 when a relative quantile error exceeds this (default: 10^-digits, embedded only);
+    /// with --schemes, also the budget each scheme is judged against, with boundaries that meet it.
     #[arg(long, value_name = "E")]
     pub max_rel_error: Option<f64>,
+    /// Also feed the same values into these histogram schemes, one column each (comma-separated:
+    /// hdr, otel-explicit, otel-exponential, prom-classic, prom-native, ddsketch).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub schemes: Option<Vec<Scheme>>,
+    /// Also read each distribution's quantiles with histogram_quantile from this Prometheus,
+    /// which must scrape the target's /metrics.
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
     /// Seed of the values sent.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -48,6 +58,8 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
         },
         histogram_digits: args.histogram_digits,
         max_rel_error: args.max_rel_error,
+        schemes: args.schemes.clone(),
+        prometheus: args.prometheus.clone(),
     })?;
     let outputs = args.output.open()?;
     let printer = args.output.progress().printer();

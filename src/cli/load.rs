@@ -1,6 +1,7 @@
 //! `span-sentinel load`: the load engine on its own, like telemetrygen but paced open-loop and
 //! accounting for every span.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -21,15 +22,9 @@ pub fn parse_rate(s: &str) -> Result<RateArg, String> {
     if s.eq_ignore_ascii_case("max") {
         return Ok(RateArg::Max);
     }
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(RateArg::PerSec(v)),
-        Ok(_) => Err(format!(
-            "{s} is not a positive rate; give spans per second (e.g. 1000000) or max"
-        )),
-        Err(_) => Err(format!(
-            "{s:?} is not a number; give spans per second (e.g. 1000000) or max"
-        )),
-    }
+    crate::config::rate::parse_positive(s)
+        .map(RateArg::PerSec)
+        .map_err(|e| format!("{e}, or max"))
 }
 
 /// Parses a human duration flag such as `30s`.
@@ -143,15 +138,24 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);
     let quiet = args.quiet;
-    let outcome = run_load(&plan, stop, |tick| {
+    let outcome = run_load(&plan, stop.clone(), |tick| {
         if !quiet {
             eprintln!("{}", progress::load_line(tick));
         }
     })?;
     let report = LoadReport::new(&plan, &outcome);
-    eprint!("{}", report.summary());
     if let Some(json) = json {
         json.write(&report)?;
+    }
+    // The summary is the command's result: stdout, where people and pipes look (progress stays
+    // on stderr). A closed stdout is not an error.
+    let _ = write!(std::io::stdout(), "{}", report.summary());
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "interrupted: stopped after {:.1}s of the {:.1}s asked for",
+            outcome.sending.as_secs_f64(),
+            plan.duration.as_secs_f64()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ pub mod load;
 pub mod report;
 pub mod run;
 pub mod serve;
+pub mod serve_guard;
 pub mod watch;
 
 use std::ffi::OsString;
@@ -24,7 +25,8 @@ use crate::error::exit_code_for;
 /// Drive an unruly OTLP load, run a well-behaved sentinel tenant through the same pipeline, and
 /// report whether its verification degrades under load.
 #[derive(Debug, Parser)]
-#[command(name = "span-sentinel", version, about, long_about = None)]
+#[command(name = "span-sentinel", version, about, long_about = None,
+    after_help = crate::error::EXIT_CODES_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -38,15 +40,19 @@ pub enum Command {
     Load(load::LoadArgs),
     /// Phases of sentinel plus load against a target (the embedded pipeline by default); checks,
     /// a verdict (exit 0 pass, 1 otherwise) and reports.
+    #[command(after_help = crate::error::EXIT_CODES_HELP)]
     Run(run::RunArgs),
     /// The reference pipeline on its own: a bounded, multi-tenant OTLP tracing backend.
     Serve(serve::ServeArgs),
     /// Step the load up beside the sentinel until a check degrades; the highest sustainable rate.
+    #[command(after_help = crate::error::EXIT_CODES_HELP)]
     Capacity(capacity::CapacityArgs),
     /// Histogram fidelity: known latency distributions in, reported vs exact quantiles out.
+    #[command(after_help = crate::error::EXIT_CODES_HELP)]
     Fidelity(fidelity::FidelityArgs),
     /// The sentinel alone, until stopped, verified over rolling windows, with Prometheus
     /// metrics; a final report on Ctrl-C or SIGTERM.
+    #[command(after_help = crate::error::EXIT_CODES_HELP)]
     Watch(watch::WatchArgs),
     /// A completion script for bash, zsh or fish on stdout.
     Completions(completions::CompletionsArgs),
@@ -56,7 +62,7 @@ pub enum Command {
 
 /// Parses `args` and runs the command, printing errors with their whole context chain.
 /// Exit codes: 0 success, 1 verdict not pass, 2 usage or configuration error, 3 target
-/// unreachable.
+/// unreachable, 4 could not finish.
 pub fn main_with_args<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,

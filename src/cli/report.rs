@@ -1,8 +1,9 @@
 //! `span-sentinel report FILE.json`: re-render a saved JSON report (run, capacity or fidelity,
 //! recognised by its `schema` field) on the terminal, as Markdown or as HTML, and with
-//! `--baseline OLD.json` show how every check moved against an earlier report. Exit code 0, or
-//! 2 when a file is not a span-sentinel report (the message names the file, and the line and
-//! column of a JSON syntax error).
+//! `--baseline OLD.json` show how every check moved against an earlier report. Exit code 0, 1
+//! with `--fail-on-worse` when any check got worse (a CI gate on regressions), or 2 when a file
+//! is not a span-sentinel report (the message names the file, and the line and column of a JSON
+//! syntax error).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,13 +30,38 @@ pub struct ReportArgs {
     /// An earlier report of the same kind: show each check's old and new status and value.
     #[arg(long, value_name = "OLD.json")]
     pub baseline: Option<PathBuf>,
+    /// With --baseline: the relative change of a value (a capacity, a delay, an error) beyond
+    /// which it is better or worse, as a fraction or a percentage (default 5%).
+    #[arg(long, value_name = "FRACTION|N%", value_parser = parse_tolerance, requires = "baseline")]
+    pub tolerance: Option<f64>,
+    /// With --baseline: exit 1 when any check got worse.
+    #[arg(long, requires = "baseline")]
+    pub fail_on_worse: bool,
+}
+
+/// Parses `--tolerance`: `0.05` or `5%`.
+pub fn parse_tolerance(s: &str) -> Result<f64, String> {
+    let (number, scale) = match s.strip_suffix('%') {
+        Some(n) => (n, 0.01),
+        None => (s, 1.0),
+    };
+    match number.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 && (scale < 1.0 || v <= 1.0) => Ok(v * scale),
+        _ => Err(format!(
+            "{s:?} is not a tolerance; give a fraction from 0 to 1 (0.05) or a percentage (5%)"
+        )),
+    }
 }
 
 /// Runs `span-sentinel report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let report = SavedReport::read(&args.file)?;
     let changes = match &args.baseline {
-        Some(path) => Some(baseline_changes(&report, path)?),
+        Some(path) => Some(baseline_changes(
+            &report,
+            path,
+            args.tolerance.unwrap_or(compare::DEFAULT_TOLERANCE),
+        )?),
         None => None,
     };
     let markdown_to_stdout = args.markdown.as_deref() == Some(Path::new("-"));
@@ -80,11 +106,20 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             print!("{}", compare::terminal(c, &old, &new));
         }
     }
+    let worse = changes.as_deref().is_some_and(compare::any_worse);
+    if args.fail_on_worse && worse {
+        eprintln!("a check got worse than in the baseline (--fail-on-worse)");
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Reads the baseline at `path` and compares `report`'s checks with it; both must be of one kind.
-fn baseline_changes(report: &SavedReport, path: &Path) -> Result<Vec<Change>, UsageError> {
+fn baseline_changes(
+    report: &SavedReport,
+    path: &Path,
+    tolerance: f64,
+) -> Result<Vec<Change>, UsageError> {
     let old = SavedReport::read(path)?;
     if old.schema() != report.schema() {
         return Err(UsageError::new(format!(
@@ -94,5 +129,5 @@ fn baseline_changes(report: &SavedReport, path: &Path) -> Result<Vec<Change>, Us
             report.schema()
         )));
     }
-    Ok(compare::compare(&old.rows(), &report.rows()))
+    Ok(compare::compare(&old.rows(), &report.rows(), tolerance))
 }

@@ -1,5 +1,5 @@
 //! `span-sentinel run [PROFILE]`: phases of sentinel plus load against a target; checks, a
-//! verdict and reports. Exit code 0 for `pass`, 1 for any other verdict.
+//! verdict and reports. Exit code 0 for `pass`, 1 for any other verdict, 4 when interrupted.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -49,7 +49,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);
     let mut progress = args.output.progress();
-    let outcome = execute(plan, stop, |p| progress.update(p));
+    let outcome = execute(plan, stop.clone(), |p| progress.update(p));
     progress.finish();
     let report = RunReport::new(&outcome?);
     if let Some(json) = outputs.json {
@@ -59,6 +59,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         html.write(&crate::report::html::run::render(&report))?;
     }
     print!("{}", report.summary());
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        // Interrupted: the phases not run are inconclusive, and the run never exits 0.
+        return Ok(ExitCode::from(crate::error::EXIT_UNFINISHED));
+    }
     Ok(if report.verdict == Status::Pass {
         ExitCode::SUCCESS
     } else {

@@ -92,6 +92,9 @@ pub struct ServeFlags {
     /// Largest request after decompression, in bytes.
     #[arg(long, default_value_t = 32 << 20)]
     pub max_message_bytes: usize,
+    /// Webhook targets, API token, connection limits.
+    #[command(flatten)]
+    pub guard: super::serve_guard::GuardFlags,
 }
 
 fn pairs<T>(
@@ -148,6 +151,7 @@ impl ServeFlags {
         limits.traces_per_tenant = self.traces_per_tenant;
         limits.alert_history = self.alert_history;
         limits.max_tenants = self.max_tenants;
+        self.guard.apply(&mut config)?;
         config.validate().map_err(UsageError::new)?;
         Ok(config)
     }
@@ -160,6 +164,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
+        for warning in config.exposure_warnings() {
+            let _ = writeln!(std::io::stderr(), "{warning}");
+        }
         let pipeline = Pipeline::start(config).await?;
         let shutdown = shutdown_signal();
         // Not eprintln!: a closed stderr must not bring the server down.

@@ -17,8 +17,8 @@ use super::flags::TargetArgs;
 use crate::config::Overrides;
 use crate::config::watch::{WatchOverrides, watch_plan};
 use crate::pipeline::Isolation;
-use crate::report::JsonOut;
 use crate::report::watch::WatchReport;
+use crate::report::{self, JsonOut};
 use crate::verify::status::Status;
 use crate::watch::engine::{Observer, watch};
 use crate::watch::windows::{Totals, WindowVerdict};
@@ -74,35 +74,17 @@ impl Observer for Lines {
         );
     }
 
-    fn window(&mut self, w: &WindowVerdict, t: &Totals) {
-        if self.quiet {
-            return;
+    fn window(&mut self, w: &WindowVerdict, _totals: &Totals) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr(), "{}", report::watch::window_line(w));
         }
-        let failing: Vec<_> = w
-            .checks
-            .iter()
-            .filter(|c| c.status != Status::Pass)
-            .map(|c| format!("{} {}", c.name, c.status.as_str()))
-            .collect();
-        let _ = writeln!(
-            std::io::stderr(),
-            "[window {}] {} | sent {} verified {} missing {} incorrect {} unexpected {} | bursts {} detected {} missed | spurious {}{}",
-            w.index,
-            w.verdict.as_str(),
-            t.traces_sent,
-            t.traces_verified,
-            t.traces_missing,
-            t.traces_incorrect,
-            t.traces_unexpected,
-            t.error_bursts_detected,
-            t.error_bursts_missed,
-            t.spurious_alerts,
-            if failing.is_empty() {
-                String::new()
-            } else {
-                format!(" | {}", failing.join(", "))
-            }
-        );
+    }
+
+    fn second(&mut self, elapsed: Duration, window: u64, t: &Totals) {
+        if !self.quiet {
+            let line = report::watch::second_line(elapsed, window, t);
+            let _ = writeln!(std::io::stderr(), "{line}");
+        }
     }
 }
 

@@ -1,6 +1,9 @@
 //! The plan of a capacity search: the `[capacity]` profile section and its flags → a `RunPlan`
-//! whose phases are warmup, baseline, then pairs of (`step-k`: sentinel plus load, `settle-k`:
-//! sentinel alone while step k's traces are decided), as many pairs as fit in the time limit.
+//! whose phases are warmup, baseline, `settle-0` (sentinel alone while the baseline's traces are
+//! decided and judged), then pairs of (`step-k`: sentinel plus load, `settle-k`: sentinel alone
+//! while step k's traces are decided and judged), as many pairs as fit in the time limit. Each
+//! judgement happens within its settle phase, so the next step starts on time and sends its
+//! load for its whole `step`.
 
 use std::time::Duration;
 
@@ -20,12 +23,15 @@ use crate::verify::status::PhaseKind;
 #[serde(deny_unknown_fields, default)]
 pub struct CapacitySection {
     /// Offered load of the first step, spans per second.
+    #[serde(deserialize_with = "super::rate::de")]
     pub start_spans_per_sec: f64,
     /// Each step multiplies the rate by this (> 1) — unless `increment` is set.
     pub growth: f64,
     /// Each step adds this many spans per second instead (0: multiply by `growth`).
+    #[serde(deserialize_with = "super::rate::de")]
     pub increment: f64,
     /// The highest rate tried; a search that holds there reports "at least this".
+    #[serde(deserialize_with = "super::rate::de")]
     pub max_spans_per_sec: f64,
     /// How long each step's load runs.
     #[serde(with = "dur")]
@@ -48,6 +54,10 @@ pub struct CapacitySection {
     /// The whole search, drain included, ends within this.
     #[serde(with = "dur")]
     pub time_limit: Duration,
+    /// A step whose load the target refused (rejected) or left unanswered (failed) for more
+    /// than this share of the spans sent gives way (pseudo-check `load_refused`): a target that
+    /// refuses load quickly does not sustain it.
+    pub refused_limit: f64,
 }
 
 impl Default for CapacitySection {
@@ -64,6 +74,7 @@ impl Default for CapacitySection {
             bisect: 2,
             generator_limit: 0.9,
             time_limit: Duration::from_secs(180),
+            refused_limit: 0.001,
         }
     }
 }
@@ -85,6 +96,8 @@ pub struct SearchSettings {
     pub max_steps: usize,
     /// The time limit.
     pub time_limit: Duration,
+    /// Share of a step's spans refused or unanswered above which the step gives way.
+    pub refused_limit: f64,
 }
 
 /// How the rate grows after a good step.
@@ -135,7 +148,7 @@ pub struct CapacityOverrides {
 
 /// Index of the phase of step `k` (0-based); its settle phase follows it.
 pub fn step_phase(k: usize) -> usize {
-    2 + 2 * k
+    3 + 2 * k
 }
 
 /// Reads the profile, applies the flags and lays the steps out.
@@ -191,7 +204,10 @@ fn validate(
     if !(c.generator_limit > 0.0 && c.generator_limit <= 1.0) {
         return bad("generator_limit", "must lie in (0, 1]");
     }
-    let fixed = c.warmup + c.baseline + drain_allowance(p);
+    if !(c.refused_limit >= 0.0 && c.refused_limit < 1.0) {
+        return bad("refused_limit", "must lie in [0, 1)");
+    }
+    let fixed = c.warmup + c.baseline + c.settle + drain_allowance(p);
     let per_step = c.step + c.settle;
     let room = c.time_limit.saturating_sub(fixed);
     let max_steps = (room.as_secs_f64() / per_step.as_secs_f64()).floor() as usize;
@@ -211,6 +227,7 @@ fn validate(
         generator_limit: c.generator_limit,
         max_steps,
         time_limit: c.time_limit,
+        refused_limit: c.refused_limit,
     })
 }
 
@@ -224,7 +241,7 @@ fn drain_allowance(p: &Profile) -> Duration {
 /// enough: every step's alert checks have a burst to judge.
 fn bursts(c: &CapacitySection, period: Duration) -> BurstSchedule {
     let burst = (c.step / 3).min(Duration::from_millis(2500));
-    let first_step = c.warmup + c.baseline + Duration::from_secs(1);
+    let first_step = c.warmup + c.baseline + c.settle + Duration::from_secs(1);
     let mut offset = first_step;
     while offset >= c.warmup + period {
         offset -= period;
@@ -246,6 +263,7 @@ fn phases(c: &CapacitySection, steps: usize) -> Vec<Phase> {
     let mut out = vec![
         p("warmup".into(), PhaseKind::Warmup, c.warmup),
         p("baseline".into(), PhaseKind::Baseline, c.baseline),
+        p("settle-0".into(), PhaseKind::Warmup, c.settle),
     ];
     for k in 1..=steps {
         out.push(p(format!("step-{k}"), PhaseKind::Load, c.step));

@@ -10,6 +10,7 @@ pub mod fidelity;
 pub mod load;
 pub mod peer;
 pub mod profile;
+pub mod rate;
 pub mod run;
 pub mod sentinel;
 pub mod watch;

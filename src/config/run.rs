@@ -84,6 +84,9 @@ pub struct EmbeddedSection {
     /// no tenant header, as when a collector that forwards no headers sits in the path. Unset:
     /// such requests are refused.
     pub tenant_attribute: Option<String>,
+    /// Spans per second its workers process at most, together (unset: as fast as they go). A
+    /// cap well below what one load thread offers makes saturation certain on any machine.
+    pub process_spans_per_sec: Option<f64>,
 }
 
 impl Default for EmbeddedSection {
@@ -99,6 +102,7 @@ impl Default for EmbeddedSection {
             grpc_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             http_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             tenant_attribute: None,
+            process_spans_per_sec: None,
         }
     }
 }
@@ -370,6 +374,7 @@ fn embedded(
         grpc_addr: p.grpc_listen,
         http_addr: p.http_listen,
         tenant_attribute: p.tenant_attribute.clone(),
+        process_spans_per_sec: p.process_spans_per_sec,
         ..PipelineConfig::default()
     };
     config.assembly.settle = p.settle;

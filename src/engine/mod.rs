@@ -75,10 +75,25 @@ impl Anchor {
 /// What workers tell the collector.
 #[derive(Debug)]
 pub enum WorkerMsg {
-    /// One reporting interval of a worker.
-    Interval(usize, Interval),
+    /// What a worker measured during one second of the grid from the anchor (`second` 1 is
+    /// the first; a worker's last interval is the part of a second up to its end).
+    Interval {
+        /// The worker.
+        worker: usize,
+        /// The second of the grid.
+        second: u64,
+        /// What it measured.
+        interval: Interval,
+    },
     /// The worker has finished (or could not reach the target).
-    Done(usize, Result<(), UnreachableError>),
+    Done {
+        /// The worker.
+        worker: usize,
+        /// Whether it reached the target.
+        result: Result<(), UnreachableError>,
+        /// How long it sent (the plan's duration unless stopped).
+        sending: Duration,
+    },
 }
 
 /// Progress once per second while the engine runs.
@@ -144,27 +159,23 @@ fn collect(
     rx: channel::Receiver<WorkerMsg>,
     on_tick: &mut impl FnMut(&Tick<'_>),
 ) -> Result<LoadOutcome, UnreachableError> {
-    let streams = plan.streams.len();
-    let mut total = Interval::new(streams);
-    let mut last = Interval::new(streams);
-    let mut last_tick = anchor.instant;
-    // Workers flush every second from the anchor; ticking half a second off that grid puts
-    // exactly one flush of each worker in every tick. (Ticking 1 s after the previous tick
-    // drifted across the flushes and showed alternating 0 and 2x rates.)
-    let mut next_tick = anchor.instant + worker::FLUSH_EVERY + worker::FLUSH_EVERY / 2;
+    let mut seconds = Seconds::new(plan.streams.len(), plan.threads);
     let mut sending = Duration::ZERO;
     let mut failure = None;
-    let mut running = plan.threads;
-    while running > 0 {
-        let msg = rx.recv_timeout(Duration::from_millis(100));
-        match msg {
-            Ok(WorkerMsg::Interval(_, interval)) => {
-                total.merge(&interval);
-                last.merge(&interval);
-            }
-            Ok(WorkerMsg::Done(_, result)) => {
-                running -= 1;
-                sending = sending.max(anchor.instant.elapsed().min(plan.duration));
+    while seconds.running() > 0 {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(WorkerMsg::Interval {
+                worker,
+                second,
+                interval,
+            }) => seconds.add(worker, second, &interval),
+            Ok(WorkerMsg::Done {
+                worker,
+                result,
+                sending: s,
+            }) => {
+                seconds.done(worker);
+                sending = sending.max(s);
                 if let Err(e) = result {
                     failure.get_or_insert(e);
                 }
@@ -172,28 +183,103 @@ fn collect(
             Err(channel::RecvTimeoutError::Timeout) => {}
             Err(channel::RecvTimeoutError::Disconnected) => break,
         }
-        let now = std::time::Instant::now();
-        if now >= next_tick && running > 0 {
-            while next_tick <= now {
-                next_tick += worker::FLUSH_EVERY;
-            }
-            on_tick(&Tick {
-                elapsed: now - anchor.instant,
-                last: &last,
-                last_len: now - last_tick,
-                total: &total,
-            });
-            last = Interval::new(streams);
-            last_tick = now;
-        }
+        seconds.tick_complete(on_tick);
     }
+    seconds.tick_rest(sending, on_tick);
     if let Some(e) = failure {
         return Err(e);
     }
     Ok(LoadOutcome {
-        total,
+        total: seconds.total,
         elapsed: anchor.instant.elapsed(),
         sending,
         threads: plan.threads,
     })
 }
+
+/// The workers' intervals sorted into the seconds of the grid: a second is reported once every
+/// running worker has handed it over, so each tick holds exactly that second's sends (the first
+/// second included), however the flushes of the workers interleave.
+struct Seconds {
+    total: Interval,
+    /// The seconds not yet reported; the first is `ticked + 1`.
+    pending: std::collections::VecDeque<Interval>,
+    ticked: u64,
+    /// The last second each worker has handed over; `None` once it is done.
+    flushed: Vec<Option<u64>>,
+    streams: usize,
+}
+
+impl Seconds {
+    fn new(streams: usize, workers: usize) -> Self {
+        Self {
+            total: Interval::new(streams),
+            pending: Default::default(),
+            ticked: 0,
+            flushed: vec![Some(0); workers],
+            streams,
+        }
+    }
+
+    fn running(&self) -> usize {
+        self.flushed.iter().flatten().count()
+    }
+
+    fn add(&mut self, worker: usize, second: u64, interval: &Interval) {
+        self.total.merge(interval);
+        // A second already reported (a late worker) goes into the next one.
+        let slot = second.saturating_sub(self.ticked + 1) as usize;
+        while self.pending.len() <= slot {
+            self.pending.push_back(Interval::new(self.streams));
+        }
+        self.pending[slot].merge(interval);
+        if let Some(f) = &mut self.flushed[worker] {
+            *f = (*f).max(second);
+        }
+    }
+
+    fn done(&mut self, worker: usize) {
+        self.flushed[worker] = None;
+    }
+
+    /// Reports every second that every running worker has handed over.
+    fn tick_complete(&mut self, on_tick: &mut impl FnMut(&Tick<'_>)) {
+        let Some(complete) = self.flushed.iter().flatten().min().copied() else {
+            return;
+        };
+        while self.ticked < complete {
+            let second = self
+                .pending
+                .pop_front()
+                .unwrap_or(Interval::new(self.streams));
+            self.ticked += 1;
+            on_tick(&Tick {
+                elapsed: FLUSH * self.ticked as u32,
+                last: &second,
+                last_len: FLUSH,
+                total: &self.total,
+            });
+        }
+    }
+
+    /// Reports what is left once every worker is done: whole seconds, then the part of the
+    /// last second up to the end of sending.
+    fn tick_rest(&mut self, sending: Duration, on_tick: &mut impl FnMut(&Tick<'_>)) {
+        while let Some(second) = self.pending.pop_front() {
+            let start = FLUSH * self.ticked as u32;
+            if start >= sending {
+                break;
+            }
+            self.ticked += 1;
+            let len = (sending - start).min(FLUSH);
+            on_tick(&Tick {
+                elapsed: start + len,
+                last: &second,
+                last_len: len,
+                total: &self.total,
+            });
+        }
+    }
+}
+
+const FLUSH: Duration = worker::FLUSH_EVERY;

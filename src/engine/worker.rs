@@ -21,6 +21,9 @@ use crate::transport::{Delivery, Exporter};
 /// How often a worker hands its interval to the collector.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
+/// How long after the load's end a worker waits for answers to exports in flight.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(2);
+
 /// Below this, a worker with nothing in flight sleeps on its thread rather than on tokio's
 /// millisecond timer.
 const PRECISE_SLEEP: Duration = Duration::from_millis(2);
@@ -50,6 +53,13 @@ pub struct Worker<'a> {
     interval: Interval,
     /// The body of the last JSON batch (reused; protobuf batches live in their templates).
     json_buf: Vec<u8>,
+    /// The next boundary of the one-second grid from the anchor, at which the interval is
+    /// handed over.
+    next_flush: Instant,
+    /// The second of the grid the current interval belongs to (1: the first second).
+    second: u64,
+    /// Spans per stream handed to the exporter and not yet answered.
+    unanswered: Vec<u64>,
 }
 
 impl<'a> Worker<'a> {
@@ -86,6 +96,9 @@ impl<'a> Worker<'a> {
             lanes,
             interval: Interval::new(plan.streams.len()),
             json_buf: Vec::new(),
+            next_flush: anchor.instant + FLUSH_EVERY,
+            second: 1,
+            unanswered: vec![0; plan.streams.len()],
         }
     }
 
@@ -97,17 +110,28 @@ impl<'a> Worker<'a> {
             .expect("a tokio runtime");
         let result = runtime.block_on(async {
             let exporter = Exporter::connect(&self.plan.target, &self.plan.transport).await?;
-            self.send_until_done(&exporter).await;
-            Ok(())
+            Ok(self.send_until_done(&exporter).await)
         });
         self.flush();
-        let _ = self.tx.send(WorkerMsg::Done(self.index, result));
+        let (result, sending) = match result {
+            Ok(sending) => (Ok(()), sending),
+            Err(e) => (Err(e), Duration::ZERO),
+        };
+        let _ = self.tx.send(WorkerMsg::Done {
+            worker: self.index,
+            result,
+            sending,
+        });
     }
 
     fn flush(&mut self) {
         let fresh = Interval::new(self.lanes.len());
         let interval = std::mem::replace(&mut self.interval, fresh);
-        let _ = self.tx.send(WorkerMsg::Interval(self.index, interval));
+        let _ = self.tx.send(WorkerMsg::Interval {
+            worker: self.index,
+            second: self.second,
+            interval,
+        });
     }
 
     fn next_lane(&self) -> usize {
@@ -120,7 +144,7 @@ impl<'a> Worker<'a> {
         best
     }
 
-    async fn send_until_done(&mut self, exporter: &Exporter) {
+    async fn send_until_done(&mut self, exporter: &Exporter) -> Duration {
         let workers = self.plan.threads;
         let mut pacer = Pacer::new(
             self.plan.rate.clone(),
@@ -131,9 +155,7 @@ impl<'a> Worker<'a> {
         );
         let end = self.anchor.instant + self.plan.duration;
         let mut inflight = FuturesUnordered::new();
-        // Flushes stay on a one-second grid from the anchor, which the collector ticks between.
-        let mut next_flush = self.anchor.instant + FLUSH_EVERY;
-        while !self.stop.load(Ordering::Relaxed) {
+        while !self.stopped() {
             let lane = self.next_lane();
             let spans = self.lanes[lane].template.spans();
             let Some(offset) = pacer.next(spans) else {
@@ -150,18 +172,16 @@ impl<'a> Worker<'a> {
                 break;
             }
             self.wait_until(intended, &mut inflight).await;
-            if inflight.len() >= self.plan.transport.concurrency {
-                let waiting = Instant::now();
-                while inflight.len() >= self.plan.transport.concurrency {
-                    let done = inflight.next().await.expect("in flight is not empty");
-                    self.record(done);
-                }
-                self.interval.waiting_for_acks += waiting.elapsed();
+            if inflight.len() >= self.plan.transport.concurrency
+                && !self.wait_for_room(&mut inflight, end).await
+            {
+                break;
             }
             let now = Instant::now();
             if now >= end {
                 break;
             }
+            self.flush_if_due(now);
             record_us(
                 &mut self.interval.lag_us,
                 now.saturating_duration_since(intended),
@@ -169,15 +189,83 @@ impl<'a> Worker<'a> {
             if let Some(fut) = self.send(lane, intended, exporter) {
                 inflight.push(fut);
             }
-            if now >= next_flush {
-                self.flush();
-                while next_flush <= now {
-                    next_flush += FLUSH_EVERY;
+        }
+        // The run lasts its duration even when the last batch was scheduled earlier (a low
+        // rate), so rates are over the duration asked for and every second is reported.
+        if !self.stopped() {
+            self.wait_until(end, &mut inflight).await;
+        }
+        let sending = self.anchor.instant.elapsed().min(self.plan.duration);
+        self.drain(inflight, end).await;
+        sending
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Hands the interval over when a second of the grid has passed, tagged with that second.
+    fn flush_if_due(&mut self, now: Instant) {
+        if now >= self.next_flush {
+            self.flush();
+            while self.next_flush <= now {
+                self.next_flush += FLUSH_EVERY;
+                self.second += 1;
+            }
+        }
+    }
+
+    /// Waits until fewer than `concurrency` exports are in flight, flushing on the grid
+    /// meanwhile; `false` when the load's end came first (a stalled target must not hold the
+    /// load past its end).
+    async fn wait_for_room<F: Future<Output = Done>>(
+        &mut self,
+        inflight: &mut FuturesUnordered<F>,
+        end: Instant,
+    ) -> bool {
+        let waiting = Instant::now();
+        let mut room = true;
+        while inflight.len() >= self.plan.transport.concurrency {
+            tokio::select! {
+                _ = tokio::time::sleep_until(self.next_flush.into()) => {
+                    self.flush_if_due(Instant::now());
+                }
+                Some(done) = inflight.next() => self.record(done),
+                _ = tokio::time::sleep_until(end.into()) => {
+                    room = false;
+                    break;
                 }
             }
         }
-        while let Some(done) = inflight.next().await {
-            self.record(done);
+        self.interval.waiting_for_acks += waiting.elapsed();
+        room
+    }
+
+    /// Records the exports still in flight as they finish (flushing on the grid meanwhile), for
+    /// at most [`DRAIN_GRACE`] (or the attempt timeout, if shorter) after the end; spans
+    /// unanswered by then are `failed` and their requests are dropped, so a target that accepts
+    /// and never answers ends the load on time instead of after every retry's timeout.
+    async fn drain<F: Future<Output = Done>>(
+        &mut self,
+        mut inflight: FuturesUnordered<F>,
+        end: Instant,
+    ) {
+        let deadline = end + DRAIN_GRACE.min(self.plan.transport.timeout);
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(self.next_flush.into()) => {
+                    self.flush_if_due(Instant::now());
+                }
+                done = inflight.next() => match done {
+                    Some(done) => self.record(done),
+                    None => return,
+                },
+                _ = tokio::time::sleep_until(deadline.into()) => break,
+            }
+        }
+        drop(inflight);
+        for (lane, spans) in self.unanswered.iter_mut().enumerate() {
+            self.interval.streams[lane].failed += std::mem::take(spans);
         }
     }
 
@@ -216,17 +304,20 @@ impl<'a> Worker<'a> {
             counts.acked += spans;
             return None;
         }
+        self.unanswered[lane] += spans;
         let body = Bytes::copy_from_slice(bytes);
         let fut = exporter.export(l.tenant.clone(), body, spans);
         Some(async move { (lane, fut.await, intended) })
     }
 
     fn record(&mut self, (lane, delivery, intended): Done) {
+        self.unanswered[lane] -= delivery.acked + delivery.rejected + delivery.failed;
         self.interval.streams[lane].add_delivery(&delivery);
         record_us(&mut self.interval.latency_us, intended.elapsed());
     }
 
-    /// Sleeps until `intended`, recording exports that finish meanwhile.
+    /// Sleeps until `intended`, recording exports that finish meanwhile and flushing on the
+    /// one-second grid (so every second is reported on time, however low the rate).
     ///
     /// tokio's timer has millisecond granularity, which would add up to a millisecond of lag to
     /// every batch. With nothing in flight the last stretch is slept on the thread instead
@@ -239,20 +330,24 @@ impl<'a> Worker<'a> {
     ) {
         loop {
             let now = Instant::now();
-            if now >= intended {
+            self.flush_if_due(now);
+            if now >= intended || self.stopped() {
                 return;
             }
-            let remaining = intended - now;
+            let wake = intended.min(self.next_flush);
+            let remaining = wake - now;
             if inflight.is_empty() {
                 if remaining <= PRECISE_SLEEP {
                     std::thread::sleep(remaining);
-                    return;
+                    continue;
                 }
-                tokio::time::sleep_until((intended - PRECISE_SLEEP).into()).await;
+                // At most 100 ms at a time, so a stop is noticed.
+                let until = (wake - PRECISE_SLEEP).min(now + Duration::from_millis(100));
+                tokio::time::sleep_until(until.into()).await;
                 continue;
             }
             tokio::select! {
-                _ = tokio::time::sleep_until(intended.into()) => return,
+                _ = tokio::time::sleep_until(wake.min(now + Duration::from_millis(100)).into()) => {}
                 Some(done) = inflight.next() => self.record(done),
             }
         }

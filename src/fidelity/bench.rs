@@ -11,9 +11,10 @@ use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind};
 use prost::Message;
 use serde::{Deserialize, Serialize};
 
+use super::measure::{SchemeResult, measure};
 use super::suite::Distribution;
 use crate::config::fidelity::FidelitySection;
-use crate::config::run::RunPlan;
+use crate::config::run::{RunPlan, TargetPlan};
 use crate::encode::plain::request_from_spans;
 use crate::engine::Anchor;
 use crate::harness::{self, Harness};
@@ -61,6 +62,12 @@ pub struct FidelityOutcome {
     pub distributions: Vec<DistributionResult>,
     /// Things the user should know (spans refused, series missing or short).
     pub warnings: Vec<String>,
+    /// The values the target accepted, per distribution.
+    pub sent: Vec<(Distribution, Vec<u64>)>,
+    /// The schemes of `[fidelity] schemes` fed the same values in-process.
+    pub schemes: Vec<SchemeResult>,
+    /// What a real Prometheus read from the target's classic histograms.
+    pub prometheus: Option<SchemeResult>,
 }
 
 /// Runs the benchmark against the plan's target.
@@ -113,21 +120,51 @@ async fn run(
     }
     on_step("[fidelity] waiting for the target's histograms to count every span");
     let series = wait_for_counts(plan, section, query, &sent).await;
+    let prometheus = match &section.prometheus {
+        Some(source) => {
+            on_step(&format!(
+                "[fidelity] sending again and reading {}",
+                source.url
+            ));
+            let op = |d| operation(plan.seed, d);
+            let read =
+                super::prometheus::read_back(plan, section, source, exporter, query, &sent, &op);
+            Some(read.await)
+        }
+        None => None,
+    };
     let series = series.context("reading the target's histograms")?;
     let distributions = sent
-        .into_iter()
-        .map(|(d, values)| compare(d, values, &operation(plan.seed, d), &series, &mut warnings))
+        .iter()
+        .map(|(d, v)| {
+            compare(
+                *d,
+                v.clone(),
+                &operation(plan.seed, *d),
+                &series,
+                &mut warnings,
+            )
+        })
         .collect();
+    let digits = match &plan.target {
+        TargetPlan::Embedded(config) => config.histogram_digits,
+        TargetPlan::External { .. } => 3,
+    };
+    let schemes = section.schemes.iter().map(|&s| measure(s, digits, &sent));
+    let prometheus = prometheus.map(|read| super::prometheus::result(read, &mut warnings));
     Ok(FidelityOutcome {
         target: h.target.to_string(),
         distributions,
         warnings,
+        schemes: schemes.collect(),
+        prometheus: prometheus.flatten(),
+        sent,
     })
 }
 
 /// Sends `values` as single-span traces in batches; returns the accepted values and how many
 /// spans were not accepted.
-async fn send(
+pub(super) async fn send(
     plan: &RunPlan,
     section: &FidelitySection,
     exporter: &Exporter,

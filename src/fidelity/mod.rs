@@ -4,7 +4,12 @@
 //! reported quantiles are read back, and each is compared with the exact one (`bench`).
 
 pub mod bench;
+pub mod measure;
+pub mod prometheus;
+pub mod recommend;
+pub mod schemes;
 pub mod suite;
 
 pub use bench::{DistributionResult, FidelityOutcome, QuantileError, fidelity, fidelity_with};
+pub use measure::SchemeResult;
 pub use suite::Distribution;

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use http::HeaderName;
 
+use super::alerts::allow::Cidr;
+
 /// How the admission queue shares capacity between tenants. The one isolation type of the
 /// program: profiles (`[pipeline] isolation = "fair"`) and `--isolation` flags parse into it.
 #[derive(
@@ -81,6 +83,40 @@ impl Default for StoreLimits {
     }
 }
 
+/// Limits and timeouts of each listener's connections, so that idle or slow clients can hold
+/// neither file descriptors nor memory without bound.
+#[derive(Debug, Clone)]
+pub struct ConnectionLimits {
+    /// Open connections per listener; further clients wait in the kernel's accept backlog
+    /// until one closes (at most `header_read_timeout` when the others are slow clients).
+    pub max_connections: usize,
+    /// Time a client has to send a request's headers (HTTP/1.1), and a connection's first
+    /// bytes: a slowloris client is closed after this.
+    pub header_read_timeout: Duration,
+    /// A connection with no bytes in either direction for this long is closed.
+    pub idle_timeout: Duration,
+    /// HTTP/2 streams one connection may have open at once.
+    pub max_concurrent_streams: u32,
+    /// HTTP/2 receive window of one stream, bytes.
+    pub stream_window: u32,
+    /// HTTP/2 receive window of one connection, bytes: what one client can have buffered
+    /// before the server reads it (so all clients: this times `max_connections`).
+    pub connection_window: u32,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+            max_concurrent_streams: 256,
+            stream_window: 2 << 20,
+            connection_window: 8 << 20,
+        }
+    }
+}
+
 /// When a trace is assembled.
 #[derive(Debug, Clone)]
 pub struct AssemblyConfig {
@@ -121,6 +157,33 @@ pub struct Faults {
     /// Every Nth assembled trace has the value of its first span's first attribute altered
     /// (0: never).
     pub corrupt_every: u64,
+    /// Firing transitions are made this much after the ratio crossed the threshold (a slow
+    /// detector); resolving ones are on time.
+    pub fire_delay: Duration,
+    /// The alert history shows a firing transition only this long after it was made (a slow
+    /// alert view); webhook notifications are on time.
+    pub firing_shown_after: Duration,
+    /// Fraction (0..1) of acknowledged batches that are counted in the histograms but not kept
+    /// for assembly (spans lost to trace assembly after the ack).
+    pub unstored_fraction: f64,
+    /// Resolving transitions are made this much after the hysteresis ended.
+    pub clear_delay: Duration,
+    /// Webhook notifications are posted this long after their transition.
+    pub webhook_delay: Duration,
+    /// Traces are assembled this much after their settle window ends.
+    pub assembly_delay: Duration,
+    /// Latency histograms record durations rounded to one significant digit.
+    pub coarse_histograms: bool,
+    /// Every rule fires once (and resolves at the next evaluation) when the faults switch on.
+    pub stray_firing: bool,
+    /// Error spans are not counted in the alert windows, so bursts go unnoticed.
+    pub ignore_errors: bool,
+    /// The trace search answers 503 (a query the target does not answer); not switched by
+    /// `while_tenant`, as the search runs after the load.
+    pub search_unavailable: bool,
+    /// Faults apply only while this tenant's spans arrive (e.g. the load's tenant, so the
+    /// faults hit the load phase only); `None`: all the time.
+    pub while_tenant: Option<String>,
 }
 
 /// Everything the reference pipeline needs to start.
@@ -143,6 +206,9 @@ pub struct PipelineConfig {
     pub workers: usize,
     /// Significant digits of the latency histograms (1..=5).
     pub histogram_digits: u8,
+    /// Upper bounds of the classic span-duration buckets `/metrics` exports (inclusive, as
+    /// Prometheus' `le`; `+Inf` is implied). Default: the spanmetrics connector's, 2 ms to 15 s.
+    pub duration_buckets: Vec<Duration>,
     /// Per-tenant rate quotas in spans per second (burst: one second's worth).
     pub tenant_quotas: HashMap<String, f64>,
     /// Trace assembly.
@@ -158,8 +224,18 @@ pub struct PipelineConfig {
     /// Ingest requests whose bodies are read and decoded at the same time; more wait. Bounds
     /// the memory of requests in flight to this times `max_message_bytes`.
     pub max_inflight_requests: usize,
+    /// Spans per second the workers process at most, together (`None`: as fast as they go).
+    /// A cap well below what one load thread offers makes saturation certain on any machine.
+    pub process_spans_per_sec: Option<f64>,
     /// Injected faults.
     pub faults: Faults,
+    /// Connection limits and timeouts of both listeners.
+    pub connections: ConnectionLimits,
+    /// Address blocks webhooks may be sent to besides loopback (`--webhook-allow`).
+    pub webhook_allow: Vec<Cidr>,
+    /// Bearer token the query and rule API (`/api/v1/...`) require (`--api-token`); `None`:
+    /// open to whoever reaches the listener. Ingest and `/metrics` never require it.
+    pub api_token: Option<String>,
 }
 
 impl Default for PipelineConfig {
@@ -174,6 +250,7 @@ impl Default for PipelineConfig {
             queue_spans: 1_000_000,
             workers: 2,
             histogram_digits: 3,
+            duration_buckets: super::store::buckets::spanmetrics_default(),
             tenant_quotas: HashMap::new(),
             assembly: AssemblyConfig::default(),
             alert_interval: Duration::from_secs(1),
@@ -181,7 +258,11 @@ impl Default for PipelineConfig {
             max_body_bytes: 8 << 20,
             max_message_bytes: 32 << 20,
             max_inflight_requests: 64,
+            process_spans_per_sec: None,
             faults: Faults::default(),
+            connections: ConnectionLimits::default(),
+            webhook_allow: Vec::new(),
+            api_token: None,
         }
     }
 }
@@ -214,9 +295,42 @@ impl PipelineConfig {
         {
             return Err(format!("quota of tenant {t} must be positive, got {q}"));
         }
-        if !(0.0..=1.0).contains(&self.faults.drop_fraction) {
-            return Err("fault drop fraction must be within 0..=1".into());
+        if self
+            .process_spans_per_sec
+            .is_some_and(|r| r.is_nan() || r <= 0.0)
+        {
+            return Err("process_spans_per_sec (the processing cap) must be positive".into());
+        }
+        if !(0.0..=1.0).contains(&self.faults.drop_fraction)
+            || !(0.0..=1.0).contains(&self.faults.unstored_fraction)
+        {
+            return Err("fault drop fractions must be within 0..=1".into());
+        }
+        if self.connections.max_connections == 0 {
+            return Err("max connections must be at least 1".into());
+        }
+        if self.api_token.as_deref() == Some("") {
+            return Err("the API token must not be empty".into());
         }
         Ok(())
+    }
+
+    /// Warnings to print at start: a listener reachable from other hosts while the query and
+    /// rule API are open to anyone who reaches it.
+    pub fn exposure_warnings(&self) -> Vec<String> {
+        if self.api_token.is_some() {
+            return Vec::new();
+        }
+        [("OTLP/gRPC", self.grpc_addr), ("HTTP", self.http_addr)]
+            .into_iter()
+            .filter(|(_, addr)| !addr.ip().is_loopback())
+            .map(|(name, addr)| {
+                format!(
+                    "warning: the {name} listener binds {addr}, which other hosts may reach, and \
+                     no --api-token is set: anyone who reaches it can read every tenant's data \
+                     and create alert rules; set --api-token or bind 127.0.0.1"
+                )
+            })
+            .collect()
     }
 }

@@ -25,8 +25,11 @@ pub mod admission;
 pub mod alerts;
 pub mod api;
 pub mod config;
+pub mod connections;
+pub mod faults;
 pub mod ingest;
 pub mod process;
+pub mod refused;
 pub mod response;
 pub mod server;
 pub mod state;
@@ -34,10 +37,13 @@ pub mod store;
 pub mod tenants;
 
 pub use api::stats::{PipelineStats, TenantStats};
-pub use config::{AssemblyConfig, Faults, Isolation, PipelineConfig, StoreLimits};
+pub use config::{
+    AssemblyConfig, ConnectionLimits, Faults, Isolation, PipelineConfig, StoreLimits,
+};
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -204,18 +210,37 @@ async fn background(shared: Arc<Shared>, shutdown: CancellationToken) {
 
 fn evaluate_alerts(shared: &Shared) {
     let now = Instant::now();
+    let (faults, on) = (&shared.config.faults, shared.faults_on());
     // The lagging-evaluator fault: judge the window as it was `alert_delay` ago.
-    let now = now
-        .checked_sub(shared.config.faults.alert_delay)
-        .unwrap_or(now);
+    let lag = if on {
+        faults.alert_delay
+    } else {
+        Duration::ZERO
+    };
+    let now = now.checked_sub(lag).unwrap_or(now);
+    let eval = if on {
+        alerts::evaluator::EvalFaults {
+            fire_delay: faults.fire_delay,
+            clear_delay: faults.clear_delay,
+            force_firing: faults.stray_firing
+                && !shared.fault_gate.stray_made.swap(true, Ordering::Relaxed),
+        }
+    } else {
+        alerts::evaluator::EvalFaults::default()
+    };
+    let webhook_delay = if on {
+        faults.webhook_delay
+    } else {
+        Duration::ZERO
+    };
     for tenant in shared.tenants.all() {
         for (transition, url) in
             shared
                 .alerts
-                .evaluate(tenant.index, &tenant.name, &tenant.errors, now)
+                .evaluate(tenant.index, &tenant.name, &tenant.errors, now, eval)
         {
             if let Some(url) = url {
-                shared.webhooks.notify(url, transition);
+                shared.webhooks.notify_after(url, transition, webhook_delay);
             }
         }
     }

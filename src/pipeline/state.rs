@@ -11,8 +11,12 @@ use super::admission::AdmissionQueue;
 use super::alerts::AlertRegistry;
 use super::alerts::webhook::Webhooks;
 use super::config::{Isolation, PipelineConfig};
+use super::connections::ConnectionCounters;
+use super::faults::FaultGate;
 use super::process::assembler::{Assembler, AssemblyFaults};
+use super::process::cap::ProcessingCap;
 use super::process::worker::WorkerState;
+use super::store::buckets::bounds_ns;
 use super::store::histograms::WorkerHistograms;
 use super::store::spans::SpanStores;
 use super::store::traces::TraceStore;
@@ -41,6 +45,12 @@ pub struct Shared {
     pub ingest: IngestCounters,
     /// Permits of ingest requests in flight (`max_inflight_requests`).
     pub inflight: tokio::sync::Semaphore,
+    /// Connection counters of both listeners.
+    pub connections: ConnectionCounters,
+    /// Whether the injected faults apply now.
+    pub fault_gate: FaultGate,
+    /// The processing cap, if configured.
+    pub cap: Option<ProcessingCap>,
 }
 
 impl Shared {
@@ -51,7 +61,8 @@ impl Shared {
         let workers = (0..n)
             .map(|i| {
                 let histograms =
-                    WorkerHistograms::new(config.histogram_digits, limits.series_per_tenant);
+                    WorkerHistograms::new(config.histogram_digits, limits.series_per_tenant)
+                        .with_buckets(bounds_ns(&config.duration_buckets));
                 let shares = match config.isolation {
                     Isolation::Shared => 1,
                     Isolation::Fair => limits.span_store_shares,
@@ -88,8 +99,16 @@ impl Shared {
             webhooks: Webhooks::start(),
             ingest: IngestCounters::default(),
             inflight: tokio::sync::Semaphore::new(config.max_inflight_requests),
+            connections: ConnectionCounters::default(),
+            fault_gate: FaultGate::new(config.faults.while_tenant.clone()),
+            cap: config.process_spans_per_sec.map(ProcessingCap::new),
             config,
         }
+    }
+
+    /// Whether the injected faults apply now.
+    pub fn faults_on(&self) -> bool {
+        self.fault_gate.on(std::time::Instant::now())
     }
 }
 
@@ -100,4 +119,6 @@ pub struct IngestCounters {
     pub requests: AtomicU64,
     /// Requests refused as invalid (400 / `INVALID_ARGUMENT`, 413, 415, 405).
     pub invalid_requests: AtomicU64,
+    /// Spans refused after decoding, by reason.
+    pub refused_spans: super::refused::RefusedSpans,
 }

@@ -76,7 +76,7 @@ impl CapacityReport {
             result,
             baseline: search.baseline.clone(),
             steps: search.steps.clone(),
-            warnings: Vec::new(),
+            warnings: search.warnings.clone(),
         }
     }
 
@@ -86,14 +86,27 @@ impl CapacityReport {
         let _ = writeln!(s, "target {} | seed {}", self.target, self.seed);
         let _ = writeln!(
             s,
-            "{:<9} {:<8} {:>9} {:>9} {:>11} {:>11} {:>12}  gave way",
-            "step", "purpose", "offered", "achieved", "acked", "rejected", "status"
+            "{:<9} {:<8} {:>9} {:>9} {:>9} {:>6} {:>11} {:>11} {:>12}  gave way",
+            "step",
+            "purpose",
+            "offered",
+            "achieved",
+            "acked/s",
+            "load s",
+            "acked",
+            "rejected",
+            "status"
         );
         for st in &self.steps {
-            let gave = st.gave_way();
+            let gave = match st.inconclusive() {
+                i if st.status == crate::verify::status::Status::Inconclusive => {
+                    format!("inconclusive: {i}")
+                }
+                _ => st.gave_way(),
+            };
             let _ = writeln!(
                 s,
-                "{:<9} {:<8} {:>9} {:>9} {:>11} {:>11} {:>12}  {}{}",
+                "{:<9} {:<8} {:>9} {:>9} {:>9} {:>6.1} {:>11} {:>11} {:>12}  {}{}",
                 st.phase,
                 serde_json::to_value(st.purpose)
                     .ok()
@@ -101,6 +114,8 @@ impl CapacityReport {
                     .unwrap_or_default(),
                 human_rate(st.offered_spans_per_sec),
                 human_rate(st.achieved_spans_per_sec),
+                human_rate(st.acked_spans_per_sec),
+                st.load_duration_s,
                 st.acked_spans,
                 st.rejected_spans,
                 st.status.as_str(),
@@ -155,6 +170,14 @@ impl CapacityReport {
                 "the baseline fails: no capacity can be measured".to_string()
             }
             (End::LoadError, _) => "the load could not run".to_string(),
+            (End::Inconclusive, _) => {
+                let step = self.steps.last();
+                format!(
+                    "capacity at least {at_least} spans/s: {} was inconclusive ({}), so it neither held nor gave way",
+                    step.map_or("a step", |s| s.phase.as_str()),
+                    step.map(|s| s.inconclusive()).unwrap_or_default()
+                )
+            }
         };
         if let (Some(req), Some(met)) = (self.require_spans_per_sec, self.require_met) {
             let _ = write!(

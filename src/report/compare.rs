@@ -1,6 +1,10 @@
 //! `report NEW.json --baseline OLD.json`: the change of every check against an earlier report —
 //! old and new status and value, the delta, and whether it got better or worse — so a release
 //! review reads one table instead of two reports side by side.
+//!
+//! A check is worse when its status is more severe, or, with the status unchanged, when a value
+//! whose direction is known (a capacity, a delay, an error) moved the wrong way by more than the
+//! tolerance: a halved capacity that still "meets" nothing is not "same".
 
 use std::fmt::Write as _;
 
@@ -83,9 +87,58 @@ pub struct Change {
     pub movement: Movement,
 }
 
+/// The relative change of a value beyond which `report --baseline` calls it better or worse.
+pub const DEFAULT_TOLERANCE: f64 = 0.05;
+
+/// Which way a check's value is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Better {
+    Higher,
+    Lower,
+}
+
+/// The direction of the checks whose value is a figure to keep up (a capacity) or down (a
+/// delay, an error); `None` for counts and ratios that the status already judges.
+fn better(check: &str) -> Option<Better> {
+    if check == "capacity_spans_per_sec" {
+        Some(Better::Higher)
+    } else if check.ends_with("_ms")
+        || check.ends_with("_delay")
+        || check.contains("rel_error")
+        || check == "histogram_error"
+    {
+        Some(Better::Lower)
+    } else {
+        None
+    }
+}
+
+/// How `new` moved from `old` by value alone, `tolerance` being the relative change allowed.
+fn by_value(check: &str, old: Option<f64>, new: Option<f64>, tolerance: f64) -> Movement {
+    let (Some(dir), Some(a), Some(b)) = (better(check), old, new) else {
+        return Movement::Same;
+    };
+    if a == 0.0 {
+        return Movement::Same;
+    }
+    let change = (b - a) / a.abs();
+    let up = match dir {
+        Better::Higher => change,
+        Better::Lower => -change,
+    };
+    if up < -tolerance {
+        Movement::Worse
+    } else if up > tolerance {
+        Movement::Better
+    } else {
+        Movement::Same
+    }
+}
+
 /// Pairs the rows of `old` and `new` by check and scope: in the new report's order, then the
-/// rows only the old one has.
-pub fn compare(old: &[Row], new: &[Row]) -> Vec<Change> {
+/// rows only the old one has. With the same status, a value that moved the wrong way by more
+/// than `tolerance` (relative) is worse, the right way better.
+pub fn compare(old: &[Row], new: &[Row], tolerance: f64) -> Vec<Change> {
     let key = |r: &Row| (r.check.clone(), r.scope.clone());
     let mut out: Vec<Change> = new
         .iter()
@@ -95,7 +148,7 @@ pub fn compare(old: &[Row], new: &[Row]) -> Vec<Change> {
                 _ if o.is_none() => Movement::New,
                 (Some(a), Some(b)) if b > a => Movement::Worse,
                 (Some(a), Some(b)) if b < a => Movement::Better,
-                _ => Movement::Same,
+                _ => by_value(&n.check, o.and_then(|o| o.value), n.value, tolerance),
             };
             let old_value = o.and_then(|o| o.value);
             Change {
@@ -125,6 +178,11 @@ pub fn compare(old: &[Row], new: &[Row]) -> Vec<Change> {
             }),
     );
     out
+}
+
+/// Whether any check got worse.
+pub fn any_worse(changes: &[Change]) -> bool {
+    changes.iter().any(|c| c.movement == Movement::Worse)
 }
 
 fn status(s: Option<Status>) -> &'static str {
@@ -227,7 +285,7 @@ mod tests {
             Row::new("a", "load", Some(Status::Fail), Some(1.5)),
             Row::new("d", "load", Some(Status::Pass), None),
         ];
-        let c = compare(&old, &new);
+        let c = compare(&old, &new, DEFAULT_TOLERANCE);
         let moves: Vec<_> = c.iter().map(|c| (c.check.as_str(), c.movement)).collect();
         assert_eq!(
             moves,
@@ -239,5 +297,30 @@ mod tests {
             ]
         );
         assert_eq!(c[0].delta, Some(-3.0));
+    }
+
+    /// `capacity_spans_per_sec 3200053 → 1600082` was "same", with the status unchanged.
+    #[test]
+    fn a_halved_capacity_is_worse_and_a_small_change_the_same() {
+        let capacity = |v: f64| [Row::new("capacity_spans_per_sec", "result", None, Some(v))];
+        let halved = compare(&capacity(3_200_053.0), &capacity(1_600_082.0), 0.05);
+        assert_eq!(halved[0].movement, Movement::Worse);
+        assert!(any_worse(&halved));
+        let close = compare(&capacity(3_200_053.0), &capacity(3_100_000.0), 0.05);
+        assert_eq!(close[0].movement, Movement::Same);
+        let loose = compare(&capacity(3_200_053.0), &capacity(1_600_082.0), 0.6);
+        assert_eq!(loose[0].movement, Movement::Same);
+        let delay = |v: f64| {
+            [Row::new(
+                "freshness_p99_ms",
+                "load",
+                Some(Status::Pass),
+                Some(v),
+            )]
+        };
+        let slower = compare(&delay(1000.0), &delay(1200.0), 0.05);
+        assert_eq!(slower[0].movement, Movement::Worse);
+        let faster = compare(&delay(1000.0), &delay(800.0), 0.05);
+        assert_eq!(faster[0].movement, Movement::Better);
     }
 }

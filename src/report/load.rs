@@ -51,13 +51,29 @@ pub struct StreamReport {
     pub failed_spans: u64,
 }
 
+/// A run short of its rate whose workers waited for the target's answers, with every in-flight
+/// slot taken, at least this share of the sending time was held back by the target.
+const PUSH_BACK_SHARE: f64 = 0.5;
+
+/// With retries the target asked for, this lower share of waiting is enough to blame it.
+const PUSH_BACK_SHARE_WITH_RETRIES: f64 = 0.2;
+
 /// Something the user should act on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Warning {
-    /// Achieved rate below offered.
+    /// Achieved rate below offered, the generator's own limit.
     FellBehind {
         /// Percent behind.
         percent: f64,
+    },
+    /// Achieved rate below offered because the target answered slowly or asked for retries.
+    TargetPushedBack {
+        /// Percent behind.
+        percent: f64,
+        /// Retries the target asked for.
+        retries: u64,
+        /// Share of the sending time the workers waited for answers with every slot taken.
+        waiting_share: f64,
     },
     /// Spans failed.
     Failed {
@@ -72,6 +88,15 @@ impl fmt::Display for Warning {
             Warning::FellBehind { percent } => write!(
                 f,
                 "the generator fell {percent:.1}% behind its target rate: use more --threads, more --concurrency or a lower --rate"
+            ),
+            Warning::TargetPushedBack {
+                percent,
+                retries,
+                waiting_share,
+            } => write!(
+                f,
+                "the target held the load {percent:.1}% below its rate: it asked for {retries} retries and the workers waited for its answers {:.0}% of the time with every in-flight slot taken (the target's push-back, not the generator: more --threads will not help; raise the target's limits or lower --rate)",
+                waiting_share * 100.0
             ),
             Warning::Failed { spans } => write!(
                 f,
@@ -108,8 +133,11 @@ pub struct LoadReport {
     pub batches: u64,
     /// Encoded bytes sent (before compression).
     pub bytes: u64,
-    /// Retries made.
+    /// Retries made (each one the target asked for, or a transport error).
     pub retries: u64,
+    /// Time the workers waited for the target's answers with every in-flight slot taken,
+    /// summed over workers, s: the target's push-back.
+    pub throttled_s: f64,
     /// Actual minus intended send time, µs.
     pub schedule_lag_us: LagUs,
     /// Intended send time to answer, µs; null for the discard sink.
@@ -126,6 +154,7 @@ impl LoadReport {
         let total = outcome.total.total();
         let secs = outcome.sending.as_secs_f64().max(1e-9);
         let achieved = total.sent as f64 / secs;
+        let waiting_share = outcome.waiting_for_acks_share();
         let offered = plan.offered_spans_per_sec();
         let lag = percentiles(&outcome.total.lag_us, &[0.5, 0.99, 1.0]).unwrap_or(vec![0, 0, 0]);
         let latency = plan
@@ -141,8 +170,17 @@ impl LoadReport {
             });
         let mut warnings = Vec::new();
         if let Some(o) = offered.filter(|o| achieved < o * 0.99) {
-            warnings.push(Warning::FellBehind {
-                percent: 100.0 * (1.0 - achieved / o),
+            let percent = 100.0 * (1.0 - achieved / o);
+            let pushed_back = waiting_share >= PUSH_BACK_SHARE
+                || (total.retries > 0 && waiting_share >= PUSH_BACK_SHARE_WITH_RETRIES);
+            warnings.push(if pushed_back {
+                Warning::TargetPushedBack {
+                    percent,
+                    retries: total.retries,
+                    waiting_share,
+                }
+            } else {
+                Warning::FellBehind { percent }
             });
         }
         if total.failed > 0 {
@@ -177,6 +215,7 @@ impl LoadReport {
             batches: total.batches,
             bytes: total.bytes,
             retries: total.retries,
+            throttled_s: outcome.total.waiting_for_acks.as_secs_f64(),
             schedule_lag_us: LagUs {
                 p50: lag[0],
                 p99: lag[1],
@@ -194,8 +233,10 @@ impl LoadReport {
         let offered = self.offered_spans_per_sec.map_or("max".into(), human_rate);
         let _ = writeln!(
             s,
-            "target {} | {} threads | {:.1}s",
-            self.target, self.threads, self.duration_s
+            "target {} | {} | {:.1}s",
+            self.target,
+            super::count(self.threads as u64, "thread"),
+            self.duration_s
         );
         let _ = writeln!(
             s,
@@ -206,6 +247,11 @@ impl LoadReport {
             s,
             "sent {} = acked {} + rejected {} + failed {}",
             self.sent_spans, self.acked_spans, self.rejected_spans, self.failed_spans
+        );
+        let _ = writeln!(
+            s,
+            "retries {} | throttled {:.1}s (workers waiting for the target's answers, every in-flight slot taken)",
+            self.retries, self.throttled_s
         );
         let l = &self.schedule_lag_us;
         let _ = writeln!(

@@ -26,15 +26,57 @@ use serde::Serialize;
 
 use crate::error::UsageError;
 
+/// Removes an output file that was created but never written (the command ended before it had
+/// anything to report, e.g. an unreachable target): no file is better than an empty one that
+/// `report` would reject. Only an empty regular file is removed.
+#[derive(Debug)]
+struct RemoveIfUnwritten {
+    path: PathBuf,
+    written: std::sync::atomic::AtomicBool,
+}
+
+impl RemoveIfUnwritten {
+    fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            written: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+}
+
+impl Drop for RemoveIfUnwritten {
+    fn drop(&mut self) {
+        if self.written.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let empty_file = std::fs::symlink_metadata(&self.path)
+            .is_ok_and(|m| m.file_type().is_file() && m.len() == 0);
+        if empty_file {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// `1 thread`, `2 threads`: a count with its noun, singular for one.
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// A JSON output file, opened before any load is sent so a bad path fails early.
 #[derive(Debug)]
 pub struct JsonOut {
     path: PathBuf,
     file: File,
+    unwritten: RemoveIfUnwritten,
 }
 
 impl JsonOut {
-    /// Creates (truncates) the file.
+    /// Creates (truncates) the file; it is removed again if nothing is ever written to it.
     pub fn create(path: &Path) -> Result<Self, UsageError> {
         let file = File::create(path).map_err(|e| {
             UsageError::new(format!("--json {}: cannot create it: {e}", path.display()))
@@ -42,11 +84,15 @@ impl JsonOut {
         Ok(Self {
             path: path.to_owned(),
             file,
+            unwritten: RemoveIfUnwritten::new(path),
         })
     }
 
     /// Writes `value` as pretty JSON, replacing what an earlier write left.
     pub fn write<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
+        self.unwritten
+            .written
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let file = &self.file;
         file.set_len(0)?;
         let mut w = BufWriter::new(file);
@@ -65,6 +111,7 @@ pub struct TextOut {
     flag: &'static str,
     path: PathBuf,
     file: File,
+    unwritten: RemoveIfUnwritten,
 }
 
 impl TextOut {
@@ -77,11 +124,15 @@ impl TextOut {
             flag,
             path: path.to_owned(),
             file,
+            unwritten: RemoveIfUnwritten::new(path),
         })
     }
 
     /// Writes `text`, replacing what an earlier write left.
     pub fn write(&self, text: &str) -> anyhow::Result<()> {
+        self.unwritten
+            .written
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let file = &self.file;
         file.set_len(0)?;
         let mut w = BufWriter::new(file);
@@ -105,5 +156,16 @@ pub fn human_rate(v: f64) -> String {
         format!("{:.1}k", v / 1e3)
     } else {
         format!("{v:.0}")
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    /// Summaries said "1 threads" and "in 1 windows".
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(super::count(1u64, "thread"), "1 thread");
+        assert_eq!(super::count(2u64, "window"), "2 windows");
+        assert_eq!(super::count(0u64, "burst"), "0 bursts");
     }
 }

@@ -278,6 +278,7 @@ impl RunReport {
             let _ = writeln!(s, "warning: {w}");
         }
         let _ = writeln!(s);
+        let _ = writeln!(s, "why: {}", crate::run::verdict::why(&self.checks));
         let _ = write!(s, "verdict: {}", self.verdict.as_str());
         if !bad.is_empty() {
             let _ = write!(s, " — {}", bad.join(", "));

@@ -115,11 +115,11 @@ impl WatchReport {
         let (t, mut s) = (&self.totals, String::new());
         let _ = writeln!(
             s,
-            "target {} | seed {} | {:.0} s in {} windows of {} s | stopped by {}",
+            "target {} | seed {} | {:.0} s in {} of {} s | stopped by {}",
             self.target,
             self.seed,
             self.duration_s,
-            self.windows_total,
+            super::count(self.windows_total, "window"),
             self.window_s,
             self.stopped_by
         );
@@ -180,4 +180,53 @@ impl WatchReport {
             );
         }
     }
+}
+
+/// The line of a window that closed, with that window's figures (not the totals so far):
+/// `[window 3] pass | sent 2400 verified 790 missing 0 incorrect 0 unexpected 0 | bursts 1 detected 1 | spurious 0`.
+pub fn window_line(w: &crate::watch::windows::WindowVerdict) -> String {
+    let f = &w.figures;
+    let failing: Vec<String> = w
+        .checks
+        .iter()
+        .filter(|c| c.status != crate::verify::status::Status::Pass)
+        .map(|c| format!("{} {}", c.name, c.status.as_str()))
+        .collect();
+    let mut line = format!(
+        "[window {}] {} | sent {} verified {} missing {} incorrect {} unexpected {} | bursts {} detected {} | spurious {}",
+        w.index,
+        w.verdict.as_str(),
+        w.traces_sent,
+        f.traces_verified,
+        f.traces_missing,
+        f.traces_incorrect,
+        f.traces_unexpected,
+        f.error_bursts,
+        f.error_bursts_detected,
+        f.spurious_alerts,
+    );
+    if !failing.is_empty() {
+        line.push_str(&format!(" | {}", failing.join(", ")));
+    }
+    line
+}
+
+/// The per-second progress line while a window is open (totals so far):
+/// `[  12s window 0] sent 480 verified 150 missing 0 incorrect 0 | bursts 1 detected 1 missed 0`.
+pub fn second_line(
+    elapsed: std::time::Duration,
+    window: u64,
+    t: &crate::watch::windows::Totals,
+) -> String {
+    format!(
+        "[{:>5.0}s window {window}] sent {} verified {} missing {} incorrect {} | bursts {} detected {} missed {}",
+        elapsed.as_secs_f64(),
+        t.traces_sent,
+        t.traces_verified,
+        t.traces_missing,
+        t.traces_incorrect,
+        t.error_bursts,
+        t.error_bursts_detected,
+        t.error_bursts_missed,
+    )
 }

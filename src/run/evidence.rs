@@ -5,6 +5,7 @@ use crate::config::run::AlertSource;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use crate::pipeline::refused::RefusedCounts;
 use crate::sentinel::ambient::{OPERATIONS, SERVICES, SPANS_PER_TRACE};
 use crate::sentinel::ledger::{Found, Outcome};
 use crate::sentinel::sender::SentinelCtx;
@@ -26,6 +27,40 @@ pub struct PhaseEvidence {
     pub traces_sent: u64,
     /// Every histogram quantile compared.
     pub quantiles: Vec<QuantileRow>,
+    /// Firing-notification delay of every notified burst: burst start to the notification's
+    /// arrival at the sentinel's webhook.
+    pub notify_delays: Vec<Duration>,
+    /// Checks that needed a query the target did not answer, with the query and the error.
+    pub unanswered: BTreeMap<&'static str, String>,
+    /// Missing traces whose last lookup the target did not answer.
+    pub missing_unanswered: u64,
+    /// Error-stream spans sent in the phase.
+    pub error_spans: u64,
+    /// Of those, the spans the target did not accept (refused, or no answer).
+    pub error_spans_lost: u64,
+    /// The longest a sentinel batch was seen waiting in the target's queue (sampled each
+    /// second; targets that report it).
+    pub queue_wait_max: Option<Duration>,
+}
+
+/// The checks that need each query of the target.
+const SEARCH_CHECKS: &[&str] = &["unexpected_traces"];
+const HISTOGRAM_CHECKS: &[&str] = &["histogram_error"];
+const ALERT_CHECKS: &[&str] = &[
+    "alert_detection",
+    "alert_detect_delay",
+    "alert_clear_delay",
+    "alert_notify_delay",
+    "spurious_alerts",
+];
+
+/// A query of the target that was not answered.
+#[derive(Debug, Clone)]
+pub struct Unanswered {
+    /// The checks that needed it.
+    pub checks: &'static [&'static str],
+    /// What was asked and why it failed.
+    pub why: String,
 }
 
 /// What the target showed at the end of the run.
@@ -39,6 +74,23 @@ pub struct TargetView {
     pub series: Vec<Series>,
     /// Assembled traces found by searching the run's time range.
     pub searched: Vec<TraceSummary>,
+    /// Queries the target did not answer.
+    pub unanswered: Vec<Unanswered>,
+    /// When the view was read, unix ns (a transition no poll saw was first seen then).
+    pub looked_unix_ns: u64,
+    /// Spans the target refused after decoding, by reason (all tenants), when it says.
+    pub refused: Option<RefusedCounts>,
+}
+
+/// The part of `/api/v1/stats` that says why spans were refused (absent on other backends).
+#[derive(Debug, serde::Deserialize)]
+struct RefusedStats {
+    pipeline: RefusedPart,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct RefusedPart {
+    refused_spans: Option<RefusedCounts>,
 }
 
 /// Builds the evidence of every phase.
@@ -50,10 +102,26 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
     for (i, p) in out.iter_mut().enumerate() {
         let c = histograms::compare(expected_durations(ctx, i), &view.series);
         p.evidence.histogram_max_rel_error = c.max_rel_error;
-        p.evidence.histogram_problem = c.problem;
+        // A span counted short is explained by what the target refused, when it says.
+        let why = view.refused.as_ref().and_then(RefusedCounts::describe);
+        p.evidence.histogram_problem = c.problem.map(|p| match &why {
+            Some(why) => format!("{p}; {why}"),
+            None => p,
+        });
         p.quantiles = c.rows;
     }
     alert_cycles(ctx, view, &mut out);
+    let ledger = ctx.ledger();
+    for (i, p) in out.iter_mut().enumerate() {
+        p.error_spans = ledger.error_spans.get(i).copied().unwrap_or(0);
+        p.error_spans_lost = ledger.error_spans_lost.get(i).copied().unwrap_or(0);
+        p.queue_wait_max = ledger.queue_wait_max.get(i).copied().flatten();
+        for u in &view.unanswered {
+            for check in u.checks {
+                p.unanswered.entry(check).or_insert_with(|| u.why.clone());
+            }
+        }
+    }
     out
 }
 
@@ -80,6 +148,7 @@ fn traces(ctx: &SentinelCtx, out: &mut [PhaseEvidence]) {
             Found::Missing | Found::Waiting => {
                 e.missing += 1;
                 e.missing_unacked += u64::from(r.outcome != Outcome::Acked);
+                p.missing_unanswered += u64::from(r.unanswered);
             }
         }
     }
@@ -146,10 +215,18 @@ fn alert_cycles(ctx: &SentinelCtx, view: &TargetView, out: &mut [PhaseEvidence])
     let s = &ctx.plan.sentinel;
     let bursts = burst_windows(ctx);
     let until = ctx.anchor.start_unix_ns + ctx.plan.total().as_nanos() as u64;
+    let seen = match ctx.plan.alerts {
+        AlertSource::Target => alerts::as_seen(
+            &view.transitions,
+            &ctx.ledger().alerts_seen,
+            view.looked_unix_ns,
+        ),
+        AlertSource::Prometheus { .. } => alerts::as_stamped(&view.transitions),
+    };
     let (outcomes, spurious) = alerts::evaluate(
         &bursts,
         &s.alert.name,
-        &view.transitions,
+        &seen,
         &view.notifications,
         s.alert_grace,
         until,
@@ -170,6 +247,9 @@ fn alert_cycles(ctx: &SentinelCtx, view: &TargetView, out: &mut [PhaseEvidence])
             e.clear_delays.push(d);
         }
         e.notified += u64::from(o.notified);
+        if let Some(d) = o.notify_delay(b) {
+            out[b.phase].notify_delays.push(d);
+        }
     }
     for at in spurious {
         let offset = Duration::from_nanos(at.saturating_sub(ctx.anchor.start_unix_ns));
@@ -188,18 +268,38 @@ pub async fn look(
         notifications: webhook.received(),
         ..TargetView::default()
     };
+    let mut failed = |checks, why: String| {
+        warnings.push(why.clone());
+        view.unanswered.push(Unanswered { checks, why });
+    };
+    let alert_source_is_target = ctx.plan.alerts == AlertSource::Target;
+    let mut transitions = Vec::new();
     match query.alert_history().await {
-        Ok(t) => view.transitions = t,
-        Err(e) => warnings.push(format!("could not read alerts: {e}")),
+        Ok(t) => transitions = t,
+        // With another alert source the target's own history is not read for the checks.
+        Err(e) if alert_source_is_target => {
+            failed(ALERT_CHECKS, format!("could not read alerts: {e}"))
+        }
+        Err(_) => {}
     }
+    let mut series = Vec::new();
     match query.histograms().await {
-        Ok(s) => view.series = s,
-        Err(e) => warnings.push(format!("could not read histograms: {e}")),
+        Ok(s) => series = s,
+        Err(e) => failed(HISTOGRAM_CHECKS, format!("could not read histograms: {e}")),
     }
+    let mut searched = Vec::new();
     match search_all(ctx, query).await {
-        Ok(s) => view.searched = s,
-        Err(e) => warnings.push(format!("could not search traces: {e}")),
+        Ok(s) => searched = s,
+        Err(e) => failed(SEARCH_CHECKS, format!("could not search traces: {e}")),
     }
+    // Only the reference pipeline says why it refused spans; elsewhere this is simply absent.
+    if let Ok(Some(stats)) = query.get_json::<RefusedStats>("/api/v1/stats").await {
+        view.refused = stats.pipeline.refused_spans;
+    }
+    view.transitions = transitions;
+    view.series = series;
+    view.searched = searched;
+    view.looked_unix_ns = ctx.anchor.unix_ns(Instant::now());
     view
 }
 

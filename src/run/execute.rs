@@ -168,14 +168,7 @@ async fn execute_async(
         p.sentinel = e;
     }
     settle_timeline(&mut timeline, &ctx, &view, walked);
-    let judged: Vec<_> = plan
-        .phases
-        .iter()
-        .zip(&phases)
-        .filter(|(_, o)| o.completed)
-        .map(|(p, o)| (p.name.clone(), p.kind, o.sentinel.evidence.clone()))
-        .collect();
-    let checks = checks::judge(&judged, &plan.checks);
+    let checks = super::verdict::judge(&plan, &phases);
     let verdict = checks::verdict(&checks);
     Ok(RunOutcome {
         target: h.target.to_string(),

@@ -5,4 +5,5 @@ pub mod evidence;
 pub mod execute;
 pub mod peer;
 pub mod timeline;
+pub mod verdict;
 pub mod walk;

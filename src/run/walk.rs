@@ -3,14 +3,14 @@
 //! rate, and may ask for the evidence gathered so far after a phase — which is how `capacity`
 //! steps its load up and stops at the first step that degrades, while `run` walks a fixed list.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::evidence::{self, PhaseEvidence};
 use super::execute::PhaseOutcome;
 use crate::config::run::Phase;
-use crate::engine::{LoadPlan, RateProfile, run_load};
+use crate::engine::{LoadPlan, RateProfile, Tick, run_load};
 use crate::progress::Progress;
 use crate::sentinel::ledger::Found;
 use crate::sentinel::sender::SentinelCtx;
@@ -33,11 +33,16 @@ pub trait Conductor: Send {
     /// Before phase `index`: whether to run it, and with which load.
     fn next(&mut self, index: usize, phase: &Phase) -> Next;
 
-    /// Whether the walker should gather the evidence so far once phase `index` has ended (the
-    /// walker first waits until the traces sent so far are decided).
+    /// Whether the walker should gather the evidence of the phases before `index` while phase
+    /// `index` runs (once their traces are decided), so judging them does not delay the phases
+    /// after it.
     fn wants_evidence(&self, _index: usize) -> bool {
         false
     }
+
+    /// What went wrong while gathering the evidence during `phase` (queries the target did not
+    /// answer); called before [`Conductor::after`].
+    fn warnings(&mut self, _phase: &Phase, _warnings: Vec<String>) {}
 
     /// After phase `index`: its outcome and, when asked for, the evidence of every phase so far.
     fn after(
@@ -105,13 +110,17 @@ impl Walk<'_> {
                 out.push(not_run());
                 continue;
             };
-            let outcome = self.phase(i, rate, on_progress).await;
-            walked = plan.phase_start(i) + phase.duration;
-            let evidence = if conductor.wants_evidence(i) && outcome.completed {
-                Some(self.interim().await)
+            let (outcome, evidence) = if conductor.wants_evidence(i) {
+                let end = self.ctx.anchor.instant + plan.phase_start(i) + phase.duration;
+                let (outcome, (evidence, warnings)) =
+                    tokio::join!(self.phase(i, rate, on_progress), self.interim(i, end));
+                conductor.warnings(phase, warnings);
+                let completed = outcome.completed;
+                (outcome, completed.then_some(evidence))
             } else {
-                None
+                (self.phase(i, rate, on_progress).await, None)
             };
+            walked = plan.phase_start(i) + phase.duration;
             conductor.after(i, &outcome, evidence.as_deref());
             out.push(outcome);
         }
@@ -129,7 +138,7 @@ impl Walk<'_> {
         let phase = &plan.phases[i];
         let start = ctx.anchor.instant + plan.phase_start(i);
         let end = start + phase.duration;
-        let last_rate = Arc::new(Mutex::new(LoadSecond::default()));
+        let (seconds_tx, mut seconds) = tokio::sync::mpsc::unbounded_channel();
         let load_start = Instant::now();
         let offered = rate.clone();
         let load = rate.map(|rate| {
@@ -137,29 +146,36 @@ impl Walk<'_> {
             load_plan.target = self.target.clone();
             load_plan.duration = end.saturating_duration_since(Instant::now());
             load_plan.rate = rate;
-            let (stop, last_rate) = (self.stop.clone(), last_rate.clone());
+            let stop = self.stop.clone();
             tokio::task::spawn_blocking(move || {
                 run_load(&load_plan, stop, |tick| {
-                    let rate =
-                        tick.last.total().sent as f64 / tick.last_len.as_secs_f64().max(1e-9);
-                    let lag = &tick.last.lag_us;
-                    let lag_p99_ms =
-                        (!lag.is_empty()).then(|| lag.value_at_quantile(0.99) as f64 / 1e3);
-                    *last_rate.lock().unwrap_or_else(|e| e.into_inner()) =
-                        LoadSecond { rate, lag_p99_ms };
+                    let _ = seconds_tx.send(LoadSecond::of(tick));
                 })
             })
         });
         let mut last = Instant::now();
+        let mut second = LoadSecond::default();
         while Instant::now() < end && !self.stop.load(Ordering::Relaxed) {
             let wait = (end - Instant::now()).min(Duration::from_secs(1));
-            tokio::time::sleep(wait).await;
+            if load.is_some() {
+                // A load second is shown once the engine has measured it, so every sample
+                // describes the second before it (the first one included).
+                let grace = wait + Duration::from_millis(500);
+                if let Ok(Some(s)) = tokio::time::timeout(grace, seconds.recv()).await {
+                    second = s;
+                }
+            } else {
+                tokio::time::sleep(wait).await;
+            }
             let now = Instant::now();
-            let second = *last_rate.lock().unwrap_or_else(|e| e.into_inner());
             let offered_rate = match &offered {
                 None => Some(0.0),
                 Some(r) => offered_between(r, last - load_start, now - load_start),
             };
+            if let Some(wait) = self.query.last_queue_wait().await {
+                let max = &mut ctx.ledger().queue_wait_max[i];
+                *max = Some(max.map_or(wait, |m| m.max(wait)));
+            }
             let mut p = progress(ctx, i, start, (last, now), self.webhook);
             p.offered_rate = offered_rate;
             p.load_rate = second.rate;
@@ -183,9 +199,10 @@ impl Walk<'_> {
         }
     }
 
-    /// The evidence so far, once every trace sent so far is decided (bounded by the freshness
-    /// timeout).
-    async fn interim(&self) -> Vec<PhaseEvidence> {
+    /// The evidence of the phases before `phase`, gathered while it runs: once their traces
+    /// are decided (bounded by the freshness timeout), and no earlier than shortly before
+    /// `end`, so alerts have as long as possible to clear; plus the warnings of the queries.
+    async fn interim(&self, phase: usize, end: Instant) -> (Vec<PhaseEvidence>, Vec<String>) {
         let ctx = self.ctx;
         let deadline = Instant::now() + ctx.plan.sentinel.freshness_timeout;
         while Instant::now() < deadline && !self.stop.load(Ordering::Relaxed) {
@@ -193,17 +210,26 @@ impl Walk<'_> {
                 .ledger()
                 .traces
                 .iter()
-                .any(|r| r.must_assemble && r.found == Found::Waiting);
+                .any(|r| r.phase < phase && r.must_assemble && r.found == Found::Waiting);
             if !waiting {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        let look_at = end.checked_sub(LOOK_BEFORE_END).unwrap_or(end);
+        while Instant::now() < look_at && !self.stop.load(Ordering::Relaxed) {
+            let nap = (look_at - Instant::now()).min(Duration::from_millis(100));
+            tokio::time::sleep(nap).await;
+        }
         let mut warnings = Vec::new();
         let view = evidence::look(ctx, self.query, self.webhook, &mut warnings).await;
-        evidence::collect(ctx, &view)
+        (evidence::collect(ctx, &view), warnings)
     }
 }
+
+/// How long before the end of a phase the interim evidence is read: the time its queries may
+/// take without delaying the next phase.
+const LOOK_BEFORE_END: Duration = Duration::from_millis(500);
 
 fn not_run() -> PhaseOutcome {
     PhaseOutcome {
@@ -221,6 +247,16 @@ struct LoadSecond {
     rate: f64,
     /// p99 schedule lag, ms.
     lag_p99_ms: Option<f64>,
+}
+
+impl LoadSecond {
+    fn of(tick: &Tick<'_>) -> Self {
+        let lag = &tick.last.lag_us;
+        Self {
+            rate: tick.last.total().sent as f64 / tick.last_len.as_secs_f64().max(1e-9),
+            lag_p99_ms: (!lag.is_empty()).then(|| lag.value_at_quantile(0.99) as f64 / 1e3),
+        }
+    }
 }
 
 /// The rate `profile` offered between two offsets from the load's start; `None` for `max`.

@@ -49,6 +49,24 @@ pub struct TraceRecord {
     pub outcome: Outcome,
     /// What the verifier found.
     pub found: Found,
+    /// The last lookup of it was not answered (an error, not a "not found").
+    pub unanswered: bool,
+}
+
+/// Alert transitions remembered (the oldest are forgotten first).
+const SEEN_LIMIT: usize = 4096;
+
+/// An alert transition the sentinel saw in the target's history, and when it first saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenTransition {
+    /// Rule name.
+    pub rule: String,
+    /// `firing` or `ok`.
+    pub state: String,
+    /// When the target says it happened, unix ns (its clock).
+    pub at_unix_nano: u64,
+    /// The first poll of the sentinel that saw it, unix ns (the sentinel's clock).
+    pub seen_unix_nano: u64,
 }
 
 /// Everything the sentinel sent during a run; the trace with sequence number `n` is
@@ -68,6 +86,13 @@ pub struct Ledger {
     pub query_errors: u64,
     /// The last query error, for the report.
     pub last_query_error: Option<String>,
+    /// Alert transitions in the order the sentinel's polls first saw them.
+    pub alerts_seen: Vec<SeenTransition>,
+    /// Polls of the alert history that failed.
+    pub alert_poll_errors: u64,
+    /// Longest wait of a sentinel batch in the target's queue seen each second, by phase
+    /// (targets that report it: the reference pipeline).
+    pub queue_wait_max: Vec<Option<Duration>>,
 }
 
 impl Ledger {
@@ -76,6 +101,7 @@ impl Ledger {
         Self {
             error_spans: vec![0; phases],
             error_spans_lost: vec![0; phases],
+            queue_wait_max: vec![None; phases],
             ..Self::default()
         }
     }
@@ -116,6 +142,32 @@ impl Ledger {
             })
             .map(|(i, _)| self.first_seq + i as u64)
             .collect()
+    }
+
+    /// Records the transitions of one poll of the alert history at `now_unix_ns`: the ones not
+    /// seen before are seen now.
+    pub fn saw_alerts<'a>(
+        &mut self,
+        history: impl IntoIterator<Item = (&'a str, &'a str, u64)>,
+        now_unix_ns: u64,
+    ) {
+        for (rule, state, at) in history {
+            let known = self
+                .alerts_seen
+                .iter()
+                .any(|s| s.at_unix_nano == at && s.rule == rule && s.state == state);
+            if !known {
+                self.alerts_seen.push(SeenTransition {
+                    rule: rule.to_owned(),
+                    state: state.to_owned(),
+                    at_unix_nano: at,
+                    seen_unix_nano: now_unix_ns,
+                });
+            }
+        }
+        // Bounded like the target's own history, so `watch` stays flat however long it runs.
+        let over = self.alerts_seen.len().saturating_sub(SEEN_LIMIT);
+        self.alerts_seen.drain(..over);
     }
 
     /// True when no trace that must be assembled is still waiting.

@@ -86,6 +86,7 @@ impl SentinelCtx {
                 must_assemble: self.ambient.must_assemble(u64::from(k)),
                 outcome: Outcome::Pending,
                 found: Found::Waiting,
+                unanswered: false,
             });
             let spans = self
                 .ambient

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::api::Transition;
+use crate::sentinel::ledger::SeenTransition;
 use crate::sentinel::webhook::Notification;
 
 /// A burst on the wall clock.
@@ -17,19 +18,21 @@ pub struct BurstWindow {
     pub end_ns: u64,
 }
 
-/// What happened around one burst.
+/// What happened around one burst, on the sentinel's clock.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct BurstOutcome {
-    /// Firing transition time, if the alert fired for it.
+    /// When the sentinel first saw the firing transition, if the alert fired for it.
     pub fired_ns: Option<u64>,
-    /// Resolving transition time after it fired.
+    /// When the sentinel first saw the resolving transition after it fired.
     pub cleared_ns: Option<u64>,
     /// Whether the webhook received the firing notification.
     pub notified: bool,
+    /// When the firing notification reached the webhook.
+    pub notified_ns: Option<u64>,
 }
 
 impl BurstOutcome {
-    /// Burst start to firing.
+    /// Burst start to the firing, as the sentinel saw it.
     pub fn detect_delay(&self, burst: &BurstWindow) -> Option<Duration> {
         self.fired_ns
             .map(|f| Duration::from_nanos(f.saturating_sub(burst.start_ns)))
@@ -40,20 +43,63 @@ impl BurstOutcome {
         self.cleared_ns
             .map(|c| Duration::from_nanos(c.saturating_sub(burst.end_ns)))
     }
+
+    /// Burst start to the firing notification's arrival at the webhook.
+    pub fn notify_delay(&self, burst: &BurstWindow) -> Option<Duration> {
+        self.notified_ns
+            .map(|n| Duration::from_nanos(n.saturating_sub(burst.start_ns)))
+    }
 }
 
-/// Matches transitions of `rule` to bursts. A firing within [start, end + grace] belongs to the
-/// burst; any other firing before `until_ns` is spurious (returned by time).
+/// The transitions of `history` with the time the sentinel's polls first saw each (`seen`);
+/// one no poll saw is seen at `now_ns`, when this history was read.
+pub fn as_seen(
+    history: &[Transition],
+    seen: &[SeenTransition],
+    now_ns: u64,
+) -> Vec<SeenTransition> {
+    history
+        .iter()
+        .map(|t| SeenTransition {
+            rule: t.rule.clone(),
+            state: t.state.clone(),
+            at_unix_nano: t.at_unix_nano,
+            seen_unix_nano: seen
+                .iter()
+                .find(|s| {
+                    s.at_unix_nano == t.at_unix_nano && s.rule == t.rule && s.state == t.state
+                })
+                .map_or(now_ns, |s| s.seen_unix_nano),
+        })
+        .collect()
+}
+
+/// Transitions taken as seen when the target stamped them (an alert source the sentinel polls
+/// itself, such as Prometheus, stamps them with its own poll time).
+pub fn as_stamped(history: &[Transition]) -> Vec<SeenTransition> {
+    as_seen(history, &[], 0)
+        .into_iter()
+        .map(|mut t| {
+            t.seen_unix_nano = t.at_unix_nano;
+            t
+        })
+        .collect()
+}
+
+/// Matches transitions of `rule`, by the time the sentinel first saw them, to bursts. A
+/// firing seen within [start, end + grace] belongs to the burst; any other firing seen before
+/// `until_ns` is spurious (returned by time seen). Notifications are matched to the firing by
+/// the target's own transition time, and timed by their arrival.
 pub fn evaluate(
     bursts: &[BurstWindow],
     rule: &str,
-    transitions: &[Transition],
+    seen: &[SeenTransition],
     notifications: &[Notification],
     grace: Duration,
     until_ns: u64,
 ) -> (Vec<BurstOutcome>, Vec<u64>) {
-    let mut history: Vec<&Transition> = transitions.iter().filter(|t| t.rule == rule).collect();
-    history.sort_by_key(|t| t.at_unix_nano);
+    let mut history: Vec<&SeenTransition> = seen.iter().filter(|t| t.rule == rule).collect();
+    history.sort_by_key(|t| (t.seen_unix_nano, t.at_unix_nano));
     let grace = grace.as_nanos() as u64;
     let within = |b: &BurstWindow, at: u64| at >= b.start_ns && at <= b.end_ns + grace;
     let outcomes = bursts
@@ -61,21 +107,26 @@ pub fn evaluate(
         .map(|b| {
             let Some(fire) = history
                 .iter()
-                .find(|t| t.state == "firing" && within(b, t.at_unix_nano))
+                .find(|t| t.state == "firing" && within(b, t.seen_unix_nano))
             else {
                 return BurstOutcome::default();
             };
             let cleared_ns = history
                 .iter()
                 .find(|t| t.state == "ok" && t.at_unix_nano > fire.at_unix_nano)
-                .map(|t| t.at_unix_nano);
-            let notified = notifications.iter().any(|n| {
-                n.rule == rule && n.state == "firing" && n.at_unix_nano == fire.at_unix_nano
-            });
+                .map(|t| t.seen_unix_nano);
+            let notified_ns = notifications
+                .iter()
+                .filter(|n| {
+                    n.rule == rule && n.state == "firing" && n.at_unix_nano == fire.at_unix_nano
+                })
+                .map(|n| n.received_unix_nano)
+                .min();
             BurstOutcome {
-                fired_ns: Some(fire.at_unix_nano),
+                fired_ns: Some(fire.seen_unix_nano),
                 cleared_ns,
-                notified,
+                notified: notified_ns.is_some(),
+                notified_ns,
             }
         })
         .collect();
@@ -83,10 +134,10 @@ pub fn evaluate(
         .iter()
         .filter(|t| {
             t.state == "firing"
-                && t.at_unix_nano < until_ns
-                && !bursts.iter().any(|b| within(b, t.at_unix_nano))
+                && t.seen_unix_nano < until_ns
+                && !bursts.iter().any(|b| within(b, t.seen_unix_nano))
         })
-        .map(|t| t.at_unix_nano)
+        .map(|t| t.seen_unix_nano)
         .collect();
     (outcomes, spurious)
 }
@@ -95,17 +146,18 @@ pub fn evaluate(
 mod tests {
     use super::*;
 
-    fn t(state: &str, at: u64) -> Transition {
-        Transition {
+    /// A transition the target stamped at `at` and the sentinel first saw 10 ns later.
+    fn t(state: &str, at: u64) -> SeenTransition {
+        SeenTransition {
             rule: "r".into(),
             state: state.into(),
             at_unix_nano: at,
+            seen_unix_nano: at + 10,
         }
     }
 
-    #[test]
-    fn bursts_are_matched_and_strays_are_spurious() {
-        let bursts = [
+    fn bursts() -> [BurstWindow; 2] {
+        [
             BurstWindow {
                 phase: 1,
                 start_ns: 100,
@@ -116,7 +168,12 @@ mod tests {
                 start_ns: 1000,
                 end_ns: 1100,
             },
-        ];
+        ]
+    }
+
+    #[test]
+    fn bursts_are_matched_and_strays_are_spurious() {
+        let bursts = bursts();
         let history = [
             t("firing", 150),
             t("ok", 260),
@@ -127,33 +184,50 @@ mod tests {
             rule: "r".into(),
             state: "firing".into(),
             at_unix_nano: 150,
-            received_unix_nano: 151,
+            received_unix_nano: 171,
         }];
-        let (out, spurious) = evaluate(
-            &bursts,
-            "r",
-            &history,
-            &hooks,
-            Duration::from_nanos(50),
-            2000,
-        );
+        let grace = Duration::from_nanos(50);
+        let (out, spurious) = evaluate(&bursts, "r", &history, &hooks, grace, 2000);
         assert_eq!(
             out[0],
             BurstOutcome {
-                fired_ns: Some(150),
-                cleared_ns: Some(260),
-                notified: true
+                fired_ns: Some(160),
+                cleared_ns: Some(270),
+                notified: true,
+                notified_ns: Some(171),
             }
         );
+        let d = Duration::from_nanos;
+        assert_eq!(out[0].detect_delay(&bursts[0]), Some(d(60)));
+        assert_eq!(out[0].clear_delay(&bursts[0]), Some(d(70)));
+        assert_eq!(out[0].notify_delay(&bursts[0]), Some(d(71)));
+        assert_eq!(out[1], BurstOutcome::default());
+        assert_eq!(spurious, vec![510]);
+    }
+
+    #[test]
+    fn delays_are_on_the_sentinels_clock_not_the_targets() {
+        // The target stamps its firing 10 ns into the burst, but the sentinel only sees it
+        // 90 ns later, and the notification arrives later still: both delays are the
+        // sentinel's, never the stamp's.
+        let bursts = bursts();
+        let mut fire = t("firing", 110);
+        fire.seen_unix_nano = 190;
+        let hooks = [Notification {
+            rule: "r".into(),
+            state: "firing".into(),
+            at_unix_nano: 110,
+            received_unix_nano: 240,
+        }];
+        let grace = Duration::from_nanos(50);
+        let (out, _) = evaluate(&bursts, "r", &[fire], &hooks, grace, 2000);
         assert_eq!(
             out[0].detect_delay(&bursts[0]),
-            Some(Duration::from_nanos(50))
+            Some(Duration::from_nanos(90))
         );
         assert_eq!(
-            out[0].clear_delay(&bursts[0]),
-            Some(Duration::from_nanos(60))
+            out[0].notify_delay(&bursts[0]),
+            Some(Duration::from_nanos(140))
         );
-        assert_eq!(out[1], BurstOutcome::default());
-        assert_eq!(spurious, vec![500]);
     }
 }

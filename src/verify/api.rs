@@ -239,6 +239,17 @@ impl QueryClient {
         }
     }
 
+    /// GETs `path` and parses the JSON answer; a 404 is an error (the endpoint must exist).
+    async fn get_required<T: DeserializeOwned>(&self, path: &str) -> Result<T, QueryError> {
+        self.get_json(path)
+            .await?
+            .ok_or_else(|| QueryError::Status {
+                url: format!("{}{path}", self.base),
+                status: StatusCode::NOT_FOUND,
+                body: "the endpoint does not exist".into(),
+            })
+    }
+
     /// The assembled trace with this ID, `None` if the target has not assembled it.
     pub async fn trace(&self, trace_id_hex: &str) -> Result<Option<ApiTrace>, QueryError> {
         self.get_json(&format!("/api/v1/traces/{trace_id_hex}"))
@@ -253,29 +264,38 @@ impl QueryClient {
         limit: usize,
     ) -> Result<Vec<TraceSummary>, QueryError> {
         let path = format!("/api/v1/traces?start={start}&end={end}&limit={limit}");
-        Ok(self
-            .get_json::<SearchAnswer>(&path)
-            .await?
-            .map(|a| a.traces)
-            .unwrap_or_default())
+        Ok(self.get_required::<SearchAnswer>(&path).await?.traces)
     }
 
     /// Every histogram series of the tenant.
     pub async fn histograms(&self) -> Result<Vec<Series>, QueryError> {
         Ok(self
-            .get_json::<HistogramsAnswer>("/api/v1/histograms")
+            .get_required::<HistogramsAnswer>("/api/v1/histograms")
             .await?
-            .map(|a| a.series)
-            .unwrap_or_default())
+            .series)
     }
 
     /// The tenant's alert transition history, oldest first.
     pub async fn alert_history(&self) -> Result<Vec<Transition>, QueryError> {
         Ok(self
-            .get_json::<AlertsAnswer>("/api/v1/alerts")
+            .get_required::<AlertsAnswer>("/api/v1/alerts")
             .await?
-            .map(|a| a.history)
-            .unwrap_or_default())
+            .history)
+    }
+
+    /// How long the tenant's last processed batch waited in the target's queue, from the
+    /// reference pipeline's `/api/v1/stats` (`None` when the target has no such figure).
+    pub async fn last_queue_wait(&self) -> Option<Duration> {
+        #[derive(Deserialize)]
+        struct Tenant {
+            last_queue_wait_ns: u64,
+        }
+        #[derive(Deserialize)]
+        struct Stats {
+            tenant: Tenant,
+        }
+        let stats: Stats = self.get_json("/api/v1/stats").await.ok()??;
+        Some(Duration::from_nanos(stats.tenant.last_queue_wait_ns))
     }
 
     /// Creates (or replaces) an alert rule.

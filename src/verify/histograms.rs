@@ -80,6 +80,8 @@ pub fn compare(expected: BTreeMap<(String, String), Vec<u64>>, reported: &[Serie
                 "series {name} is missing ({} spans accepted)",
                 values.len()
             ));
+            // A series not reported is as wrong as one reporting zero: relative error 1.
+            out.max_rel_error = Some(1.0);
             continue;
         };
         if series.count != values.len() as u64 {
@@ -135,6 +137,9 @@ mod tests {
         let c = compare(expected.clone(), std::slice::from_ref(&series));
         assert!(c.problem.unwrap().contains("counted 2 spans of 3"));
         expected.insert(("s".to_string(), "x".to_string()), vec![1]);
-        assert!(compare(expected, &[]).problem.unwrap().contains("missing"));
+        let none = compare(expected, &[]);
+        assert!(none.problem.unwrap().contains("missing"));
+        // Known to be wrong, so never a silent "no data".
+        assert_eq!(none.max_rel_error, Some(1.0));
     }
 }

@@ -8,6 +8,7 @@ pub mod checks;
 pub mod histograms;
 mod measures;
 pub mod poller;
+pub mod power;
 pub mod prometheus;
 pub mod stats;
 pub mod status;

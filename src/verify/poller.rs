@@ -16,14 +16,34 @@ use crate::sentinel::sender::SentinelCtx;
 /// Lookups in flight at once.
 const CONCURRENT_LOOKUPS: usize = 8;
 
-/// Verifies due traces every poll interval until `stop`.
+/// Verifies due traces, and watches the target's alert history, every poll interval until
+/// `stop`.
 pub async fn poll(ctx: Arc<SentinelCtx>, query: QueryClient, stop: CancellationToken) {
     let interval = ctx.plan.sentinel.poll_interval;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(interval) => verify_due(&ctx, &query).await,
+            _ = tokio::time::sleep(interval) => {
+                tokio::join!(verify_due(&ctx, &query), watch_alerts(&ctx, &query));
+            }
         }
+    }
+}
+
+/// One poll of the alert history: alert delays are taken from when the sentinel first saw a
+/// transition, not from the time the target stamped on it.
+pub async fn watch_alerts(ctx: &SentinelCtx, query: &QueryClient) {
+    let answer = query.alert_history().await;
+    let now = ctx.anchor.unix_ns(Instant::now());
+    let mut ledger = ctx.ledger();
+    match answer {
+        Ok(history) => ledger.saw_alerts(
+            history
+                .iter()
+                .map(|t| (t.rule.as_str(), t.state.as_str(), t.at_unix_nano)),
+            now,
+        ),
+        Err(_) => ledger.alert_poll_errors += 1,
     }
 }
 
@@ -45,6 +65,7 @@ async fn look_up(ctx: &SentinelCtx, query: &QueryClient, seq: u64) {
     };
     let answer = query.trace(&hex(&ctx.ambient.trace_id(seq))).await;
     let now = Instant::now();
+    let unanswered = answer.is_err();
     let found = match answer {
         Ok(Some(trace)) => {
             let expected: Vec<_> = ctx
@@ -72,5 +93,6 @@ async fn look_up(ctx: &SentinelCtx, query: &QueryClient, seq: u64) {
     };
     if let Some(r) = ctx.ledger().record_mut(seq) {
         r.found = found;
+        r.unanswered = unanswered;
     }
 }

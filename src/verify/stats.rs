@@ -17,7 +17,7 @@ pub fn two_proportion_p(success_a: u64, n_a: u64, success_b: u64, n_b: u64) -> f
 }
 
 /// Complementary error function (Numerical Recipes' erfc, relative error below 1.2e-7).
-fn erfc(x: f64) -> f64 {
+pub fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
     let poly = -z * z - 1.265_512_23

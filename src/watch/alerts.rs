@@ -91,10 +91,15 @@ impl AlertFollower {
             }
         };
         self.notifications.extend(webhook.take());
+        let seen = alerts::as_seen(
+            &history,
+            &ctx.ledger().alerts_seen,
+            ctx.anchor.unix_ns(Instant::now()),
+        );
         let (outcomes, _) = alerts::evaluate(
             &due,
             &s.alert.name,
-            &history,
+            &seen,
             &self.notifications,
             s.alert_grace,
             0,

@@ -36,6 +36,8 @@ pub trait Observer: Send {
     fn ready(&mut self, metrics_addr: SocketAddr, target: &str, seed: u64);
     /// A window closed.
     fn window(&mut self, verdict: &WindowVerdict, totals: &Totals);
+    /// About once a second: how far the watch is, and the totals so far.
+    fn second(&mut self, _elapsed: Duration, _window: u64, _totals: &Totals) {}
 }
 
 /// Runs `plan` until its duration ends or `stop` is set.
@@ -178,6 +180,7 @@ async fn watch_async(
             break StopReason::Duration;
         }
         follow.tick(Some(elapsed), observer).await;
+        observer.second(elapsed, follow.rec.windows, &follow.rec.totals);
     };
     let sent_until = ctx.anchor.instant.elapsed().min(total);
     if reason == StopReason::Signal {
@@ -203,13 +206,16 @@ async fn drain(
     let ctx = follow.s.ctx.clone();
     let s = &ctx.plan.sentinel;
     let alerts_until = (reason == StopReason::Duration).then_some(sent_until);
-    let mut deadline = Instant::now() + s.freshness_timeout + Duration::from_secs(1);
+    let horizon = TraceFollower::horizon(&ctx);
+    let mut deadline = Instant::now() + s.freshness_timeout.max(horizon) + Duration::from_secs(1);
     if alerts_until.is_some() {
         deadline += ctx.plan.checks.clear_limit + s.alert_grace + Duration::from_secs(3);
     }
     loop {
         follow.tick(alerts_until, observer).await;
-        let traces_done = ctx.ledger().settled();
+        // Below-threshold traces are searched for once their horizon has passed: wait for that
+        // too, so they end in a column rather than as pending.
+        let traces_done = ctx.ledger().settled() && follow.traces.unsearched() == 0;
         let bursts_done = alerts_until.is_none_or(|u| follow.alerts.pending(&ctx, u) == 0);
         let interrupted = reason == StopReason::Duration && stop.load(Ordering::Relaxed);
         if (traces_done && bursts_done) || interrupted || Instant::now() >= deadline {

@@ -75,21 +75,26 @@ impl TraceFollower {
         rec.ledger_traces(ledger.traces.len());
     }
 
-    /// Traces that had to be assembled and are not decided yet.
+    /// Traces sent but in no column yet: those that had to be assembled and are not decided,
+    /// those whose export is not answered, and those below the threshold not yet searched for.
+    /// With it, every trace sent is counted exactly once: verified, missing, incorrect, checked
+    /// as unassembled, or pending.
     pub fn pending(&self, ctx: &SentinelCtx) -> u64 {
         let ledger = ctx.ledger();
-        ledger
-            .traces
-            .iter()
-            .zip(self.counted.iter().chain(std::iter::repeat(&false)))
-            .filter(|(r, counted)| r.must_assemble && !**counted)
-            .count() as u64
+        let uncounted = self.counted.iter().chain(std::iter::repeat(&false));
+        let undecided = ledger.traces.iter().zip(uncounted).filter(|(_, c)| !**c);
+        undecided.count() as u64 + self.candidates.len() as u64
+    }
+
+    /// Below-threshold traces not searched for yet.
+    pub fn unsearched(&self) -> usize {
+        self.candidates.len()
     }
 
     /// How long after a root starts a wrong assembly of it is surely visible: the root may
     /// start up to the threshold before it is sent, its export may retry, and the target
     /// waits its settle window.
-    fn horizon(ctx: &SentinelCtx) -> Duration {
+    pub fn horizon(ctx: &SentinelCtx) -> Duration {
         let s = &ctx.plan.sentinel;
         s.assembly_threshold + s.retry_max_elapsed + s.settle + Duration::from_secs(2)
     }

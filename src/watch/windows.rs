@@ -56,7 +56,9 @@ pub struct Totals {
     pub traces_checked_unassembled: u64,
     /// Below-threshold traces found assembled.
     pub traces_unexpected: u64,
-    /// Traces still undecided when the watch ended.
+    /// Traces in no other column when the watch ended: not decided, not answered, or below the
+    /// threshold and not searched for yet. `traces_sent` = `traces_verified` + `traces_missing`
+    /// + `traces_incorrect` + `traces_checked_unassembled` + `traces_pending`.
     pub traces_pending: u64,
     /// Error bursts decided.
     pub error_bursts: u64,
@@ -85,8 +87,44 @@ pub struct WindowVerdict {
     pub verdict: Status,
     /// Ambient traces sent in it.
     pub traces_sent: u64,
+    /// What was decided in it (not since the start).
+    #[serde(flatten)]
+    pub figures: WindowFigures,
     /// Every check, with the evidence behind it.
     pub checks: Vec<Check>,
+}
+
+/// The decisions made in one window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WindowFigures {
+    /// Traces found as sent.
+    pub traces_verified: u64,
+    /// Traces not found within the freshness timeout.
+    pub traces_missing: u64,
+    /// Traces found with other content.
+    pub traces_incorrect: u64,
+    /// Below-threshold traces found assembled.
+    pub traces_unexpected: u64,
+    /// Error bursts decided.
+    pub error_bursts: u64,
+    /// Of those, detected.
+    pub error_bursts_detected: u64,
+    /// Firings outside every burst.
+    pub spurious_alerts: u64,
+}
+
+impl WindowFigures {
+    fn of(e: &Evidence) -> Self {
+        Self {
+            traces_verified: e.verified,
+            traces_missing: e.missing,
+            traces_incorrect: e.incorrect,
+            traces_unexpected: e.unexpected,
+            error_bursts: e.bursts,
+            error_bursts_detected: e.detected.min(e.notified),
+            spurious_alerts: e.spurious,
+        }
+    }
 }
 
 /// Counts decisions into the open window, the totals and the registry.
@@ -224,6 +262,7 @@ impl Recorder {
     /// Closes the open window at `end_unix_ns`, judges it and opens the next.
     pub fn close_window(&mut self, end_unix_ns: u64) -> WindowVerdict {
         let evidence = std::mem::take(&mut self.window);
+        let figures = WindowFigures::of(&evidence);
         let phase = format!("window-{}", self.index);
         let checks: Vec<Check> =
             checks::judge(&[(phase, PhaseKind::Baseline, evidence)], &self.tolerances)
@@ -243,6 +282,7 @@ impl Recorder {
             end_unix_ns,
             verdict: checks::verdict(&checks),
             traces_sent: std::mem::take(&mut self.window_sent),
+            figures,
             checks,
         };
         if self.history.len() == KEEP_WINDOWS {

@@ -48,7 +48,7 @@ pub fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
 }
 
 /// Starts Prometheus on `port`, scraping `target` every second with the repository's rules.
-fn start_prometheus(dir: &Path, port: u16, target: SocketAddr) -> Reaped {
+pub fn start_prometheus(dir: &Path, port: u16, target: SocketAddr) -> Reaped {
     let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("prometheus/rules.yml");
     let config = dir.join("prometheus.yml");
     std::fs::write(

@@ -82,6 +82,8 @@ async fn every_endpoint_answers_in_its_documented_shape() {
             "invalid_requests",
             "webhooks_delivered",
             "webhooks_failed",
+            "refused_spans",
+            "limits",
         ])
     );
     assert_eq!(stats["tenant"]["accepted_spans"], 1);

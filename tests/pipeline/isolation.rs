@@ -151,7 +151,13 @@ async fn shared_queue_lets_a_flood_reject_or_delay_another_tenant() {
     let (alone, flooded, _, pipeline) = measure(Isolation::Shared).await;
     eprintln!("shared: B alone {alone:?}, B under flood {flooded:?}");
     assert!(alone.accepted > 0.99, "{alone:?}");
-    let hurt = flooded.accepted < alone.accepted * 0.9 || flooded.p99 > alone.p99.mul_f64(1.1);
+    // Hurt by the queue, not by contention: a 10% p99 rise is one preemption on a busy 2-core
+    // machine, which the fair run sees as well. The shared queue refuses B outright when A
+    // fills it (B's requests are acknowledged at admission, so refusals are how it shows), or
+    // would have to delay B by far more than a scheduler does: 100 ms is 100 spans of A's
+    // backlog at 1 ms each, where a preemption costs milliseconds at most.
+    let hurt = flooded.accepted < alone.accepted * 0.9
+        || flooded.p99 > alone.p99 + Duration::from_millis(100);
     assert!(
         hurt,
         "B unaffected by the flood with a shared queue: {alone:?} {flooded:?}"

@@ -78,6 +78,17 @@ async fn the_parts_of_a_split_request_are_rejected_in_partial_success() {
     assert_eq!(partial.rejected_spans, 6, "{partial:?}");
     assert!(partial.error_message.contains("tenant.id"), "{partial:?}");
     assert_eq!(pipeline.tenant_stats("ok").unwrap().accepted_spans, 3);
+    // Refusals were counted only in the reply: the pipeline now keeps them by reason.
+    let refused = pipeline.stats().refused_spans;
+    assert_eq!(
+        (refused.no_tenant, refused.invalid_tenant),
+        (2, 4),
+        "{refused:?}"
+    );
+    let metrics = get(&pipeline, "ok", "/metrics").await;
+    let text = String::from_utf8(metrics.body.to_vec()).unwrap();
+    let line = "span_sentinel_pipeline_refused_spans_total{reason=\"no_tenant\"} 2";
+    assert!(text.contains(line), "{text}");
     pipeline.shutdown().await;
 }
 
@@ -88,5 +99,36 @@ async fn without_the_setting_a_header_less_request_is_refused() {
     let raw = http_post(&pipeline, None, encode(&part(Some("alpha"), 1, 3)), &[]).await;
     assert!(raw.status.is_client_error(), "{}", raw.status);
     assert!(pipeline.tenant_stats("alpha").is_none());
+    pipeline.shutdown().await;
+}
+
+// Regression: spans were grouped by tenant with a scan of the groups per span, so one request of
+// n tenants cost n²/2 comparisons (5·10⁹ for this one, many seconds); grouping is now one hash
+// lookup per span (milliseconds). The bound is a complexity guard, a hundred times the linear
+// cost, not a speed claim.
+#[tokio::test]
+async fn a_request_of_a_hundred_thousand_tenants_is_split_in_linear_time() {
+    let _slot = shared_slot();
+    let mut config = test_config();
+    config.tenant_attribute = Some("tenant.id".into());
+    config.max_body_bytes = 64 << 20;
+    config.max_message_bytes = 64 << 20;
+    let pipeline = start(config).await;
+    // Distinct names the registry refuses at once (a `/` is not allowed), so only the grouping
+    // is measured, not the registration of tenants.
+    let parts = (0..100_000u64).map(|i| part(Some(&format!("t/{i}")), i + 1, 1));
+    let body = encode(&merged(parts.collect()));
+    let started = std::time::Instant::now();
+    let raw = http_post(&pipeline, None, body, &[]).await;
+    let took = started.elapsed();
+    assert_eq!(
+        raw.status,
+        200,
+        "{:?}",
+        &raw.body[..raw.body.len().min(200)]
+    );
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // The answer does not grow with the request: one line per refused tenant, cut at 1 KiB.
+    assert!(raw.body.len() < 2048, "{} bytes", raw.body.len());
     pipeline.shutdown().await;
 }

@@ -56,6 +56,19 @@ pub struct RuleStatus {
     pub window_spans: u64,
     #[serde(skip)]
     below_since: Option<Instant>,
+    #[serde(skip)]
+    above_since: Option<Instant>,
+}
+
+/// Injected evaluation faults (all zero/false when the faults are off).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EvalFaults {
+    /// A breach must last this long before the rule fires.
+    pub fire_delay: std::time::Duration,
+    /// Added to the rule's hysteresis before it resolves.
+    pub clear_delay: std::time::Duration,
+    /// Fire every rule that is `ok` now, breach or not (a stray firing).
+    pub force_firing: bool,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +84,8 @@ pub struct AlertRegistry {
     tenants: Mutex<HashMap<u16, TenantAlerts>>,
     history_limit: usize,
     rules_limit: usize,
+    /// Rules refused because their tenant already had `rules_per_tenant`.
+    pub refused: std::sync::atomic::AtomicU64,
 }
 
 /// Unix time now, ns.
@@ -98,6 +113,7 @@ impl AlertRegistry {
             tenants: Mutex::default(),
             history_limit: history_limit.max(1),
             rules_limit,
+            refused: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -111,6 +127,8 @@ impl AlertRegistry {
         let alerts = tenants.entry(tenant).or_default();
         alerts.rules.retain(|r| r.rule.name != rule.name);
         if alerts.rules.len() >= self.rules_limit {
+            self.refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err(format!("at most {} rules per tenant", self.rules_limit));
         }
         alerts.rules.push(RuleStatus {
@@ -120,8 +138,26 @@ impl AlertRegistry {
             error_ratio: 0.0,
             window_spans: 0,
             below_since: None,
+            above_since: None,
         });
         Ok(())
+    }
+
+    /// The most rules any tenant holds, and the distinct webhook URLs over all rules.
+    pub fn usage(&self) -> (usize, usize) {
+        let tenants = self.lock();
+        let mut urls = std::collections::HashSet::new();
+        let mut most = 0;
+        for alerts in tenants.values() {
+            most = most.max(alerts.rules.len());
+            urls.extend(
+                alerts
+                    .rules
+                    .iter()
+                    .filter_map(|r| r.rule.webhook_url.as_deref()),
+            );
+        }
+        (most, urls.len())
     }
 
     /// Deletes a rule; `false` when there was none of that name.
@@ -160,6 +196,7 @@ impl AlertRegistry {
         name: &str,
         window: &ErrorWindow,
         now: Instant,
+        faults: EvalFaults,
     ) -> Vec<(Transition, Option<String>)> {
         let mut tenants = self.lock();
         let Some(alerts) = tenants.get_mut(&tenant) else {
@@ -167,7 +204,9 @@ impl AlertRegistry {
         };
         let mut made = Vec::new();
         for status in &mut alerts.rules {
-            if let Some(state) = step(status, window, now) {
+            let forced = (faults.force_firing && status.state == AlertState::Ok)
+                .then_some(AlertState::Firing);
+            if let Some(state) = forced.or_else(|| step(status, window, now, faults)) {
                 status.state = state;
                 status.since_unix_nano = unix_nanos();
                 let transition = Transition {
@@ -194,7 +233,12 @@ impl AlertRegistry {
 }
 
 /// One evaluation of one rule: the state to enter, if it changes.
-fn step(status: &mut RuleStatus, window: &ErrorWindow, now: Instant) -> Option<AlertState> {
+fn step(
+    status: &mut RuleStatus,
+    window: &ErrorWindow,
+    now: Instant,
+    faults: EvalFaults,
+) -> Option<AlertState> {
     let rule = &status.rule;
     let (total, errors) = window.sum(now, rule.window());
     let ratio = if total == 0 {
@@ -205,8 +249,14 @@ fn step(status: &mut RuleStatus, window: &ErrorWindow, now: Instant) -> Option<A
     status.error_ratio = ratio;
     status.window_spans = total;
     let breaching = total >= rule.min_spans.max(1) && ratio >= rule.threshold;
+    if !breaching {
+        status.above_since = None;
+    }
     match status.state {
-        AlertState::Ok if breaching => Some(AlertState::Firing),
+        AlertState::Ok if breaching => {
+            let since = *status.above_since.get_or_insert(now);
+            (now.duration_since(since) >= faults.fire_delay).then_some(AlertState::Firing)
+        }
         AlertState::Ok => None,
         AlertState::Firing if breaching => {
             status.below_since = None;
@@ -214,7 +264,7 @@ fn step(status: &mut RuleStatus, window: &ErrorWindow, now: Instant) -> Option<A
         }
         AlertState::Firing => {
             let since = *status.below_since.get_or_insert(now);
-            if now.duration_since(since) >= rule.clear_after() {
+            if now.duration_since(since) >= rule.clear_after() + faults.clear_delay {
                 status.below_since = None;
                 Some(AlertState::Ok)
             } else {

@@ -30,6 +30,9 @@ pub struct AlertRule {
     pub webhook_url: Option<String>,
 }
 
+/// Longest `webhook_url` accepted, in bytes.
+pub const MAX_URL_BYTES: usize = 2048;
+
 fn default_min_spans() -> u64 {
     1
 }
@@ -64,6 +67,9 @@ impl AlertRule {
             ));
         }
         if let Some(url) = &self.webhook_url {
+            if url.len() > MAX_URL_BYTES {
+                return Err(format!("webhook_url: at most {MAX_URL_BYTES} bytes"));
+            }
             let ok = url
                 .parse::<http::Uri>()
                 .is_ok_and(|u| u.scheme_str() == Some("http") && u.host().is_some());

@@ -21,7 +21,14 @@ pub struct WebhookStats {
     pub delivered: AtomicU64,
     /// Transitions that could not be delivered.
     pub failed: AtomicU64,
+    /// Transitions dropped because `QUEUE` deliveries were already waiting (also in `failed`).
+    pub queue_full: AtomicU64,
+    /// Rules refused because their `webhook_url` is outside the allowed blocks.
+    pub refused_targets: AtomicU64,
 }
+
+/// Deliveries waiting to be sent at most; further transitions are dropped and counted.
+pub const QUEUE: usize = 1024;
 
 /// The sending side, cheap to clone.
 #[derive(Debug, Clone)]
@@ -34,17 +41,35 @@ pub struct Webhooks {
 impl Webhooks {
     /// Starts the delivery task on the current runtime.
     pub fn start() -> Self {
-        let (tx, rx) = mpsc::channel(1024);
+        let (tx, rx) = mpsc::channel(QUEUE);
         let stats = Arc::new(WebhookStats::default());
         tokio::spawn(deliver(rx, stats.clone()));
         Self { tx, stats }
+    }
+
+    /// Queues a transition for `url` after `delay` (the late-webhook fault; zero: now).
+    pub fn notify_after(&self, url: String, transition: Transition, delay: Duration) {
+        if delay.is_zero() {
+            return self.notify(url, transition);
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            this.notify(url, transition);
+        });
     }
 
     /// Queues a transition for `url`.
     pub fn notify(&self, url: String, transition: Transition) {
         if self.tx.try_send((url, transition)).is_err() {
             self.stats.failed.fetch_add(1, Relaxed);
+            self.stats.queue_full.fetch_add(1, Relaxed);
         }
+    }
+
+    /// Deliveries waiting to be sent.
+    pub fn queued(&self) -> usize {
+        QUEUE - self.tx.capacity()
     }
 }
 

@@ -5,6 +5,10 @@
 //! status (`unset`, `ok`, `error`), so a Prometheus rule can compute a tenant's error ratio
 //! (`prometheus/rules.yml`). All three statuses are written for every series from its first
 //! span on, so `rate()` sees an error series start at zero rather than appear mid-burst.
+//!
+//! `span_sentinel_pipeline_span_duration_seconds{tenant, service, operation}` is a classic
+//! histogram of span durations (`_bucket{le}`, `_sum`, `_count`) under the configured bounds
+//! (default: the spanmetrics connector's), for `histogram_quantile`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -13,12 +17,24 @@ use http::{HeaderValue, Response, StatusCode};
 
 use super::stats::{TenantStats, pipeline_stats, tenant_stats};
 use crate::pipeline::process::worker;
+use crate::pipeline::refused::RefusedCounts;
 use crate::pipeline::response::{ResponseBody, plain};
 use crate::pipeline::state::Shared;
 
 const PREFIX: &str = "span_sentinel_pipeline";
 
 type TenantMetric = (&'static str, &'static str, fn(&TenantStats) -> u64);
+
+/// `span_sentinel_pipeline_refused_spans_total{reason}`: spans refused after decoding.
+fn render_refused(refused: &RefusedCounts, out: &mut String) {
+    let _ = writeln!(out, "# TYPE {PREFIX}_refused_spans_total counter");
+    for (reason, _, n) in refused.by_reason() {
+        let _ = writeln!(
+            out,
+            "{PREFIX}_refused_spans_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
+}
 
 /// Renders all metrics.
 pub fn render(shared: &Shared) -> Response<ResponseBody> {
@@ -45,6 +61,7 @@ pub fn render(shared: &Shared) -> Response<ResponseBody> {
         }
     }
     render_status_counts(shared, &mut out);
+    render_duration_buckets(shared, &mut out);
     let p = pipeline_stats(shared);
     let global = [
         ("queue_depth_spans", "gauge", p.queue_depth),
@@ -72,6 +89,8 @@ pub fn render(shared: &Shared) -> Response<ResponseBody> {
             "# TYPE {PREFIX}_{name} {kind}\n{PREFIX}_{name} {value}"
         );
     }
+    render_refused(&p.refused_spans, &mut out);
+    super::limits::render(shared, &mut out, PREFIX);
     let mut response = plain(StatusCode::OK, out.trim_end());
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,
@@ -103,6 +122,46 @@ fn render_status_counts(shared: &Shared, out: &mut String) {
     }
 }
 
+/// Writes `span_duration_seconds{tenant, service, operation}` as a classic histogram, merged
+/// over the workers.
+fn render_duration_buckets(shared: &Shared, out: &mut String) {
+    let name = format!("{PREFIX}_span_duration_seconds");
+    let _ = writeln!(out, "# TYPE {name} histogram");
+    for tenant in shared.tenants.all() {
+        let mut series = BTreeMap::new();
+        for state in &shared.workers {
+            worker::lock(state)
+                .histograms
+                .buckets_into(tenant.index, &mut series);
+        }
+        for ((service, operation), b) in series {
+            let labels = format!(
+                "tenant=\"{}\",service=\"{}\",operation=\"{}\"",
+                tenant.name,
+                label_value(&service),
+                label_value(&operation)
+            );
+            let mut cumulative = 0;
+            for (i, n) in b.counts().iter().enumerate() {
+                cumulative += n;
+                let le = b
+                    .bounds()
+                    .get(i)
+                    .map_or("+Inf".into(), |&ns| seconds(ns.into()));
+                let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{le}\"}} {cumulative}");
+            }
+            let _ = writeln!(out, "{name}_sum{{{labels}}} {}", seconds(b.sum_ns()));
+            let _ = writeln!(out, "{name}_count{{{labels}}} {cumulative}");
+        }
+    }
+}
+
+/// Nanoseconds as exact decimal seconds: 2000000 → `0.002`.
+fn seconds(ns: u128) -> String {
+    let s = format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000);
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// Escapes a label value as the exposition format requires (service names come off the wire).
 fn label_value(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
@@ -119,6 +178,14 @@ fn label_value(raw: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn bucket_bounds_are_exact_decimal_seconds() {
+        assert_eq!(super::seconds(2_000_000), "0.002");
+        assert_eq!(super::seconds(15_000_000_000), "15");
+        assert_eq!(super::seconds(1_400_000_001), "1.400000001");
+        assert_eq!(super::seconds(0), "0");
+    }
+
     #[test]
     fn label_values_are_escaped() {
         assert_eq!(super::label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");

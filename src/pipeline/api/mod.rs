@@ -1,6 +1,7 @@
 //! The query API (HTTP JSON, tenant-scoped by the tenant header) and `/metrics`.
 //! Every shape is documented in `docs/pipeline-api.md`; keys are snake_case.
 
+pub mod limits;
 pub mod metrics;
 pub mod query;
 pub mod stats;
@@ -37,6 +38,35 @@ fn tenant_of(
     tenant.map_err(|err| Box::new(error(StatusCode::BAD_REQUEST, &err.to_string())))
 }
 
+/// With an API token configured, a `401` for a request that does not carry it as
+/// `Authorization: Bearer <token>` (compared in constant time).
+fn unauthorized(shared: &Shared, req: &http::Request<Incoming>) -> Option<Response<ResponseBody>> {
+    let token = shared.config.api_token.as_deref()?;
+    let sent = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "))
+        .unwrap_or_default();
+    let same = sent.len() == token.len()
+        && sent
+            .iter()
+            .zip(token.as_bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if same {
+        return None;
+    }
+    let mut response = error(
+        StatusCode::UNAUTHORIZED,
+        "this pipeline requires its API token: send Authorization: Bearer <token> (serve --api-token)",
+    );
+    response.headers_mut().insert(
+        http::header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Bearer"),
+    );
+    Some(response)
+}
+
 /// Routes a request that is not ingest.
 pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Response<ResponseBody> {
     let path = req.uri().path().to_owned();
@@ -49,6 +79,9 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
     let Some(rest) = path.strip_prefix("/api/v1/") else {
         return plain(StatusCode::NOT_FOUND, "not found");
     };
+    if let Some(response) = unauthorized(&shared, &req) {
+        return response;
+    }
     let tenant = match tenant_of(&shared, &req) {
         Ok(t) => t,
         Err(response) => return *response,
@@ -57,6 +90,10 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
     match (method, rest.split_once('/').unwrap_or((rest, ""))) {
         (Method::GET, ("stats", "")) => stats::stats(&shared, &tenant),
         (Method::GET, ("histograms", "")) => query::histograms(&shared, &tenant),
+        (Method::GET, ("traces", "")) if shared.config.faults.search_unavailable => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "trace search unavailable (injected fault)",
+        ),
         (Method::GET, ("traces", "")) => query::search(&shared, &tenant, req.uri().query()),
         (Method::GET, ("traces", id)) => query::trace(&shared, &tenant, id),
         (Method::GET, ("alerts", "")) => query::alerts(&shared, &tenant),

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error;
-use crate::pipeline::alerts::AlertRule;
+use crate::pipeline::alerts::evaluator::AlertState;
+use crate::pipeline::alerts::{AlertRule, allow};
 use crate::pipeline::response::{ResponseBody, json as json_response};
 use crate::pipeline::state::Shared;
 use crate::pipeline::store::histograms::Merged;
@@ -145,7 +146,16 @@ pub fn histograms(shared: &Shared, tenant: &Tenant) -> Response<ResponseBody> {
 
 /// `GET /api/v1/alerts`.
 pub fn alerts(shared: &Shared, tenant: &Tenant) -> Response<ResponseBody> {
-    json_response(StatusCode::OK, &shared.alerts.view(tenant.index))
+    let mut view = shared.alerts.view(tenant.index);
+    let lag = shared.config.faults.firing_shown_after;
+    if !lag.is_zero() && shared.faults_on() {
+        // The slow-alert-view fault: a firing shows only `lag` after it was made.
+        let now = crate::pipeline::alerts::evaluator::unix_nanos();
+        let lag = lag.as_nanos() as u64;
+        view.history
+            .retain(|t| t.state != AlertState::Firing || t.at_unix_nano + lag <= now);
+    }
+    json_response(StatusCode::OK, &view)
 }
 
 /// `GET /api/v1/alert-rules`.
@@ -188,6 +198,15 @@ pub async fn post_rule(
         Err(response) => return response,
     };
     if let Err(why) = rule.validate() {
+        return error(StatusCode::BAD_REQUEST, &why);
+    }
+    let allowed = &shared.config.webhook_allow;
+    if let Some(Err(why)) = rule
+        .webhook_url
+        .as_deref()
+        .map(|u| allow::check(u, allowed))
+    {
+        shared.webhooks.stats.refused_targets.fetch_add(1, Relaxed);
         return error(StatusCode::BAD_REQUEST, &why);
     }
     match shared.alerts.upsert(tenant.index, rule.clone()) {

@@ -7,6 +7,7 @@ use http::{Response, StatusCode};
 use serde::Serialize;
 
 use crate::pipeline::process::worker;
+use crate::pipeline::refused::RefusedCounts;
 use crate::pipeline::response::{ResponseBody, json};
 use crate::pipeline::state::Shared;
 use crate::pipeline::tenants::Tenant;
@@ -81,6 +82,11 @@ pub struct PipelineStats {
     pub webhooks_delivered: u64,
     /// Webhook transitions that could not be delivered.
     pub webhooks_failed: u64,
+    /// Spans refused after decoding, by reason (all tenants; a span without a tenant belongs
+    /// to none).
+    pub refused_spans: RefusedCounts,
+    /// Every bounded map keyed by client data: its limit, use and refusals.
+    pub limits: super::limits::Limits,
 }
 
 /// Both parts of `/api/v1/stats`.
@@ -152,6 +158,8 @@ pub fn pipeline_stats(shared: &Shared) -> PipelineStats {
         invalid_requests: shared.ingest.invalid_requests.load(Relaxed),
         webhooks_delivered: shared.webhooks.stats.delivered.load(Relaxed),
         webhooks_failed: shared.webhooks.stats.failed.load(Relaxed),
+        refused_spans: shared.ingest.refused_spans.snapshot(),
+        limits: super::limits::limits(shared),
     }
 }
 

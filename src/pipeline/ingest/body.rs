@@ -39,17 +39,50 @@ pub async fn read_limited(
     }
 }
 
-/// Inflates gzip into at most `limit` bytes.
+/// Inflates gzip into at most `limit` bytes, without ever reserving more than that.
+///
+/// A gzip member ends with its inflated size (mod 2^32): a body that declares more than
+/// `limit` is refused before anything is inflated (the true size is the declared one plus a
+/// multiple of 2^32, so it is larger still). A body that lies about it is inflated in
+/// chunks into a buffer whose capacity grows by at most doubling and never past `limit + 1`
+/// bytes, and refused as soon as it passes `limit`.
 pub fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, IngestError> {
-    let mut out = Vec::with_capacity(compressed.len().saturating_mul(4).min(limit));
-    let mut decoder = flate2::read::GzDecoder::new(compressed).take(limit as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|err| IngestError::Malformed(format!("invalid gzip body: {err}")))?;
-    if out.len() > limit {
+    let declared = declared_size(compressed);
+    if declared.is_some_and(|n| n > limit) {
         return Err(IngestError::TooLarge { limit });
     }
-    Ok(out.into())
+    let cap = limit.saturating_add(1);
+    let first = declared
+        .unwrap_or(compressed.len().saturating_mul(4))
+        .min(cap);
+    let mut out = Vec::with_capacity(first);
+    let mut decoder = flate2::read::GzDecoder::new(compressed);
+    let mut chunk = [0u8; 16 << 10];
+    loop {
+        let n = decoder
+            .read(&mut chunk)
+            .map_err(|err| IngestError::Malformed(format!("invalid gzip body: {err}")))?;
+        if n == 0 {
+            return Ok(out.into());
+        }
+        if out.len() + n > limit {
+            return Err(IngestError::TooLarge { limit });
+        }
+        if out.capacity() - out.len() < n {
+            let grown = (out.capacity() * 2).max(out.len() + n).min(cap);
+            out.reserve_exact(grown - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The inflated size a gzip body declares in its trailer (ISIZE, the last four bytes).
+fn declared_size(compressed: &[u8]) -> Option<usize> {
+    if compressed.len() < 18 || compressed[..2] != [0x1f, 0x8b] {
+        return None;
+    }
+    let tail: [u8; 4] = compressed[compressed.len() - 4..].try_into().ok()?;
+    Some(u32::from_le_bytes(tail) as usize)
 }
 
 #[cfg(test)]
@@ -71,5 +104,46 @@ mod tests {
             gunzip(b"not gzip", 1 << 20),
             Err(IngestError::Malformed(_))
         ));
+    }
+
+    fn gzip(data: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        enc.write_all(data).unwrap();
+        enc.finish().unwrap()
+    }
+
+    #[test]
+    fn a_declared_bomb_is_refused_before_inflating() {
+        // About 1 KiB on the wire, 1 MiB inflated: refused from its trailer alone, so the
+        // inflated size is never allocated (an inflating refusal would take the other path).
+        let bomb = gzip(&vec![0u8; 1 << 20]);
+        assert!(bomb.len() <= 1100, "{}", bomb.len());
+        assert_eq!(declared_size(&bomb), Some(1 << 20));
+        assert!(matches!(
+            gunzip(&bomb, 64 << 10),
+            Err(IngestError::TooLarge { limit }) if limit == 64 << 10
+        ));
+    }
+
+    #[test]
+    fn a_lying_trailer_is_still_stopped_at_the_limit() {
+        let mut bomb = gzip(&vec![7u8; 4 << 20]);
+        let n = bomb.len();
+        bomb[n - 4..].copy_from_slice(&100u32.to_le_bytes());
+        assert!(matches!(
+            gunzip(&bomb, 1 << 20),
+            Err(IngestError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn valid_bodies_inflate_exactly() {
+        for len in [0, 1, 100_000, 1 << 20] {
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            let out = gunzip(&gzip(&data), 1 << 20).unwrap();
+            assert_eq!(&out[..], &data[..]);
+        }
+        let data = vec![1u8; (1 << 20) + 1];
+        assert!(gunzip(&gzip(&data), 1 << 20).is_err());
     }
 }

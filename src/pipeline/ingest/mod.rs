@@ -127,6 +127,11 @@ fn admit_tenant(
     counters
         .rejected
         .fetch_add(u64::from(summary.rejected), Relaxed);
+    let refused = &shared.ingest.refused_spans;
+    refused.add(
+        crate::pipeline::refused::Reason::InvalidIds,
+        summary.rejected,
+    );
     let message = defect_message(summary.first_defect, summary.rejected);
     let accepted = enqueue(shared, &tenant, body, spans)?;
     Ok(Accepted {
@@ -151,6 +156,8 @@ fn enqueue(
     }
     let refused = |refusal: Refusal| {
         counters.rejected.fetch_add(u64::from(n), Relaxed);
+        let reason = crate::pipeline::refused::Reason::from(&refusal);
+        shared.ingest.refused_spans.add(reason, n);
         IngestError::Refused(refusal)
     };
     if let Some(quota) = &tenant.quota {

@@ -19,7 +19,8 @@ use crate::pipeline::store::traces::{AssembledSpan, AssembledTrace, TraceStore};
 
 #[derive(Debug, Default)]
 struct Pending {
-    queue: VecDeque<(Instant, u16, [u8; 16])>,
+    /// Due time, tenant, trace ID, and whether the faults were on when its root arrived.
+    queue: VecDeque<(Instant, u16, [u8; 16], bool)>,
     keys: HashSet<(u16, [u8; 16])>,
 }
 
@@ -91,6 +92,12 @@ impl Assembler {
 
     /// Schedules a trace whose root was seen at `seen` (a second root of it is ignored).
     pub fn enqueue(&self, tenant: u16, trace_id: [u8; 16], seen: Instant) {
+        self.enqueue_faulty(tenant, trace_id, seen, false);
+    }
+
+    /// Schedules a trace whose root was seen at `seen` while the faults were on (`faulty`):
+    /// the corruption fault applies to such traces only, however late they are assembled.
+    pub fn enqueue_faulty(&self, tenant: u16, trace_id: [u8; 16], seen: Instant, faulty: bool) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         if pending.queue.len() >= self.limit {
             self.dropped.fetch_add(1, Relaxed);
@@ -99,7 +106,7 @@ impl Assembler {
         if pending.keys.insert((tenant, trace_id)) {
             pending
                 .queue
-                .push_back((seen + self.settle, tenant, trace_id));
+                .push_back((seen + self.settle, tenant, trace_id, faulty));
         }
     }
 
@@ -119,23 +126,27 @@ impl Assembler {
             let next = {
                 let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
                 match pending.queue.front() {
-                    Some(&(due, tenant, id)) if due <= now => {
+                    Some(&(due, tenant, id, faulty)) if due <= now => {
                         pending.queue.pop_front();
                         pending.keys.remove(&(tenant, id));
-                        Some((tenant, id))
+                        Some((tenant, id, faulty))
                     }
                     _ => None,
                 }
             };
-            let Some((tenant, id)) = next else { return };
+            let Some((tenant, id, faulty)) = next else {
+                return;
+            };
             if traces.contains(tenant, &id) {
                 continue;
             }
             if let Some(mut trace) = self.assemble(workers, tenant, &id) {
-                if every_nth(
-                    &self.faults.assembled_for_corruption,
-                    self.faults.corrupt_every,
-                ) {
+                if faulty
+                    && every_nth(
+                        &self.faults.assembled_for_corruption,
+                        self.faults.corrupt_every,
+                    )
+                {
                     corrupt(&mut trace);
                 }
                 if traces.insert(tenant, id, trace) {

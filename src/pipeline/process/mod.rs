@@ -10,6 +10,7 @@
 //! here take it.
 
 pub mod assembler;
+pub mod cap;
 pub mod worker;
 
 use std::sync::Arc;
@@ -42,36 +43,61 @@ pub fn run(shared: &Shared, index: usize) {
 
 /// Processes one batch.
 pub fn process(shared: &Shared, index: usize, batch: Batch) {
-    let delay = shared.config.faults.span_delay;
+    let faults = &shared.config.faults;
+    if let Some(cap) = &shared.cap {
+        cap.wait(batch.spans.len());
+    }
+    let delay = faults.span_delay;
     if !delay.is_zero() {
         std::thread::sleep(delay.saturating_mul(batch.spans.len() as u32));
     }
     let now = Instant::now();
     let tenant = &batch.tenant;
+    shared.fault_gate.saw(&tenant.name, now);
+    let faulty = shared.fault_gate.on(now);
     let waited = now.duration_since(batch.admitted).as_nanos() as u64;
     tenant.counters.last_queue_wait_ns.store(waited, Relaxed);
     let n = batch.spans.len() as u64;
     let mut state = lock(&shared.workers[index]);
-    let drop_fraction = shared.config.faults.drop_fraction;
-    if drop_fraction > 0.0 && state.fault_roll() < drop_fraction {
+    let drop_fraction = faults.drop_fraction;
+    if faulty && drop_fraction > 0.0 && state.fault_roll() < drop_fraction {
         tenant.counters.fault_dropped.fetch_add(n, Relaxed);
         return;
     }
+    state.histograms.coarse = faulty && faults.coarse_histograms;
     state
         .histograms
         .record_batch(tenant.index, &batch.body, &batch.spans);
-    state
-        .spans
-        .insert(tenant.index, &batch.body, &batch.spans, now);
+    let unstored = faults.unstored_fraction;
+    if !(faulty && unstored > 0.0 && state.fault_roll() < unstored) {
+        state
+            .spans
+            .insert(tenant.index, &batch.body, &batch.spans, now);
+    }
     drop(state);
 
     let threshold = tenant.assembly_threshold_ns.load(Relaxed);
+    let assembly_delay = if faulty {
+        faults.assembly_delay
+    } else {
+        std::time::Duration::ZERO
+    };
     let mut errors = 0;
     for span in &batch.spans {
         errors += u64::from(span.is_error());
-        if span.is_root() && (span.duration_ns() >= threshold || shared.assembler.extra_fault()) {
-            shared.assembler.enqueue(tenant.index, span.trace_id, now);
+        if span.is_root()
+            && (span.duration_ns() >= threshold || (faulty && shared.assembler.extra_fault()))
+        {
+            shared.assembler.enqueue_faulty(
+                tenant.index,
+                span.trace_id,
+                now + assembly_delay,
+                faulty,
+            );
         }
+    }
+    if faulty && faults.ignore_errors {
+        errors = 0;
     }
     tenant.errors.add(now, n, errors);
     tenant.counters.processed.fetch_add(n, Relaxed);

@@ -5,16 +5,26 @@
 //! run of spans, and the operation map once per span (an FxHash of the span name). Beside each
 //! service's histograms sit its span counts by status (unset, ok, error), counted in the same
 //! pass with no allocation: `/metrics` exports them for a Prometheus error-ratio rule.
+//! Beside each HDR histogram sit the series' classic buckets (`buckets`), also for `/metrics`.
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::FxHashMap;
+use super::buckets::{DurationBuckets, SPANMETRICS_DEFAULT_MS};
 use crate::pipeline::ingest::decode::SpanRef;
 
-type Ops = FxHashMap<Box<[u8]>, Histogram<u64>>;
+type Ops = FxHashMap<Box<[u8]>, OpSeries>;
+
+/// One operation's HDR histogram and classic buckets.
+#[derive(Debug)]
+struct OpSeries {
+    hdr: Histogram<u64>,
+    buckets: DurationBuckets,
+}
 
 /// (service, operation) as sent.
 pub type SeriesKey = (Box<[u8]>, Box<[u8]>);
@@ -42,6 +52,9 @@ pub struct WorkerHistograms {
     digits: u8,
     series_limit: usize,
     tenants: Vec<TenantSeries>,
+    /// The coarse-histogram fault is on for the batch being recorded.
+    pub coarse: bool,
+    bounds: Arc<[u64]>,
 }
 
 /// Quantiles of one series, in nanoseconds.
@@ -75,7 +88,19 @@ impl WorkerHistograms {
             digits,
             series_limit,
             tenants: Vec::new(),
+            coarse: false,
+            bounds: SPANMETRICS_DEFAULT_MS
+                .iter()
+                .map(|ms| ms * 1_000_000)
+                .collect(),
         }
+    }
+
+    /// The same with classic buckets under `bounds` (ns, ascending) instead of the spanmetrics
+    /// connector's defaults.
+    pub fn with_buckets(mut self, bounds: Arc<[u64]>) -> Self {
+        self.bounds = bounds;
+        self
     }
 
     /// Records the durations of a batch's spans.
@@ -84,11 +109,18 @@ impl WorkerHistograms {
         if self.tenants.len() <= index {
             self.tenants.resize_with(index + 1, TenantSeries::default);
         }
-        let (digits, limit) = (self.digits, self.series_limit);
+        let (digits, limit, coarse) = (self.digits, self.series_limit, self.coarse);
+        let bounds = &self.bounds;
         let series = &mut self.tenants[index];
         for run in spans.chunk_by(|a, b| a.service == b.service) {
-            let service = run[0].service.slice(body);
+            let service = key_of(run[0].service.slice(body));
+            // A new service is only taken while there is room for one more series: services
+            // never outnumber series, so both stay within the limit.
             if !series.services.contains_key(service) {
+                if series.series >= limit {
+                    series.dropped_spans += run.len() as u64;
+                    continue;
+                }
                 series
                     .services
                     .insert(service.into(), ServiceSeries::default());
@@ -98,8 +130,8 @@ impl WorkerHistograms {
             };
             for span in run {
                 status[status_index(span.status_code)] += 1;
-                let name = span.name.slice(body);
-                let histogram = match ops.get_mut(name) {
+                let name = key_of(span.name.slice(body));
+                let op = match ops.get_mut(name) {
                     Some(h) => h,
                     None if series.series >= limit => {
                         series.dropped_spans += 1;
@@ -107,13 +139,21 @@ impl WorkerHistograms {
                     }
                     None => {
                         series.series += 1;
-                        let h = Histogram::new(digits).expect("digits validated to 1..=5");
-                        ops.entry(name.into()).or_insert(h)
+                        let hdr = Histogram::new(digits).expect("digits validated to 1..=5");
+                        let buckets = DurationBuckets::new(bounds.clone());
+                        ops.entry(name.into()).or_insert(OpSeries { hdr, buckets })
                     }
                 };
+                let ns = if coarse {
+                    crate::pipeline::faults::one_digit(span.duration_ns())
+                } else {
+                    span.duration_ns()
+                };
+                op.buckets.record(ns);
+                let histogram = &mut op.hdr;
                 // `record` grows the histogram; `saturating_record` would clamp instead.
-                if histogram.record(span.duration_ns()).is_err() {
-                    histogram.saturating_record(span.duration_ns());
+                if histogram.record(ns).is_err() {
+                    histogram.saturating_record(ns);
                 }
             }
         }
@@ -126,7 +166,7 @@ impl WorkerHistograms {
         };
         into.dropped_spans += series.dropped_spans;
         for (service, ServiceSeries { ops, .. }) in &series.services {
-            for (op, h) in ops {
+            for (op, OpSeries { hdr: h, .. }) in ops {
                 let key = (lossy(service), lossy(op));
                 match into.series.get_mut(&key) {
                     Some(m) => {
@@ -134,6 +174,26 @@ impl WorkerHistograms {
                         let _ = m.add(h);
                     }
                     None => drop(into.series.insert(key, h.clone())),
+                }
+            }
+        }
+    }
+
+    /// Adds this worker's classic buckets of `tenant` into `into`, by (service, operation).
+    pub fn buckets_into(
+        &self,
+        tenant: u16,
+        into: &mut BTreeMap<(String, String), DurationBuckets>,
+    ) {
+        let Some(series) = self.tenants.get(usize::from(tenant)) else {
+            return;
+        };
+        for (service, ServiceSeries { ops, .. }) in &series.services {
+            for (op, s) in ops {
+                let key = (lossy(service), lossy(op));
+                match into.get_mut(&key) {
+                    Some(m) => m.add(&s.buckets),
+                    None => drop(into.insert(key, s.buckets.clone())),
                 }
             }
         }
@@ -151,6 +211,14 @@ impl WorkerHistograms {
         series.dropped_spans
     }
 
+    /// The most series any tenant holds in this worker, and the spans this worker did not
+    /// record for want of room, over all tenants (for the limits of `/api/v1/stats`).
+    pub fn usage(&self) -> (usize, u64) {
+        self.tenants.iter().fold((0, 0), |(most, dropped), t| {
+            (most.max(t.series), dropped + t.dropped_spans)
+        })
+    }
+
     /// Adds this worker's span counts by status of `tenant`, per service, into `into`.
     pub fn status_into(&self, tenant: u16, into: &mut BTreeMap<String, StatusCounts>) {
         let Some(series) = self.tenants.get(usize::from(tenant)) else {
@@ -163,6 +231,15 @@ impl WorkerHistograms {
             }
         }
     }
+}
+
+/// Longest service or operation name kept as a series key, in bytes; longer names are cut, so
+/// that the memory of `series_per_tenant` series is bounded by the limit, not by what a client
+/// sends (a name may otherwise be as long as a whole request).
+pub const MAX_SERIES_NAME_BYTES: usize = 256;
+
+fn key_of(name: &[u8]) -> &[u8] {
+    &name[..name.len().min(MAX_SERIES_NAME_BYTES)]
 }
 
 /// Where a status code is counted in [`StatusCounts`].

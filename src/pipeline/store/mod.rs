@@ -2,6 +2,7 @@
 //! `histograms` (per worker, per tenant/service/operation HDR histograms), `spans` (per worker,
 //! recent spans indexed by trace ID, for assembly) and `traces` (assembled traces per tenant).
 
+pub mod buckets;
 pub mod histograms;
 pub mod spans;
 pub mod traces;

@@ -5,11 +5,18 @@ use std::fmt::Write as _;
 
 use super::svg::Chart;
 use super::{escape, page, warnings};
+use crate::fidelity::DistributionResult;
 use crate::report::fidelity::FidelityReport;
+use crate::verify::histograms::QUANTILES;
 
 /// Renders the page.
 pub fn render(r: &FidelityReport) -> String {
     let mut body = String::new();
+    if !r.schemes.is_empty() {
+        body.push_str("<h2>Schemes: relative error by quantile</h2>\n");
+        body.push_str(&schemes_chart(r));
+        body.push_str(&schemes_table(r));
+    }
     body.push_str("<h2>Relative error by quantile</h2>\n");
     body.push_str(&errors_chart(r));
     body.push_str("<h2>Quantiles</h2>\n");
@@ -145,6 +152,118 @@ fn table(r: &FidelityReport) -> String {
         }
     }
     s.push_str("</table>\n");
+    s
+}
+
+/// The columns of the schemes table: the target, then every scheme.
+fn columns(r: &FidelityReport) -> Vec<(&str, &[DistributionResult])> {
+    std::iter::once(("target", r.distributions.as_slice()))
+        .chain(
+            r.schemes
+                .iter()
+                .map(|x| (x.scheme.as_str(), x.distributions.as_slice())),
+        )
+        .collect()
+}
+
+/// The largest relative error of `ds` at quantile `q` (`None`: not reported anywhere).
+fn worst_at(ds: &[DistributionResult], q: f64) -> Option<f64> {
+    ds.iter()
+        .flat_map(|d| d.quantiles.iter().filter(|x| x.q == q))
+        .map(|x| x.rel_error)
+        .reduce(f64::max)
+}
+
+/// Lowest decade drawn: errors below 10^-6 (and exact answers) sit on the floor.
+const FLOOR: f64 = -6.0;
+
+/// One line per scheme: log10 of its largest relative error over the distributions, per quantile.
+fn schemes_chart(r: &FidelityReport) -> String {
+    let qs = QUANTILES;
+    let cols = columns(r);
+    let log = |e: f64| if e > 0.0 { e.log10().max(FLOOR) } else { FLOOR };
+    let top = cols
+        .iter()
+        .flat_map(|(_, ds)| qs.iter().filter_map(|&q| worst_at(ds, q)))
+        .map(log)
+        .fold(0.0, f64::max)
+        .ceil();
+    let mut c = Chart::new(
+        "chart-schemes",
+        "log10 of the largest relative error over the distributions (−2 = 1%)",
+        300.0,
+        (0.0, (qs.len() - 1) as f64),
+        (FLOOR, top.max(0.0)),
+    )
+    .without_x_ticks();
+    for (i, q) in qs.iter().enumerate() {
+        c.x_label(i as f64, &quantile_name(*q));
+    }
+    if let Some(a) = r.allowed_rel_error.filter(|a| *a > 0.0) {
+        c.hline(a.log10(), "limit", &format!("allowed {a}"));
+    }
+    for (k, (name, ds)) in cols.iter().enumerate() {
+        let points: Vec<(f64, Option<f64>)> = qs
+            .iter()
+            .enumerate()
+            .map(|(i, &q)| (i as f64, worst_at(ds, q).map(log)))
+            .collect();
+        let class = format!("dist-{}", k % 10);
+        c.line(&points, &format!("{class} scheme-line"), true);
+        c.legend(name, &class);
+    }
+    let mut s = c.finish(true);
+    s.push_str("<style>.scheme-line{stroke-width:2}polyline.dist-0,polyline.dist-1,polyline.dist-2,\
+polyline.dist-3,polyline.dist-4,polyline.dist-5,polyline.dist-6,polyline.dist-7{stroke:currentColor}</style>\n");
+    s
+}
+
+/// Relative error per distribution and quantile, one column per scheme, and bytes per series.
+fn schemes_table(r: &FidelityReport) -> String {
+    let cols = columns(r);
+    let mut s =
+        String::from("<table id=\"schemes\"><tr><th>distribution</th><th>q</th><th>exact ns</th>");
+    for (name, _) in &cols {
+        let _ = write!(s, "<th>{}</th>", escape(name));
+    }
+    s.push_str("</tr>\n");
+    let over = |e: f64| r.allowed_rel_error.is_some_and(|a| e > a);
+    for d in &r.distributions {
+        for q in &d.quantiles {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{}</td><td class=\"num\">{}</td>",
+                escape(&d.name),
+                quantile_name(q.q),
+                q.expected
+            );
+            for (_, ds) in &cols {
+                let cell = ds
+                    .iter()
+                    .find(|x| x.name == d.name)
+                    .and_then(|x| x.quantiles.iter().find(|y| y.q == q.q));
+                match cell {
+                    Some(y) => {
+                        let class = if over(y.rel_error) { "fail" } else { "" };
+                        let tip = format!("reported {} ns", y.reported);
+                        let _ = write!(
+                            s,
+                            "<td class=\"num {class}\" title=\"{tip}\">{:.4}</td>",
+                            y.rel_error
+                        );
+                    }
+                    None => s.push_str("<td>-</td>"),
+                }
+            }
+            s.push_str("</tr>\n");
+        }
+    }
+    s.push_str("<tr><td colspan=\"3\">bytes per series (largest)</td><td>-</td>");
+    for x in &r.schemes {
+        let b = x.max_memory_bytes.map_or("-".into(), |b| b.to_string());
+        let _ = write!(s, "<td class=\"num\">{b}</td>");
+    }
+    s.push_str("</tr>\n</table>\n");
     s
 }
 
