@@ -169,6 +169,32 @@ fn a_corrupted_attribute_fails_trace_content() {
 }
 
 #[test]
+fn assembling_only_the_spans_that_arrived_before_the_root_fails_trace_content() {
+    // A fifth of the traces send one fragment after the root (reorder_ratio 0.2).
+    let outcome = faulty_run("", |c| c.faults.assemble_at_root = true);
+    let (status, evidence) = status_of(&outcome, "trace_content");
+    assert_eq!(status, Status::Fail, "{evidence}");
+    assert!(evidence.contains("spans instead of"), "{evidence}");
+}
+
+#[test]
+fn dropping_the_spans_of_a_trace_beyond_a_size_fails_trace_content() {
+    // Only the large shape (1,000 spans) is over the limit.
+    let outcome = faulty_run("", |c| c.faults.max_trace_spans = 500);
+    let (status, evidence) = status_of(&outcome, "trace_content");
+    assert_eq!(status, Status::Fail, "{evidence}");
+    assert!(evidence.contains("500 spans instead of 1000"), "{evidence}");
+}
+
+#[test]
+fn counting_both_copies_of_a_duplicated_span_fails_trace_content() {
+    let outcome = faulty_run("", |c| c.faults.count_duplicate_spans = true);
+    let (status, evidence) = status_of(&outcome, "trace_content");
+    assert_eq!(status, Status::Fail, "{evidence}");
+    assert!(evidence.contains("span_count is"), "{evidence}");
+}
+
+#[test]
 fn the_same_seed_gives_the_same_sentinel_traces() {
     let plan = |seed| {
         run_plan(&RunOverrides {

@@ -24,7 +24,6 @@ use crate::support::{HEAVY, assert_matches_schema};
 const PROFILE: &str = r#"
 [sentinel]
 traces_per_sec = 40.0
-error_spans_per_sec = 200.0
 settle = "1s"
 freshness_timeout = "5s"
 retry_max_elapsed = "2s"

@@ -229,6 +229,7 @@ impl RunPlan {
             self.sentinel.probe.durations_ns(),
             self.sentinel.assembly_threshold.as_nanos() as u64,
         )
+        .with_arrival(self.sentinel.arrival())
     }
 
     /// The error stream of this run.
@@ -306,6 +307,7 @@ pub fn build(
             "a peer sits in front of the embedded pipeline; drop --target or the [peer] section",
         ));
     }
+    validate_fragments(&s, &target).map_err(|(path, msg)| field(path, &msg))?;
     let load = validate_load(s.load.clone(), source, Target::Discard, Vec::new())?;
     Ok(RunPlan {
         seed: o.seed.or(s.sentinel.seed).unwrap_or_else(rand::random),
@@ -329,6 +331,29 @@ pub fn build(
         tenant,
         profile: o.profile.clone(),
     })
+}
+
+/// The sentinel's fragments against the target: late ones within the embedded pipeline's
+/// settle window, and a second protocol only where the target has both addresses.
+fn validate_fragments(s: &Profile, target: &TargetPlan) -> Result<(), (&'static str, String)> {
+    let late = s.sentinel.late_fragment_max;
+    if matches!(target, TargetPlan::Embedded(_)) && late * 2 > s.pipeline.settle {
+        return Err((
+            "sentinel.late_fragment_max",
+            format!(
+                "{late:?} could miss the embedded pipeline's settle window: at most half of `pipeline.settle` ({:?})",
+                s.pipeline.settle
+            ),
+        ));
+    }
+    let one_address = s.peer.is_some() || matches!(target, TargetPlan::External { .. });
+    if !s.sentinel.fragment_protocols.is_empty() && one_address {
+        return Err((
+            "sentinel.fragment_protocols",
+            "chooses between both addresses of the target, which only the embedded pipeline without a [peer] has; leave it empty to use the target's own protocol".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn validate_phases(phases: &[PhaseSpec]) -> Result<(), (usize, String)> {

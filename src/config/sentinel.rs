@@ -6,8 +6,23 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::duration as dur;
+use crate::sentinel::ambient::Ambient;
+use crate::sentinel::arrival::ArrivalSpec;
 use crate::sentinel::errors::BurstSchedule;
 use crate::sentinel::probe::ProbeSpec;
+
+/// Largest `large_trace_spans` (span IDs derive from a 16-bit node index).
+pub const MAX_LARGE_TRACE_SPANS: u32 = 10_000;
+
+/// A protocol the sentinel's fragments may go over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FragmentProtocol {
+    /// OTLP/gRPC.
+    Grpc,
+    /// OTLP/HTTP.
+    Http,
+}
 
 /// The alert rule the sentinel creates on the target at start and deletes at the end.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,16 +64,38 @@ pub struct SentinelSection {
     /// Seed of the sentinel's traces; unset means a new random seed each run (printed in the
     /// report), so repeated runs against one backend never reuse trace IDs.
     pub seed: Option<u64>,
-    /// Ambient traces per second (4 spans each).
+    /// Ambient traces per second, cycling through the shapes (a single span, a chain of 10, a
+    /// fan-out of 100, eight services, and a large trace); 224 spans per trace on average with
+    /// the default `large_trace_spans`.
     pub traces_per_sec: f64,
+    /// Spans of the large shape.
+    pub large_trace_spans: u32,
+    /// A trace's fragments (one request per service and depth, children first, the root last)
+    /// are spread over at most this long, whatever the root's duration.
+    #[serde(with = "dur")]
+    pub fragment_spread: Duration,
+    /// Share of traces that send one fragment after the root.
+    pub reorder_ratio: f64,
+    /// A late fragment comes at most this long after the root; it must fit in the target's
+    /// settle window (checked against the embedded pipeline's `settle`, with half of it spare).
+    #[serde(with = "dur")]
+    pub late_fragment_max: Duration,
+    /// Share of traces that send one fragment twice (the target must store its spans once).
+    pub duplicate_ratio: f64,
+    /// Protocols a trace's fragments are split between, in turn: `"grpc"`, `"http"`. Empty:
+    /// the target's own protocol. Both need both addresses of the target (the embedded
+    /// pipeline without a peer).
+    pub fragment_protocols: Vec<FragmentProtocol>,
     /// Root duration at or above which the target assembles a trace; the sentinel sets it for
     /// its tenant through the target's API where the API allows.
     #[serde(with = "dur")]
     pub assembly_threshold: Duration,
     /// Root durations the ambient stream cycles through.
     pub probe: ProbeSpec,
-    /// Error-stream spans per second (single-span traces).
-    pub error_spans_per_sec: f64,
+    /// Error-stream spans per second (single-span traces). Unset: twice the ambient stream's
+    /// spans per second, so that a burst lifts the tenant's error ratio well over the alert
+    /// threshold (the ratio counts ambient spans too).
+    pub error_spans_per_sec: Option<f64>,
     /// When the error stream bursts, from the start of the run.
     pub bursts: BurstSchedule,
     /// Fraction of error-stream spans with status ERROR inside a burst.
@@ -90,9 +127,15 @@ impl Default for SentinelSection {
             tenant: "sentinel".into(),
             seed: None,
             traces_per_sec: 20.0,
+            large_trace_spans: 1000,
+            fragment_spread: Duration::from_secs(2),
+            reorder_ratio: 0.2,
+            late_fragment_max: Duration::from_millis(500),
+            duplicate_ratio: 0.1,
+            fragment_protocols: Vec::new(),
             assembly_threshold: Duration::from_secs(1),
             probe: ProbeSpec::default(),
-            error_spans_per_sec: 200.0,
+            error_spans_per_sec: None,
             bursts: BurstSchedule::default(),
             error_ratio_in_burst: 0.9,
             error_ratio_outside: 0.0,
@@ -111,13 +154,14 @@ impl SentinelSection {
     pub fn validate(&self) -> Result<(), String> {
         let positive = [
             ("traces_per_sec", self.traces_per_sec),
-            ("error_spans_per_sec", self.error_spans_per_sec),
+            ("error_spans_per_sec", self.error_spans_per_sec()),
         ];
         for (name, v) in positive {
             if !(v.is_finite() && v > 0.0) {
                 return Err(format!("`{name}` must be positive"));
             }
         }
+        self.validate_arrival()?;
         for (name, v) in [
             ("error_ratio_in_burst", self.error_ratio_in_burst),
             ("error_ratio_outside", self.error_ratio_outside),
@@ -149,10 +193,61 @@ impl SentinelSection {
         self.probe.validate().map_err(|e| format!("probe: {e}"))
     }
 
+    fn validate_arrival(&self) -> Result<(), String> {
+        if !(1..=MAX_LARGE_TRACE_SPANS).contains(&self.large_trace_spans) {
+            return Err(format!(
+                "`large_trace_spans` must be between 1 and {MAX_LARGE_TRACE_SPANS}"
+            ));
+        }
+        for (name, v) in [
+            ("reorder_ratio", self.reorder_ratio),
+            ("duplicate_ratio", self.duplicate_ratio),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!("`{name}` must be between 0 and 1"));
+            }
+        }
+        if self.reorder_ratio + self.duplicate_ratio > 1.0 {
+            return Err("`reorder_ratio` + `duplicate_ratio` must be at most 1".into());
+        }
+        if self.fragment_spread.is_zero() {
+            return Err("`fragment_spread` must be positive".into());
+        }
+        if self.late_fragment_max * 2 > self.settle {
+            return Err(format!(
+                "`late_fragment_max` {:?} could miss the settle window: at most half of `settle` ({:?})",
+                self.late_fragment_max, self.settle
+            ));
+        }
+        Ok(())
+    }
+
+    /// The arrival settings of the ambient stream.
+    pub fn arrival(&self) -> ArrivalSpec {
+        ArrivalSpec {
+            large_trace_spans: self.large_trace_spans,
+            fragment_spread: self.fragment_spread,
+            reorder_ratio: self.reorder_ratio,
+            late_fragment_max: self.late_fragment_max,
+            duplicate_ratio: self.duplicate_ratio,
+        }
+    }
+
+    /// Ambient spans per second, on average.
+    pub fn ambient_spans_per_sec(&self) -> f64 {
+        self.traces_per_sec * Ambient::mean_spans_per_trace(self.large_trace_spans)
+    }
+
+    /// Error-stream spans per second: as set, or twice the ambient stream's.
+    pub fn error_spans_per_sec(&self) -> f64 {
+        self.error_spans_per_sec
+            .unwrap_or_else(|| 2.0 * self.ambient_spans_per_sec())
+    }
+
     /// Share of the tenant's spans that come from the error stream.
     pub fn error_share(&self) -> f64 {
-        let ambient = self.traces_per_sec * crate::sentinel::ambient::SPANS_PER_TRACE as f64;
-        self.error_spans_per_sec / (self.error_spans_per_sec + ambient)
+        let errors = self.error_spans_per_sec();
+        errors / (errors + self.ambient_spans_per_sec())
     }
 
     /// The tenant's error ratio inside a burst.

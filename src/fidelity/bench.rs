@@ -97,7 +97,7 @@ async fn run(
     section: &FidelitySection,
     on_step: &mut (dyn FnMut(&str) + Send),
 ) -> anyhow::Result<FidelityOutcome> {
-    let (exporter, query) = (&h.exporter, &h.query);
+    let (exporter, query) = (&h.exporters[0], &h.query);
     let mut warnings = Vec::new();
     let mut sent = Vec::new();
     for (i, &d) in section.distributions.iter().enumerate() {

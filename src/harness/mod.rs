@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::run::{RunPlan, TargetPlan};
+use crate::config::sentinel::FragmentProtocol;
 use crate::pipeline::Pipeline;
 use crate::run::peer::{self, PeerProcess};
 use crate::sentinel::webhook::WebhookReceiver;
@@ -21,8 +22,9 @@ use crate::verify::api::{QueryClient, RuleBody};
 pub struct Harness {
     /// Where spans go: the embedded pipeline, the peer in front of it, or `--target`.
     pub target: Target,
-    /// The sentinel's own connection to `target`.
-    pub exporter: Exporter,
+    /// The sentinel's own connections: to `target`, or one per protocol of the sentinel's
+    /// `fragment_protocols` (to both addresses of the embedded pipeline).
+    pub exporters: Vec<Exporter>,
     /// The query API of the backend (the embedded pipeline's, or `--query-url`).
     pub query: QueryClient,
     pipeline: Option<Pipeline>,
@@ -71,7 +73,7 @@ impl Harness {
         };
         let mut harness = Harness {
             target: Target::Discard,
-            exporter: Exporter::Discard,
+            exporters: Vec::new(),
             query: QueryClient::new(&query_url, plan.tenant_header.clone(), plan.tenant.clone()),
             pipeline,
             peer: None,
@@ -107,7 +109,17 @@ impl Harness {
             },
             (TargetPlan::Embedded(_), None) => unreachable!("open starts the embedded pipeline"),
         };
-        self.exporter = Exporter::connect(&self.target, &sentinel_transport(plan)).await?;
+        let opts = sentinel_transport(plan);
+        let targets = match (&self.pipeline, &plan.sentinel.fragment_protocols[..]) {
+            (Some(pipeline), protocols) if !protocols.is_empty() => protocols
+                .iter()
+                .map(|p| pipeline_target(pipeline, *p))
+                .collect::<anyhow::Result<Vec<_>>>()?,
+            _ => vec![self.target.clone()],
+        };
+        for target in &targets {
+            self.exporters.push(Exporter::connect(target, &opts).await?);
+        }
         Ok(())
     }
 
@@ -159,11 +171,24 @@ impl Harness {
     }
 }
 
-/// How the sentinel's own connection is set up.
+/// One address of the embedded pipeline.
+fn pipeline_target(pipeline: &Pipeline, protocol: FragmentProtocol) -> anyhow::Result<Target> {
+    let text = match protocol {
+        FragmentProtocol::Grpc => format!("grpc://{}", pipeline.grpc_addr()),
+        FragmentProtocol::Http => format!("{}/v1/traces", pipeline.http_endpoint()),
+    };
+    text.parse()
+        .with_context(|| format!("the pipeline's address {text}"))
+}
+
+/// Connections the sentinel opens per exporter: its fragments take them in turn.
+const SENTINEL_CONNECTIONS: usize = 4;
+
+/// How the sentinel's own connections are set up.
 pub fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
     TransportOptions {
         tenant_header: plan.tenant_header.clone(),
-        connections: 1,
+        connections: SENTINEL_CONNECTIONS,
         concurrency: 1024,
         timeout: Duration::from_secs(5),
         encoding: plan.load.transport.encoding,

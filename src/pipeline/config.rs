@@ -157,6 +157,13 @@ pub struct Faults {
     /// Every Nth assembled trace has the value of its first span's first attribute altered
     /// (0: never).
     pub corrupt_every: u64,
+    /// Traces are assembled as soon as their root arrives, from the spans that arrived before
+    /// it (no settle window for late ones).
+    pub assemble_at_root: bool,
+    /// Assembled traces keep at most this many spans, the first by start time (0: no limit).
+    pub max_trace_spans: usize,
+    /// A span that arrived twice is kept once but counted twice in the trace's `span_count`.
+    pub count_duplicate_spans: bool,
     /// Firing transitions are made this much after the ratio crossed the threshold (a slow
     /// detector); resolving ones are on time.
     pub fire_delay: Duration,

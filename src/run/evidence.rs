@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use crate::pipeline::refused::RefusedCounts;
-use crate::sentinel::ambient::{OPERATIONS, SERVICES, SPANS_PER_TRACE};
 use crate::sentinel::ledger::{Found, Outcome};
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::{Notification, WebhookReceiver};
@@ -181,14 +180,11 @@ fn expected_durations(ctx: &SentinelCtx, phase: usize) -> BTreeMap<(String, Stri
         if r.phase != phase || r.outcome != Outcome::Acked {
             continue;
         }
-        let durations = ctx.ambient.durations_ns(seq as u64);
-        for node in 0..SPANS_PER_TRACE {
-            let key = (
-                SERVICES[node].to_owned(),
-                format!("{name}/{}", OPERATIONS[node]),
-            );
-            out.entry(key).or_default().push(durations[node]);
-        }
+        let seq = ledger.first_seq + seq as u64;
+        ctx.ambient.for_each_duration(seq, |service, operation, d| {
+            let key = (service.to_owned(), format!("{name}/{operation}"));
+            out.entry(key).or_default().push(d);
+        });
     }
     out
 }

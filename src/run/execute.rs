@@ -117,7 +117,7 @@ async fn start(h: &Harness, plan: &Arc<RunPlan>) -> anyhow::Result<Running> {
         plan: Arc::new(plan.sentinel_plan()),
         ambient: plan.ambient(),
         errors: plan.errors(),
-        exporter: h.exporter.clone(),
+        exporters: h.exporters.clone(),
         anchor: Anchor::now(),
         ledger: Mutex::new(Ledger::new(plan.phases.len())),
     });

@@ -1,32 +1,22 @@
-//! The ambient sentinel stream: multi-span traces across a few services whose root durations
-//! cycle through the latency probe. Every trace is a pure function of (run seed, sequence
-//! number, phase, end time), so the verifier regenerates what it expects instead of storing it,
-//! and the traces that must be assembled (root duration at or above the assembly threshold) are
-//! known exactly.
+//! The ambient sentinel stream: traces of every shape (`shapes`) whose root durations cycle
+//! through the latency probe, sent in fragments (`arrival`). Every trace is a pure function of
+//! (run seed, sequence number, phase, root end time), so the verifier regenerates what it
+//! expects instead of storing it, and the traces that must be assembled (root duration at or
+//! above the assembly threshold) are known exactly.
+//!
+//! Shapes are crossed with the probe: trace `seq` has probe value `seq mod P` and shape
+//! `(seq + ⌊seq / P⌋) mod 5`, so within one pass of the probe every shape meets durations on
+//! both sides of the threshold, and over five passes every shape meets every duration.
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind};
 
+use super::arrival::{Arrival, ArrivalSpec, Fragment};
+use super::shapes::{SHAPES, Shape, span_window};
 use crate::model::ids;
 
 /// Stream index of the ambient stream in ID derivation (far from load stream indices).
 pub const AMBIENT_STREAM: u32 = 0x5e00_0001;
-
-/// Services of the ambient trace, by node.
-pub const SERVICES: [&str; 4] = [
-    "sentinel-frontend",
-    "sentinel-api",
-    "sentinel-db",
-    "sentinel-api",
-];
-/// Operation suffixes by node; the span name is `{phase}/{op}` so each phase has its own
-/// histogram series.
-pub const OPERATIONS: [&str; 4] = ["checkout", "api", "db", "cache"];
-/// Parent of each node.
-const PARENTS: [Option<u16>; 4] = [None, Some(0), Some(1), Some(0)];
-
-/// Spans in one ambient trace.
-pub const SPANS_PER_TRACE: usize = 4;
 
 /// The ambient stream of one run.
 #[derive(Debug, Clone)]
@@ -35,21 +25,12 @@ pub struct Ambient {
     probe: Vec<u64>,
     threshold_ns: u64,
     run_id: String,
-}
-
-/// Start offset and duration of a node, from the root's duration `d`: children sit inside
-/// their parents.
-fn node_timing(node: usize, d: u64) -> (u64, u64) {
-    match node {
-        0 => (0, d),
-        1 => (d / 4, d / 2),
-        2 => (d / 4 + d / 8, d / 4),
-        _ => (d / 16, d / 8),
-    }
+    arrival: ArrivalSpec,
 }
 
 impl Ambient {
-    /// The stream for `seed`, cycling through `probe` (nanoseconds, non-empty).
+    /// The stream for `seed`, cycling through `probe` (nanoseconds, non-empty), with the
+    /// default arrival settings.
     pub fn new(seed: u64, probe: Vec<u64>, threshold_ns: u64) -> Self {
         assert!(!probe.is_empty(), "the probe has durations");
         Self {
@@ -57,7 +38,18 @@ impl Ambient {
             probe,
             threshold_ns,
             run_id: format!("{seed:016x}"),
+            arrival: ArrivalSpec::default(),
         }
+    }
+
+    /// The same stream with other arrival settings.
+    pub fn with_arrival(self, arrival: ArrivalSpec) -> Self {
+        Self { arrival, ..self }
+    }
+
+    /// The arrival settings.
+    pub fn arrival_spec(&self) -> &ArrivalSpec {
+        &self.arrival
     }
 
     /// The run identifier carried in every span (`sentinel.run`).
@@ -70,6 +62,22 @@ impl Ambient {
         self.probe[(seq % self.probe.len() as u64) as usize]
     }
 
+    /// Shape of trace `seq`.
+    pub fn shape(&self, seq: u64) -> Shape {
+        let pass = seq / self.probe.len() as u64;
+        SHAPES[((seq + pass) % SHAPES.len() as u64) as usize]
+    }
+
+    /// Arrival pattern of trace `seq`.
+    pub fn arrival(&self, seq: u64) -> Arrival {
+        self.arrival.arrival(ids::trace_key(self.key, seq))
+    }
+
+    /// Spans of trace `seq` (without duplicates).
+    pub fn span_count(&self, seq: u64) -> u32 {
+        self.shape(seq).span_count(self.arrival.large_trace_spans)
+    }
+
     /// Whether trace `seq` must be assembled by the target.
     pub fn must_assemble(&self, seq: u64) -> bool {
         self.root_duration_ns(seq) >= self.threshold_ns
@@ -80,48 +88,79 @@ impl Ambient {
         ids::trace_id(ids::trace_key(self.key, seq))
     }
 
-    /// Every span of trace `seq`, whose root ends at `end_unix_ns`, in node order.
-    pub fn spans(&self, seq: u64, phase: &str, end_unix_ns: u64) -> Vec<Span> {
+    /// The requests trace `seq` is sent in, in sending order.
+    pub fn fragments(&self, seq: u64) -> Vec<Fragment> {
         let tk = ids::trace_key(self.key, seq);
+        self.arrival
+            .fragments(tk, self.shape(seq), self.root_duration_ns(seq))
+    }
+
+    /// Span `node` of trace `seq` whose root ends at `end_unix_ns`, with its service.
+    pub fn span(&self, seq: u64, node: u32, phase: &str, end_unix_ns: u64) -> (Span, &'static str) {
+        let tk = ids::trace_key(self.key, seq);
+        let shape = self.shape(seq);
+        let n = shape.node(node);
         let d = self.root_duration_ns(seq);
+        let levels = shape.levels(self.arrival.large_trace_spans);
+        let (start, end) = span_window(n.depth, levels, d);
         let root_start = end_unix_ns.saturating_sub(d);
-        (0..SPANS_PER_TRACE)
-            .map(|node| {
-                let (offset, duration) = node_timing(node, d);
-                let start = root_start + offset;
-                Span {
-                    trace_id: ids::trace_id(tk).to_vec(),
-                    span_id: ids::span_id(ids::span_hash(tk, node as u16)).to_vec(),
-                    parent_span_id: PARENTS[node]
-                        .map(|p| ids::span_id(ids::span_hash(tk, p)).to_vec())
-                        .unwrap_or_default(),
-                    name: format!("{phase}/{}", OPERATIONS[node]),
-                    kind: if node == 0 {
-                        SpanKind::Server
-                    } else {
-                        SpanKind::Internal
-                    } as i32,
-                    start_time_unix_nano: start,
-                    end_time_unix_nano: start + duration,
-                    attributes: vec![
-                        int_attr("sentinel.seq", seq as i64),
-                        int_attr("sentinel.node", node as i64),
-                        string_attr("sentinel.run", &self.run_id),
-                    ],
-                    status: Some(Status {
-                        message: String::new(),
-                        code: 1,
-                    }),
-                    ..Default::default()
-                }
-            })
+        let span = Span {
+            trace_id: ids::trace_id(tk).to_vec(),
+            span_id: ids::span_id(ids::span_hash(tk, node as u16)).to_vec(),
+            parent_span_id: n
+                .parent
+                .map(|p| ids::span_id(ids::span_hash(tk, p as u16)).to_vec())
+                .unwrap_or_default(),
+            name: format!("{phase}/{}", n.operation),
+            kind: if node == 0 {
+                SpanKind::Server
+            } else {
+                SpanKind::Internal
+            } as i32,
+            start_time_unix_nano: root_start + start,
+            end_time_unix_nano: root_start + end,
+            attributes: vec![
+                int_attr("sentinel.seq", seq as i64),
+                int_attr("sentinel.node", i64::from(node)),
+                string_attr("sentinel.run", &self.run_id),
+                string_attr("sentinel.shape", shape.name()),
+            ],
+            status: Some(Status {
+                message: String::new(),
+                code: 1,
+            }),
+            ..Default::default()
+        };
+        (span, n.service)
+    }
+
+    /// Every span of trace `seq`, whose root ends at `end_unix_ns`, in node order, with its
+    /// service.
+    pub fn spans(&self, seq: u64, phase: &str, end_unix_ns: u64) -> Vec<(Span, &'static str)> {
+        (0..self.span_count(seq))
+            .map(|node| self.span(seq, node, phase, end_unix_ns))
             .collect()
     }
 
-    /// Durations of every span of trace `seq`, by node (for exact histogram quantiles).
-    pub fn durations_ns(&self, seq: u64) -> [u64; SPANS_PER_TRACE] {
+    /// Calls `f(service, operation, duration)` for every span the target receives of trace
+    /// `seq`, a duplicated fragment's spans twice (a backend counts what it receives).
+    pub fn for_each_duration(&self, seq: u64, mut f: impl FnMut(&'static str, &'static str, u64)) {
+        let shape = self.shape(seq);
         let d = self.root_duration_ns(seq);
-        std::array::from_fn(|node| node_timing(node, d).1)
+        let levels = shape.levels(self.arrival.large_trace_spans);
+        for fragment in self.fragments(seq) {
+            for &i in &fragment.nodes {
+                let n = shape.node(i);
+                let (start, end) = span_window(n.depth, levels, d);
+                f(n.service, n.operation, end - start);
+            }
+        }
+    }
+
+    /// Mean spans per trace over a cycle of the shapes (for rate budgets).
+    pub fn mean_spans_per_trace(large_trace_spans: u32) -> f64 {
+        let total: u32 = SHAPES.iter().map(|s| s.span_count(large_trace_spans)).sum();
+        f64::from(total) / SHAPES.len() as f64
     }
 }
 
@@ -161,12 +200,26 @@ mod tests {
         let b = Ambient::new(8, vec![1_000, 2_000_000_000], 1_000_000_000);
         assert_ne!(a.trace_id(3), b.trace_id(3));
         assert!(!a.must_assemble(0) && a.must_assemble(1));
-        let spans = a.spans(1, "load", 10_000_000_000);
-        assert_eq!(spans[0].end_time_unix_nano, 10_000_000_000);
-        for s in &spans[1..] {
-            assert!(s.start_time_unix_nano >= spans[0].start_time_unix_nano);
-            assert!(s.end_time_unix_nano <= spans[0].end_time_unix_nano);
+        let seq = (0..10).find(|s| a.shape(*s) == Shape::Chain).unwrap();
+        let spans = a.spans(seq, "load", 10_000_000_000);
+        assert_eq!(spans[0].0.end_time_unix_nano, 10_000_000_000);
+        for (s, _) in &spans[1..] {
+            assert!(s.start_time_unix_nano > spans[0].0.start_time_unix_nano);
+            assert!(s.end_time_unix_nano < spans[0].0.end_time_unix_nano);
         }
-        assert_eq!(spans[2].parent_span_id, spans[1].span_id);
+        assert_eq!(spans[2].0.parent_span_id, spans[1].0.span_id);
+    }
+
+    #[test]
+    fn every_shape_meets_both_sides_of_the_threshold_in_one_pass_of_the_probe() {
+        let probe: Vec<u64> = (1..=40).map(|i| i * 100_000_000).collect();
+        let a = Ambient::new(1, probe, 2_000_000_000);
+        for shape in SHAPES {
+            let sides: std::collections::HashSet<bool> = (0..40)
+                .filter(|s| a.shape(*s) == shape)
+                .map(|s| a.must_assemble(s))
+                .collect();
+            assert_eq!(sides.len(), 2, "{shape:?}");
+        }
     }
 }

@@ -45,8 +45,11 @@ pub struct TraceRecord {
     pub intended: Instant,
     /// Whether the target must assemble it.
     pub must_assemble: bool,
-    /// How the target answered.
+    /// How the target answered all its fragments: pending until every one is answered, then
+    /// acked only when every one was.
     pub outcome: Outcome,
+    /// Fragments not answered yet.
+    pub fragments_pending: u32,
     /// What the verifier found.
     pub found: Found,
     /// The last lookup of it was not answered (an error, not a "not found").
@@ -95,6 +98,26 @@ pub struct Ledger {
     pub queue_wait_max: Vec<Option<Duration>>,
 }
 
+impl TraceRecord {
+    /// Records the answer to one fragment: a refusal or failure decides the trace at once; the
+    /// last answer of a trace with none decides it acked.
+    pub fn answered(&mut self, answer: Outcome) {
+        self.fragments_pending = self.fragments_pending.saturating_sub(1);
+        let worse = match (self.outcome, answer) {
+            (Outcome::Failed, _) | (_, Outcome::Pending) => None,
+            (_, Outcome::Failed) => Some(Outcome::Failed),
+            (Outcome::Rejected, _) => None,
+            (_, Outcome::Rejected) => Some(Outcome::Rejected),
+            _ => None,
+        };
+        if let Some(o) = worse {
+            self.outcome = o;
+        } else if self.fragments_pending == 0 && self.outcome == Outcome::Pending {
+            self.outcome = Outcome::Acked;
+        }
+    }
+}
+
 impl Ledger {
     /// A ledger for `phases` phases.
     pub fn new(phases: usize) -> Self {
@@ -104,6 +127,11 @@ impl Ledger {
             queue_wait_max: vec![None; phases],
             ..Self::default()
         }
+    }
+
+    /// The sequence number the next pushed trace gets.
+    pub fn next_seq(&self) -> u64 {
+        self.first_seq + self.traces.len() as u64
     }
 
     /// Records an ambient trace about to be sent; returns its sequence number.

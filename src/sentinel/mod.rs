@@ -4,8 +4,10 @@
 //! number); `probe` picks the latency values that test histogram limits.
 
 pub mod ambient;
+pub mod arrival;
 pub mod errors;
 pub mod ledger;
 pub mod probe;
 pub mod sender;
+pub mod shapes;
 pub mod webhook;

@@ -77,6 +77,9 @@ pub struct ApiTrace {
     pub trace_id: String,
     /// When the target assembled it, unix ns.
     pub assembled_at_unix_nano: u64,
+    /// How many spans the target says the trace has, when it says.
+    #[serde(default)]
+    pub span_count: Option<u64>,
     /// Its spans.
     pub spans: Vec<ApiSpan>,
 }

@@ -9,7 +9,6 @@ use tokio_util::sync::CancellationToken;
 
 use super::api::QueryClient;
 use super::traces::{first_difference, hex};
-use crate::sentinel::ambient::SERVICES;
 use crate::sentinel::ledger::Found;
 use crate::sentinel::sender::SentinelCtx;
 
@@ -68,12 +67,9 @@ async fn look_up(ctx: &SentinelCtx, query: &QueryClient, seq: u64) {
     let unanswered = answer.is_err();
     let found = match answer {
         Ok(Some(trace)) => {
-            let expected: Vec<_> = ctx
+            let expected = ctx
                 .ambient
-                .spans(seq, &ctx.plan.phases[phase].name, end_unix_ns)
-                .into_iter()
-                .zip(SERVICES)
-                .collect();
+                .spans(seq, &ctx.plan.phases[phase].name, end_unix_ns);
             let after = now - intended;
             match first_difference(&expected, &trace) {
                 None => Found::Verified(after),

@@ -3,6 +3,7 @@
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::Value;
+use std::collections::HashMap;
 
 use super::api::{ApiSpan, ApiTrace};
 
@@ -37,9 +38,17 @@ pub fn first_difference(expected: &[(Span, &str)], got: &ApiTrace) -> Option<Str
             expected.len()
         ));
     }
+    if let Some(n) = got.span_count.filter(|n| *n != expected.len() as u64) {
+        return Some(format!(
+            "span_count is {n}, sent {} spans (each once)",
+            expected.len()
+        ));
+    }
+    let by_id: HashMap<&str, &ApiSpan> =
+        got.spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
     for (span, service) in expected {
         let id = hex(&span.span_id);
-        let Some(found) = got.spans.iter().find(|s| s.span_id == id) else {
+        let Some(found) = by_id.get(id.as_str()) else {
             return Some(format!("span {id} is missing"));
         };
         if let Some(diff) = span_difference(span, service, found) {

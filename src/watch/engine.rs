@@ -91,7 +91,7 @@ async fn start<'h>(
         plan: Arc::new(run.sentinel_plan()),
         ambient: run.ambient(),
         errors: run.errors(),
-        exporter: h.exporter.clone(),
+        exporters: h.exporters.clone(),
         anchor: Anchor::now(),
         ledger: Mutex::new(Ledger::new(1)),
     });

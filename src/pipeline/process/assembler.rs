@@ -39,14 +39,20 @@ pub struct Assembler {
     faults: AssemblyFaults,
 }
 
-/// The assembly faults (`Faults::extra_assembly_every`, `Faults::corrupt_every`) and their
-/// counters.
+/// The assembly faults (`Faults::extra_assembly_every`, `Faults::corrupt_every`,
+/// `assemble_at_root`, `max_trace_spans`, `count_duplicate_spans`) and their counters.
 #[derive(Debug, Default)]
 pub struct AssemblyFaults {
     /// Assemble every Nth root below the threshold (0: never).
     pub extra_every: u64,
     /// Corrupt every Nth assembled trace (0: never).
     pub corrupt_every: u64,
+    /// Assemble when the root arrives, without waiting for late spans.
+    pub at_root: bool,
+    /// Keep at most this many spans of a trace (0: all).
+    pub max_spans: usize,
+    /// Count both copies of a span that arrived twice.
+    pub count_duplicates: bool,
     below_threshold_roots: AtomicU64,
     assembled_for_corruption: AtomicU64,
 }
@@ -57,6 +63,9 @@ impl AssemblyFaults {
         Self {
             extra_every: faults.extra_assembly_every,
             corrupt_every: faults.corrupt_every,
+            at_root: faults.assemble_at_root,
+            max_spans: faults.max_trace_spans,
+            count_duplicates: faults.count_duplicate_spans,
             ..Self::default()
         }
     }
@@ -103,10 +112,15 @@ impl Assembler {
             self.dropped.fetch_add(1, Relaxed);
             return;
         }
+        let settle = if faulty && self.faults.at_root {
+            Duration::ZERO
+        } else {
+            self.settle
+        };
         if pending.keys.insert((tenant, trace_id)) {
             pending
                 .queue
-                .push_back((seen + self.settle, tenant, trace_id, faulty));
+                .push_back((seen + settle, tenant, trace_id, faulty));
         }
     }
 
@@ -140,7 +154,7 @@ impl Assembler {
             if traces.contains(tenant, &id) {
                 continue;
             }
-            if let Some(mut trace) = self.assemble(workers, tenant, &id) {
+            if let Some(mut trace) = self.assemble(workers, tenant, &id, faulty) {
                 if faulty
                     && every_nth(
                         &self.faults.assembled_for_corruption,
@@ -161,6 +175,7 @@ impl Assembler {
         workers: &[Mutex<WorkerState>],
         tenant: u16,
         id: &[u8; 16],
+        faulty: bool,
     ) -> Option<AssembledTrace> {
         let mut found = Vec::new();
         for state in workers {
@@ -170,6 +185,7 @@ impl Assembler {
         }
         let mut spans: Vec<AssembledSpan> = Vec::with_capacity(found.len());
         let mut seen = HashSet::new();
+        let copies = found.len();
         for span in found {
             match decode(&span) {
                 Some(s) if seen.insert(s.span_id.clone()) => spans.push(s),
@@ -180,6 +196,14 @@ impl Assembler {
         spans.sort_by(|a, b| {
             (a.start_time_unix_nano, &a.span_id).cmp(&(b.start_time_unix_nano, &b.span_id))
         });
+        let mut span_count = spans.len();
+        if faulty && self.faults.count_duplicates {
+            span_count = copies;
+        }
+        if faulty && self.faults.max_spans > 0 && spans.len() > self.faults.max_spans {
+            spans.truncate(self.faults.max_spans);
+            span_count = spans.len();
+        }
         let root = spans
             .iter()
             .filter(|s| s.parent_span_id.is_empty())
@@ -193,6 +217,7 @@ impl Assembler {
                 .end_time_unix_nano
                 .saturating_sub(root.start_time_unix_nano),
             assembled_at_unix_nano: unix_nanos(),
+            span_count,
             spans,
         })
     }

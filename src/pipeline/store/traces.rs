@@ -49,6 +49,8 @@ pub struct AssembledTrace {
     pub duration_ns: u64,
     /// When the pipeline assembled it, unix ns.
     pub assembled_at_unix_nano: u64,
+    /// Spans of the trace, each counted once however often it arrived.
+    pub span_count: usize,
     /// All spans found, ordered by start time then span ID.
     pub spans: Vec<AssembledSpan>,
 }
