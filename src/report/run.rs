@@ -1,11 +1,13 @@
 //! The report of `span-sentinel run`: JSON (`schemas/run.schema.json`) and a terminal summary
 //! with one table of checks.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
 use super::human_rate;
+use crate::run::evidence::TraceCounts;
 use crate::run::execute::{PhaseOutcome, RunOutcome};
 use crate::run::timeline::Timeline;
 use crate::verify::checks::Check;
@@ -82,6 +84,12 @@ pub struct SentinelSummary {
     pub traces_incorrect: u64,
     /// Assembled although they should not have been (or twice).
     pub traces_unexpected: u64,
+    /// The traces by shape (`single`, `chain`, `fan_out`, `services`, `large`).
+    #[serde(default)]
+    pub traces_by_shape: BTreeMap<String, TraceCounts>,
+    /// The traces by arrival pattern (`in_order`, `late_fragment`, `duplicate_fragment`).
+    #[serde(default)]
+    pub traces_by_arrival: BTreeMap<String, TraceCounts>,
     /// Send to first found.
     pub freshness_ms: Option<Millis>,
     /// Histogram fidelity.
@@ -171,6 +179,8 @@ fn sentinel_summary(p: &PhaseOutcome) -> SentinelSummary {
         traces_missing: e.missing,
         traces_incorrect: e.incorrect,
         traces_unexpected: e.unexpected,
+        traces_by_shape: p.sentinel.by_shape.clone(),
+        traces_by_arrival: p.sentinel.by_arrival.clone(),
         freshness_ms: Millis::of(&e.freshness),
         histogram: HistogramSummary {
             max_rel_error: e.histogram_max_rel_error,

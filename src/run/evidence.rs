@@ -40,6 +40,40 @@ pub struct PhaseEvidence {
     /// The longest a sentinel batch was seen waiting in the target's queue (sampled each
     /// second; targets that report it).
     pub queue_wait_max: Option<Duration>,
+    /// Ambient traces by shape.
+    pub by_shape: BTreeMap<String, TraceCounts>,
+    /// Ambient traces by arrival pattern.
+    pub by_arrival: BTreeMap<String, TraceCounts>,
+}
+
+/// What became of the ambient traces of one shape or arrival pattern in a phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TraceCounts {
+    /// Sent.
+    pub sent: u64,
+    /// Of those, the ones that had to be assembled.
+    pub expected: u64,
+    /// Found with the expected content.
+    pub verified: u64,
+    /// Not found in time.
+    pub missing: u64,
+    /// Found with other content.
+    pub incorrect: u64,
+}
+
+impl TraceCounts {
+    fn count(&mut self, must_assemble: bool, found: &Found) {
+        self.sent += 1;
+        if !must_assemble {
+            return;
+        }
+        self.expected += 1;
+        match found {
+            Found::Verified(_) => self.verified += 1,
+            Found::Incorrect { .. } => self.incorrect += 1,
+            Found::Missing | Found::Waiting => self.missing += 1,
+        }
+    }
 }
 
 /// The checks that need each query of the target.
@@ -126,9 +160,17 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
 
 fn traces(ctx: &SentinelCtx, out: &mut [PhaseEvidence]) {
     let ledger = ctx.ledger();
-    for r in &ledger.traces {
+    for (i, r) in ledger.traces.iter().enumerate() {
         let p = &mut out[r.phase];
         p.traces_sent += 1;
+        let seq = ledger.first_seq + i as u64;
+        let shape = ctx.ambient.shape(seq).name();
+        let arrival = ctx.ambient.arrival(seq).name();
+        for (map, key) in [(&mut p.by_shape, shape), (&mut p.by_arrival, arrival)] {
+            map.entry(key.to_owned())
+                .or_default()
+                .count(r.must_assemble, &r.found);
+        }
         if !r.must_assemble {
             continue;
         }
