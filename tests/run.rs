@@ -195,6 +195,22 @@ fn counting_both_copies_of_a_duplicated_span_fails_trace_content() {
 }
 
 #[test]
+fn losing_links_fails_trace_content() {
+    let outcome = faulty_run("", |c| c.faults.drop_links = true);
+    let (status, evidence) = status_of(&outcome, "trace_content");
+    assert_eq!(status, Status::Fail, "{evidence}");
+    assert!(evidence.contains("0 links instead of 1"), "{evidence}");
+}
+
+#[test]
+fn losing_an_event_attribute_fails_trace_content() {
+    let outcome = faulty_run("", |c| c.faults.drop_event_attribute = true);
+    let (status, evidence) = status_of(&outcome, "trace_content");
+    assert_eq!(status, Status::Fail, "{evidence}");
+    assert!(evidence.contains("events[0].attributes"), "{evidence}");
+}
+
+#[test]
 fn the_same_seed_gives_the_same_sentinel_traces() {
     let plan = |seed| {
         run_plan(&RunOverrides {

@@ -164,6 +164,10 @@ pub struct Faults {
     pub max_trace_spans: usize,
     /// A span that arrived twice is kept once but counted twice in the trace's `span_count`.
     pub count_duplicate_spans: bool,
+    /// Assembled spans lose their links.
+    pub drop_links: bool,
+    /// Assembled span events lose their first attribute.
+    pub drop_event_attribute: bool,
     /// Firing transitions are made this much after the ratio crossed the threshold (a slow
     /// detector); resolving ones are on time.
     pub fire_delay: Duration,

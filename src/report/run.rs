@@ -85,10 +85,10 @@ pub struct SentinelSummary {
     /// Assembled although they should not have been (or twice).
     pub traces_unexpected: u64,
     /// The traces by shape (`single`, `chain`, `fan_out`, `services`, `large`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub traces_by_shape: BTreeMap<String, TraceCounts>,
     /// The traces by arrival pattern (`in_order`, `late_fragment`, `duplicate_fragment`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub traces_by_arrival: BTreeMap<String, TraceCounts>,
     /// Send to first found.
     pub freshness_ms: Option<Millis>,

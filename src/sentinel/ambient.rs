@@ -9,9 +9,10 @@
 //! both sides of the threshold, and over five passes every shape meets every duration.
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind};
+use opentelemetry_proto::tonic::trace::v1::Span;
 
 use super::arrival::{Arrival, ArrivalSpec, Fragment};
+use super::content;
 use super::shapes::{SHAPES, Shape, span_window};
 use crate::model::ids;
 
@@ -107,7 +108,7 @@ impl Ambient {
         let levels = shape.levels(self.arrival.large_trace_spans);
         let (start, end) = span_window(n.depth, levels, d);
         let root_start = end_unix_ns.saturating_sub(d);
-        let span = Span {
+        let mut span = Span {
             trace_id: ids::trace_id(tk).to_vec(),
             span_id: ids::span_id(ids::span_hash(tk, node as u16)).to_vec(),
             parent_span_id: n
@@ -115,11 +116,6 @@ impl Ambient {
                 .map(|p| ids::span_id(ids::span_hash(tk, p as u16)).to_vec())
                 .unwrap_or_default(),
             name: format!("{phase}/{}", n.operation),
-            kind: if node == 0 {
-                SpanKind::Server
-            } else {
-                SpanKind::Internal
-            } as i32,
             start_time_unix_nano: root_start + start,
             end_time_unix_nano: root_start + end,
             attributes: vec![
@@ -128,12 +124,13 @@ impl Ambient {
                 string_attr("sentinel.run", &self.run_id),
                 string_attr("sentinel.shape", shape.name()),
             ],
-            status: Some(Status {
-                message: String::new(),
-                code: 1,
-            }),
             ..Default::default()
         };
+        let previous = seq.checked_sub(1).map(|p| {
+            let tk = ids::trace_key(self.key, p);
+            (ids::trace_id(tk), ids::span_id(ids::span_hash(tk, 0)))
+        });
+        content::dress(&mut span, node, previous);
         (span, n.service)
     }
 

@@ -68,6 +68,27 @@ pub struct ApiSpan {
     pub status_code: i32,
     /// Status message.
     pub status_message: String,
+    /// W3C trace state.
+    #[serde(default)]
+    pub trace_state: String,
+    /// OTLP span flags.
+    #[serde(default)]
+    pub flags: u32,
+    /// Attributes the sender dropped.
+    #[serde(default)]
+    pub dropped_attributes_count: u32,
+    /// Events the sender dropped.
+    #[serde(default)]
+    pub dropped_events_count: u32,
+    /// Links the sender dropped.
+    #[serde(default)]
+    pub dropped_links_count: u32,
+    /// Events, each as the target returns it (compared as JSON).
+    #[serde(default)]
+    pub events: Vec<serde_json::Value>,
+    /// Links, each as the target returns it (compared as JSON).
+    #[serde(default)]
+    pub links: Vec<serde_json::Value>,
 }
 
 /// An assembled trace.

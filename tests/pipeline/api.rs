@@ -173,6 +173,7 @@ async fn every_endpoint_answers_in_its_documented_shape() {
             "start_time_unix_nano",
             "duration_ns",
             "assembled_at_unix_nano",
+            "span_count",
             "spans"
         ])
     );

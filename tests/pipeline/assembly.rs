@@ -39,6 +39,13 @@ fn expected(span: &Span, service: &str) -> Value {
         "attributes": attributes(span),
         "status_code": span.status.as_ref().unwrap().code,
         "status_message": span.status.as_ref().unwrap().message,
+        "trace_state": span.trace_state,
+        "flags": span.flags,
+        "dropped_attributes_count": span.dropped_attributes_count,
+        "dropped_events_count": span.dropped_events_count,
+        "dropped_links_count": span.dropped_links_count,
+        "events": [],
+        "links": [],
     })
 }
 

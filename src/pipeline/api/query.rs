@@ -122,7 +122,7 @@ pub fn search(shared: &Shared, tenant: &Tenant, query: Option<&str>) -> Response
             root_service: &t.root_service,
             start_time_unix_nano: t.start_time_unix_nano,
             duration_ns: t.duration_ns,
-            span_count: t.spans.len(),
+            span_count: t.span_count,
         })
         .collect();
     json_response(StatusCode::OK, &json!({ "traces": traces }))

@@ -15,7 +15,9 @@ use prost::Message;
 use super::worker::{self, WorkerState};
 use crate::pipeline::alerts::evaluator::unix_nanos;
 use crate::pipeline::store::spans::FoundSpan;
-use crate::pipeline::store::traces::{AssembledSpan, AssembledTrace, TraceStore};
+use crate::pipeline::store::traces::{
+    AssembledEvent, AssembledLink, AssembledSpan, AssembledTrace, TraceStore,
+};
 
 #[derive(Debug, Default)]
 struct Pending {
@@ -53,6 +55,10 @@ pub struct AssemblyFaults {
     pub max_spans: usize,
     /// Count both copies of a span that arrived twice.
     pub count_duplicates: bool,
+    /// Drop every link.
+    pub drop_links: bool,
+    /// Drop the first attribute of every event.
+    pub drop_event_attribute: bool,
     below_threshold_roots: AtomicU64,
     assembled_for_corruption: AtomicU64,
 }
@@ -66,6 +72,8 @@ impl AssemblyFaults {
             at_root: faults.assemble_at_root,
             max_spans: faults.max_trace_spans,
             count_duplicates: faults.count_duplicate_spans,
+            drop_links: faults.drop_links,
+            drop_event_attribute: faults.drop_event_attribute,
             ..Self::default()
         }
     }
@@ -163,6 +171,9 @@ impl Assembler {
                 {
                     corrupt(&mut trace);
                 }
+                if faulty {
+                    self.lose_content(&mut trace);
+                }
                 if traces.insert(tenant, id, trace) {
                     self.assembled.fetch_add(1, Relaxed);
                 }
@@ -223,6 +234,25 @@ impl Assembler {
     }
 }
 
+impl Assembler {
+    /// The content faults: links dropped, event attributes lost.
+    fn lose_content(&self, trace: &mut AssembledTrace) {
+        for span in &mut trace.spans {
+            if self.faults.drop_links {
+                span.links.clear();
+            }
+            if self.faults.drop_event_attribute {
+                for event in &mut span.events {
+                    let first = event.attributes.keys().next().cloned();
+                    if let Some(key) = first {
+                        event.attributes.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The corruption fault: alter the value of the first attribute of the first span.
 fn corrupt(trace: &mut AssembledTrace) {
     let first = trace
@@ -265,6 +295,33 @@ fn decode(found: &FoundSpan) -> Option<AssembledSpan> {
         attributes: attributes(&span.attributes),
         status_code: status.code,
         status_message: status.message,
+        trace_state: span.trace_state,
+        flags: span.flags,
+        dropped_attributes_count: span.dropped_attributes_count,
+        dropped_events_count: span.dropped_events_count,
+        dropped_links_count: span.dropped_links_count,
+        events: span
+            .events
+            .iter()
+            .map(|e| AssembledEvent {
+                time_unix_nano: e.time_unix_nano,
+                name: e.name.clone(),
+                attributes: attributes(&e.attributes),
+                dropped_attributes_count: e.dropped_attributes_count,
+            })
+            .collect(),
+        links: span
+            .links
+            .iter()
+            .map(|l| AssembledLink {
+                trace_id: hex(&l.trace_id),
+                span_id: hex(&l.span_id),
+                trace_state: l.trace_state.clone(),
+                attributes: attributes(&l.attributes),
+                dropped_attributes_count: l.dropped_attributes_count,
+                flags: l.flags,
+            })
+            .collect(),
     })
 }
 

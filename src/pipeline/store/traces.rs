@@ -32,6 +32,50 @@ pub struct AssembledSpan {
     pub status_code: i32,
     /// Status message.
     pub status_message: String,
+    /// W3C trace state.
+    pub trace_state: String,
+    /// OTLP span flags.
+    pub flags: u32,
+    /// Attributes the sender dropped.
+    pub dropped_attributes_count: u32,
+    /// Events the sender dropped.
+    pub dropped_events_count: u32,
+    /// Links the sender dropped.
+    pub dropped_links_count: u32,
+    /// Span events, in the order sent.
+    pub events: Vec<AssembledEvent>,
+    /// Links to other spans, in the order sent.
+    pub links: Vec<AssembledLink>,
+}
+
+/// An event of an assembled span.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AssembledEvent {
+    /// When it happened, unix ns.
+    pub time_unix_nano: u64,
+    /// Event name.
+    pub name: String,
+    /// Attributes, as span attributes are.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Attributes the sender dropped.
+    pub dropped_attributes_count: u32,
+}
+
+/// A link of an assembled span.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AssembledLink {
+    /// Linked trace ID, hex.
+    pub trace_id: String,
+    /// Linked span ID, hex.
+    pub span_id: String,
+    /// W3C trace state.
+    pub trace_state: String,
+    /// Attributes, as span attributes are.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Attributes the sender dropped.
+    pub dropped_attributes_count: u32,
+    /// OTLP link flags.
+    pub flags: u32,
 }
 
 /// A trace assembled because its root was at least the tenant's threshold long.
