@@ -211,6 +211,31 @@ fn losing_an_event_attribute_fails_trace_content() {
 }
 
 #[test]
+fn a_healthy_run_with_fragments_split_between_grpc_and_http_passes() {
+    let outcome = faulty_run("fragment_protocols = [\"grpc\", \"http\"]", |_| {});
+    assert_eq!(outcome.verdict, Status::Pass, "{:#?}", outcome.checks);
+}
+
+#[test]
+fn late_fragments_that_could_miss_the_pipelines_settle_window_are_a_profile_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late.toml");
+    std::fs::write(
+        &path,
+        "[sentinel]\nsettle = \"2s\"\nlate_fragment_max = \"800ms\"\n[pipeline]\nsettle = \"1s\"\n",
+    )
+    .unwrap();
+    let err = run_plan(&RunOverrides {
+        profile: Some(path),
+        ..RunOverrides::default()
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("sentinel.late_fragment_max"), "{err}");
+    assert!(err.contains("settle"), "{err}");
+}
+
+#[test]
 fn the_same_seed_gives_the_same_sentinel_traces() {
     let plan = |seed| {
         run_plan(&RunOverrides {
