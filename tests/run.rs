@@ -121,6 +121,17 @@ fn a_healthy_short_run_passes() {
     // The control for the fault tests below: the same run without a fault passes.
     let outcome = faulty_run("", |_| {});
     assert_eq!(outcome.verdict, Status::Pass, "{:#?}", outcome.checks);
+    // Every shape on both sides of the threshold, every arrival pattern verified.
+    let baseline = &outcome.phases[1].sentinel;
+    for shape in ["single", "chain", "fan_out", "services", "large"] {
+        let c = baseline.by_shape[shape];
+        assert!(c.expected > 0 && c.sent > c.expected, "{shape}: {c:?}");
+        assert_eq!(c.verified, c.expected, "{shape}: {c:?}");
+    }
+    for arrival in ["in_order", "late_fragment", "duplicate_fragment"] {
+        let c = baseline.by_arrival[arrival];
+        assert!(c.verified > 0, "{arrival}: {c:?}");
+    }
 }
 
 #[test]
@@ -175,6 +186,9 @@ fn assembling_only_the_spans_that_arrived_before_the_root_fails_trace_content() 
     let (status, evidence) = status_of(&outcome, "trace_content");
     assert_eq!(status, Status::Fail, "{evidence}");
     assert!(evidence.contains("spans instead of"), "{evidence}");
+    // The evidence by arrival pattern shows what was lost: the late fragments.
+    let late = &outcome.phases[1].sentinel.by_arrival["late_fragment"];
+    assert!(late.incorrect > 0, "{late:?}");
 }
 
 #[test]
@@ -184,6 +198,12 @@ fn dropping_the_spans_of_a_trace_beyond_a_size_fails_trace_content() {
     let (status, evidence) = status_of(&outcome, "trace_content");
     assert_eq!(status, Status::Fail, "{evidence}");
     assert!(evidence.contains("500 spans instead of 1000"), "{evidence}");
+    // The evidence by shape shows which traces: the large ones, and only they.
+    let by_shape = &outcome.phases[1].sentinel.by_shape;
+    assert!(by_shape["large"].incorrect > 0, "{by_shape:?}");
+    for shape in ["single", "chain", "fan_out", "services"] {
+        assert_eq!(by_shape[shape].incorrect, 0, "{by_shape:?}");
+    }
 }
 
 #[test]
