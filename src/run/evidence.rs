@@ -161,6 +161,11 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
 fn traces(ctx: &SentinelCtx, out: &mut [PhaseEvidence]) {
     let ledger = ctx.ledger();
     for (i, r) in ledger.traces.iter().enumerate() {
+        // Not wholly sent when the run was stopped (its fragments go out over up to
+        // `fragment_spread`): nothing the target did or failed to do can be seen in it.
+        if r.outcome == Outcome::Pending && r.found == Found::Waiting {
+            continue;
+        }
         let p = &mut out[r.phase];
         p.traces_sent += 1;
         let seq = ledger.first_seq + i as u64;

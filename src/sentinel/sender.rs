@@ -97,7 +97,9 @@ impl SentinelCtx {
                 continue;
             }
             let intended = begin + root_at;
-            let phase = self.plan.phase_at(offset);
+            // A trace belongs to the phase its root is sent in: that is when the target
+            // decides to assemble it, and what its span names say.
+            let phase = self.plan.phase_at(offset + root_at);
             let fragments = self.ambient.fragments(seq);
             let record = TraceRecord {
                 phase,
