@@ -159,11 +159,14 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
 }
 
 fn traces(ctx: &SentinelCtx, out: &mut [PhaseEvidence]) {
+    let now = Instant::now();
     let ledger = ctx.ledger();
     for (i, r) in ledger.traces.iter().enumerate() {
-        // Not wholly sent when the run was stopped (its fragments go out over up to
-        // `fragment_spread`): nothing the target did or failed to do can be seen in it.
-        if r.outcome == Outcome::Pending && r.found == Found::Waiting {
+        // Not wholly sent, or not yet decidable (its freshness window still open), when the run
+        // was stopped: nothing the target did or failed to do can be seen in it. A run that
+        // ends normally drains until every window has closed, so this never drops a trace there.
+        let open = now < r.intended + ctx.plan.sentinel.freshness_timeout;
+        if r.found == Found::Waiting && (r.outcome == Outcome::Pending || open) {
             continue;
         }
         let p = &mut out[r.phase];
