@@ -72,7 +72,12 @@ impl Harness {
         let mut harness = Harness {
             target: Target::Discard,
             exporter: Exporter::Discard,
-            query: QueryClient::new(&query_url, plan.tenant_header.clone(), plan.tenant.clone()),
+            query: QueryClient::with_tls(
+                &query_url,
+                plan.tenant_header.clone(),
+                plan.tenant.clone(),
+                &plan.tls,
+            ),
             pipeline,
             peer: None,
         };
@@ -132,6 +137,9 @@ impl Harness {
         warnings: &mut Vec<String>,
     ) -> anyhow::Result<()> {
         let query = &self.query;
+        if plan.tls.is_insecure() {
+            warnings.push(crate::transport::tls::INSECURE_WARNING.to_owned());
+        }
         if let Err(e) = query
             .set_assembly_threshold(plan.sentinel.assembly_threshold)
             .await
@@ -171,6 +179,8 @@ pub fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
             max_elapsed: plan.sentinel.retry_max_elapsed,
             ..RetryPolicy::default()
         },
+        headers: plan.load.transport.headers.clone(),
+        tls: plan.tls.clone(),
         ..TransportOptions::default()
     }
 }

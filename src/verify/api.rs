@@ -7,12 +7,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use crate::transport::ClientTls;
 
 /// Why a query failed.
 #[derive(Debug, Error)]
@@ -160,19 +163,31 @@ pub struct QueryClient {
     base: String,
     tenant_header: HeaderName,
     tenant: HeaderValue,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
 
 impl QueryClient {
-    /// A client of the API at `base` (e.g. `http://127.0.0.1:4318`) for `tenant`.
+    /// A client of the API at `base` (e.g. `http://127.0.0.1:4318`, or `https://` trusting
+    /// the system roots) for `tenant`.
     pub fn new(base: &str, tenant_header: HeaderName, tenant: HeaderValue) -> Self {
+        Self::with_tls(base, tenant_header, tenant, &ClientTls::system())
+    }
+
+    /// A client of the API at `base` whose `https://` connections use `tls`.
+    pub fn with_tls(
+        base: &str,
+        tenant_header: HeaderName,
+        tenant: HeaderValue,
+        tls: &ClientTls,
+    ) -> Self {
+        let timeout = Duration::from_secs(5);
         Self {
             base: base.trim_end_matches('/').to_owned(),
             tenant_header,
             tenant,
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            timeout: Duration::from_secs(5),
+            client: Client::builder(TokioExecutor::new()).build(tls.connector(timeout, false)),
+            timeout,
         }
     }
 
