@@ -130,7 +130,7 @@ fn export(c: &mut Criterion) {
         first: 0,
         stride: 1,
     };
-    let body = Bytes::copy_from_slice(&template.patch(&model, range, 1_700_000_000_000_000_000));
+    let body = Bytes::copy_from_slice(template.patch(&model, range, 1_700_000_000_000_000_000));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
