@@ -193,6 +193,23 @@ fn a_ca_that_did_not_sign_the_server_fails_at_once_with_exit_3_and_says_certific
     }
 }
 
+#[test]
+fn a_query_api_whose_certificate_is_not_trusted_exits_3_and_says_certificate() {
+    let pki = Pki::new();
+    let (plain, tls) = (Serve::plain(&[]), Serve::start(&pki, &[]));
+    let out = bin()
+        .arg("run")
+        .arg(smoke())
+        .args(["--target", &format!("grpc://{}", plain.grpc)])
+        .args(["--query-url", &format!("https://{}", tls.http)])
+        .args(["--ca-file", &pki.path("other-ca.pem"), "--quiet"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("TLS certificate problem"), "{err}");
+}
+
 fn load(target: &str, tls: &[&str], report: &Path) -> Output {
     bin()
         .args([

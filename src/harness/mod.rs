@@ -11,11 +11,12 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::run::{RunPlan, TargetPlan};
+use crate::error::UnreachableError;
 use crate::pipeline::Pipeline;
 use crate::run::peer::{self, PeerProcess};
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::{Exporter, RetryPolicy, Target, TransportOptions};
-use crate::verify::api::{QueryClient, RuleBody};
+use crate::verify::api::{QueryClient, QueryError, RuleBody};
 
 /// The target as set up for one command; closed with `close()`.
 pub struct Harness {
@@ -147,10 +148,18 @@ impl Harness {
             warnings.push(format!("the target did not take the sentinel's assembly threshold ({e}); it must already be {:?}", plan.sentinel.assembly_threshold));
         }
         let a = &plan.sentinel.alert;
-        query
-            .delete_rule(&a.name)
-            .await
-            .context("deleting a leftover sentinel alert rule")?;
+        if let Err(e) = query.delete_rule(&a.name).await {
+            // The first call that must succeed: a query API that cannot be reached at all (or
+            // whose certificate is not trusted) is an unreachable target, exit 3.
+            if let QueryError::Transport { url, reason } = e {
+                return Err(UnreachableError {
+                    target: url,
+                    reason,
+                }
+                .into());
+            }
+            return Err(anyhow::Error::new(e).context("deleting a leftover sentinel alert rule"));
+        }
         let rule = RuleBody {
             name: a.name.clone(),
             threshold: a.threshold,

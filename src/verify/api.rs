@@ -157,6 +157,18 @@ pub struct RuleBody {
     pub webhook_url: Option<String>,
 }
 
+/// An error and its sources joined with `: `: hyper's own message hides a TLS failure's cause.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// A tenant-scoped client of the query API.
 #[derive(Debug, Clone)]
 pub struct QueryClient {
@@ -214,11 +226,13 @@ impl QueryClient {
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| fail(e.to_string()))?;
         tokio::time::timeout(self.timeout, async {
-            let resp = self
-                .client
-                .request(req)
-                .await
-                .map_err(|e| fail(format!("{e:#}")))?;
+            let resp = self.client.request(req).await.map_err(|e| {
+                let reason = chain(&e);
+                match crate::transport::tls::certificate_hint(&reason) {
+                    Some(hint) if url.starts_with("https:") => fail(format!("{hint}: {reason}")),
+                    _ => fail(reason),
+                }
+            })?;
             let status = resp.status();
             let bytes = resp
                 .into_body()
