@@ -90,7 +90,12 @@ fn prometheus_alerts(plan: &RunPlan) -> Option<Arc<PrometheusAlerts>> {
     let AlertSource::Prometheus { base_url } = &plan.alerts else {
         return None;
     };
-    let client = QueryClient::new(base_url, plan.tenant_header.clone(), plan.tenant.clone());
+    let client = QueryClient::with_tls(
+        base_url,
+        plan.tenant_header.clone(),
+        plan.tenant.clone(),
+        &plan.tls,
+    );
     Some(Arc::new(PrometheusAlerts::new(
         client,
         &plan.sentinel.alert.name,
