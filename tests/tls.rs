@@ -4,7 +4,6 @@
 //! problem said as such) and `--insecure-skip-verify` (warned about). And secrets kept out of
 //! every report: header values given by flag or file appear in no output.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -96,7 +95,7 @@ impl Serve {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let line = ready_line(&mut child);
+        let line = crate::support::wait_for_line(&mut child, "API on");
         let addr = |after: &str| {
             let rest = line.split(after).nth(1).unwrap();
             let addr = rest.split([',', ' ']).find(|s| !s.is_empty()).unwrap();
@@ -111,23 +110,6 @@ impl Drop for Serve {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// Reads stderr up to the ready line; the rest keeps draining on a thread.
-fn ready_line(child: &mut Child) -> String {
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "serve never got ready"
-        );
-        if line.contains("API on") {
-            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-            return line;
-        }
     }
 }
 
