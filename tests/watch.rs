@@ -2,7 +2,7 @@
 //! verified; a watch killed with SIGTERM and restarted against the same running pipeline
 //! reports no false failures; bad flags exit 2; shell completions cover every subcommand.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -234,23 +234,6 @@ fn metrics_parse_as_prometheus_text_and_move_as_traces_are_verified() {
     );
 }
 
-/// Reads stderr lines until one contains `needle`; returns it (the rest keeps draining).
-fn wait_for_line(child: &mut Child, needle: &str) -> String {
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "no {needle:?} line"
-        );
-        if line.contains(needle) {
-            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-            return line;
-        }
-    }
-}
-
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
 }
@@ -298,7 +281,7 @@ fn a_restarted_watch_against_the_same_pipeline_reports_no_false_failures() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let line = wait_for_line(&mut serve, "API on");
+    let line = crate::support::wait_for_line(&mut serve, "API on");
     let addr = |after: &str| {
         let rest = line.split(after).nth(1).unwrap();
         rest.split([',', ' '])
@@ -310,7 +293,7 @@ fn a_restarted_watch_against_the_same_pipeline_reports_no_false_failures() {
 
     let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
     let mut first = watch_process(&profile, &grpc, &http, &a, &[]);
-    wait_for_line(&mut first, "metrics on");
+    crate::support::wait_for_line(&mut first, "metrics on");
     // Bursts run 2-4 s and 8-10 s after the ready line: stop in the middle of the second.
     std::thread::sleep(Duration::from_millis(9000));
     sigterm(&first);

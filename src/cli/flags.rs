@@ -9,6 +9,7 @@ use clap::Args;
 use crate::config::Overrides;
 use crate::report::progress::{ProgressMode, RunProgress};
 use crate::report::{JsonOut, TextOut};
+use crate::transport::TlsOptions;
 
 /// The profile and where to send: the embedded pipeline, or `--target` with `--query-url`.
 #[derive(Debug, Clone, Default, Args)]
@@ -21,6 +22,54 @@ pub struct TargetArgs {
     /// Base URL of the target's query API (e.g. http://127.0.0.1:4318).
     #[arg(long, value_name = "URL")]
     pub query_url: Option<String>,
+    /// Extra header on every request to --target, KEY=VALUE; repeatable. Values never
+    /// appear in reports.
+    #[arg(long = "header", value_name = "KEY=VALUE", value_parser = super::load::parse_header)]
+    pub headers: Vec<(String, String)>,
+    /// Headers from a file, one KEY=VALUE a line: for tokens that must not show in `ps`.
+    #[arg(long, value_name = "FILE")]
+    pub header_file: Option<PathBuf>,
+    /// TLS to the target, its query API and Prometheus.
+    #[command(flatten)]
+    pub tls: TlsArgs,
+}
+
+/// TLS to the target (`grpcs://`, `https://`, or `--tls`), its query API and Prometheus.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "TLS")]
+pub struct TlsArgs {
+    /// Use TLS with a grpc:// or http:// target (grpcs:// and https:// always do).
+    #[arg(long)]
+    pub tls: bool,
+    /// PEM CA certificates to trust instead of the system roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate chain for mutual TLS (with --client-key).
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// PEM private key of --client-cert.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Name the server's certificate must carry, instead of the target's host.
+    #[arg(long, value_name = "NAME")]
+    pub tls_server_name: Option<String>,
+    /// Accept any server certificate: encrypted but not authenticated (the report warns).
+    #[arg(long)]
+    pub insecure_skip_verify: bool,
+}
+
+impl TlsArgs {
+    /// The flags as `config` reads them.
+    pub fn options(&self) -> TlsOptions {
+        TlsOptions {
+            ca_file: self.ca_file.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+            server_name: self.tls_server_name.clone(),
+            insecure_skip_verify: self.insecure_skip_verify,
+            force: self.tls,
+        }
+    }
 }
 
 impl TargetArgs {
@@ -31,6 +80,9 @@ impl TargetArgs {
             profile: self.profile.clone(),
             target: self.target.clone(),
             query_url: self.query_url.clone(),
+            tls: self.tls.options(),
+            headers: self.headers.clone(),
+            header_file: self.header_file.clone(),
             ..Overrides::default()
         }
     }

@@ -82,6 +82,9 @@ pub struct LoadArgs {
     /// Extra header on every request, KEY=VALUE; repeatable.
     #[arg(long = "header", value_name = "KEY=VALUE", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
+    /// Headers from a file, one KEY=VALUE a line: for tokens that must not show in `ps`.
+    #[arg(long, value_name = "FILE")]
+    pub header_file: Option<PathBuf>,
     /// Seed of trace and span IDs.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -106,6 +109,9 @@ pub struct LoadArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// TLS to the target.
+    #[command(flatten)]
+    pub tls: super::flags::TlsArgs,
 }
 
 impl LoadArgs {
@@ -121,12 +127,14 @@ impl LoadArgs {
             tenant: self.tenant.clone(),
             tenant_header: self.tenant_header.clone(),
             headers: self.headers.clone(),
+            header_file: self.header_file.clone(),
             seed: self.seed,
             connections: self.connections,
             concurrency: self.concurrency,
             gzip: self.gzip,
             encoding: self.encoding,
             profile: self.profile.clone(),
+            tls: self.tls.options(),
         }
     }
 }

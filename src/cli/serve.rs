@@ -167,12 +167,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         for warning in config.exposure_warnings() {
             let _ = writeln!(std::io::stderr(), "{warning}");
         }
+        let over = if config.tls.is_some() {
+            " over TLS"
+        } else {
+            ""
+        };
         let pipeline = Pipeline::start(config).await?;
         let shutdown = shutdown_signal();
         // Not eprintln!: a closed stderr must not bring the server down.
         let _ = writeln!(
             std::io::stderr(),
-            "span-sentinel serve: OTLP/gRPC on {}, OTLP/HTTP + API on {} (Ctrl-C to stop)",
+            "span-sentinel serve: OTLP/gRPC on {}, OTLP/HTTP + API on {}{over} (Ctrl-C to stop)",
             pipeline.grpc_addr(),
             pipeline.http_addr()
         );

@@ -2,6 +2,7 @@
 //! token, and connection limits and timeouts. Kept apart from the other serve flags so that the
 //! exposure of a server reads as one group in `--help`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -9,6 +10,7 @@ use clap::Args;
 use crate::error::UsageError;
 use crate::pipeline::PipelineConfig;
 use crate::pipeline::alerts::allow::Cidr;
+use crate::pipeline::tls::ServerTls;
 
 /// Exposure and connection flags of `span-sentinel serve`.
 #[derive(Debug, Args)]
@@ -30,6 +32,15 @@ pub struct GuardFlags {
     /// A connection idle (no bytes either way) this long is closed.
     #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
     pub idle_timeout: Duration,
+    /// Serve TLS on both listeners with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates chained to this PEM CA (mutual TLS; needs --tls-cert).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub client_ca: Option<PathBuf>,
 }
 
 impl GuardFlags {
@@ -54,6 +65,11 @@ impl GuardFlags {
         c.max_connections = self.max_connections;
         c.header_read_timeout = self.header_read_timeout;
         c.idle_timeout = self.idle_timeout;
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            let tls = ServerTls::from_pem(cert, key, self.client_ca.as_deref())
+                .map_err(|e| UsageError::new(format!("--tls-cert/--tls-key/--client-ca: {e}")))?;
+            config.tls = Some(tls);
+        }
         Ok(())
     }
 }

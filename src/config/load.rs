@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 
+use super::otlp_env::OtlpEnv;
 use super::profile::{LoadSection, Profile, ProfileSource};
 use crate::encode::Encoding;
 use crate::engine::{LoadPlan, RateProfile};
 use crate::error::UsageError;
 use crate::model::{FieldError, StreamModel};
-use crate::transport::{RetryPolicy, Target, TransportOptions};
+use crate::transport::{ClientTls, RetryPolicy, Target, TlsOptions, TransportOptions};
 
 /// `--rate`: spans per second, or `max`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,6 +44,8 @@ pub struct LoadOverrides {
     pub tenant_header: Option<String>,
     /// `--header KEY=VALUE` pairs.
     pub headers: Vec<(String, String)>,
+    /// `--header-file`: more headers, one `KEY=VALUE` a line (the pairs win).
+    pub header_file: Option<PathBuf>,
     /// `--seed`.
     pub seed: Option<u64>,
     /// `--connections`.
@@ -55,19 +58,47 @@ pub struct LoadOverrides {
     pub encoding: Option<Encoding>,
     /// `--profile`.
     pub profile: Option<PathBuf>,
+    /// The TLS flags.
+    pub tls: TlsOptions,
 }
 
-/// Reads the profile (if any), applies the flags over it and validates the result.
+/// Reads the profile (if any) and the `OTEL_EXPORTER_OTLP_*` variables, applies the flags
+/// over them and validates the result.
 pub fn load_plan(args: &LoadOverrides) -> Result<LoadPlan, UsageError> {
+    load_plan_with_env(args, &OtlpEnv::from_process()?)
+}
+
+/// [`load_plan`] with the variables already read (tests pass their own).
+pub fn load_plan_with_env(args: &LoadOverrides, env: &OtlpEnv) -> Result<LoadPlan, UsageError> {
     let (profile, source) = Profile::read(args.profile.as_deref())?;
-    let section = profile.load;
+    let mut section = profile.load;
     let target = match (&args.target, args.discard) {
         (Some(url), _) => url.parse::<Target>()?,
         (None, true) => Target::Discard,
-        (None, false) => return Err(UsageError::new("load needs --target URL or --sink discard")),
+        (None, false) => match &env.target {
+            Some(target) => target.clone(),
+            None => {
+                return Err(UsageError::new(
+                    "load needs --target URL, --sink discard or OTEL_EXPORTER_OTLP_ENDPOINT",
+                ));
+            }
+        },
     };
-    let headers = parse_headers(&args.headers)?;
-    validate_load(apply_flags(section, args), source.as_ref(), target, headers)
+    let target = if args.tls.force {
+        target.with_tls()
+    } else {
+        target
+    };
+    if target.is_network() {
+        env.apply_to(&mut section);
+    }
+    let flag_headers = super::headers::from_flags(&args.headers, args.header_file.as_deref())?;
+    let headers = parse_headers(&env.merge_headers(&flag_headers))?;
+    let tls =
+        ClientTls::new(&env.fill_tls(&args.tls)).map_err(|e| UsageError::new(e.to_string()))?;
+    let mut plan = validate_load(apply_flags(section, args), source.as_ref(), target, headers)?;
+    plan.transport.tls = tls;
+    Ok(plan)
 }
 
 /// Turns a `[load]` section into a plan for `target`; errors point into `source` when given.
@@ -129,23 +160,23 @@ pub fn field_error(source: Option<&ProfileSource>, path: &str, msg: &str) -> Usa
     }
 }
 
-/// Parses `--header k=v` pairs into header names and values.
+/// Parses header pairs into header names and values. Errors name the header, never its
+/// value: it may be a token.
 pub fn parse_headers(
     pairs: &[(String, String)],
 ) -> Result<Vec<(HeaderName, HeaderValue)>, UsageError> {
     pairs
         .iter()
         .map(|(k, v)| {
-            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| UsageError::new(format!("--header {k:?}: not a valid header name")))?;
+            let mut value = HeaderValue::from_str(v).map_err(|_| {
                 UsageError::new(format!(
-                    "--header {k}={v}: {k:?} is not a valid header name"
+                    "--header {k}: the value is not a valid header value"
                 ))
             })?;
-            let value = HeaderValue::from_str(v).map_err(|_| {
-                UsageError::new(format!(
-                    "--header {k}={v}: {v:?} is not a valid header value"
-                ))
-            })?;
+            // Kept out of HTTP/2 header compression tables and debug output.
+            value.set_sensitive(true);
             Ok((name, value))
         })
         .collect()
@@ -217,6 +248,7 @@ fn transport_options(
             max_elapsed: s.retry_max_elapsed,
             ..RetryPolicy::default()
         },
+        tls: ClientTls::system(),
     })
 }
 

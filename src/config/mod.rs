@@ -7,7 +7,9 @@
 pub mod capacity;
 pub mod duration;
 pub mod fidelity;
+pub mod headers;
 pub mod load;
+pub mod otlp_env;
 pub mod peer;
 pub mod profile;
 pub mod rate;
@@ -20,6 +22,7 @@ pub use profile::{LoadSection, Profile, ProfileSource};
 use std::path::PathBuf;
 
 use crate::pipeline::Isolation;
+use crate::transport::TlsOptions;
 use run::AlertSource;
 
 /// What the flags shared by `run`, `capacity`, `watch` and `fidelity` override in a profile.
@@ -32,6 +35,14 @@ pub struct Overrides {
     pub target: Option<String>,
     /// `--query-url`: the query API of the backend behind `--target`.
     pub query_url: Option<String>,
+    /// The TLS flags, for the target, its query API and Prometheus.
+    pub tls: TlsOptions,
+    /// `--header KEY=VALUE` pairs sent to the target.
+    pub headers: Vec<(String, String)>,
+    /// `--header-file`: more headers, one `KEY=VALUE` a line (the pairs win).
+    pub header_file: Option<PathBuf>,
+    /// The `OTEL_EXPORTER_OTLP_*` variables; `None` reads the process environment.
+    pub env: Option<otlp_env::OtlpEnv>,
     /// `--isolation` of the embedded pipeline.
     pub isolation: Option<Isolation>,
     /// `--seed` of the sentinel's traces.

@@ -13,14 +13,15 @@ use super::peer::PeerSection;
 use super::sentinel::{SentinelPlan, SentinelSection};
 use super::{Overrides, Profile, ProfileSource};
 use crate::config::duration as dur;
-use crate::config::load::{field_error, validate_load};
+use crate::config::load::{field_error, parse_headers, validate_load};
+use crate::config::otlp_env::OtlpEnv;
 use crate::engine::{LoadPlan, RateProfile};
 use crate::error::UsageError;
 use crate::model::FieldError;
 use crate::pipeline::{Isolation, PipelineConfig};
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::errors::ErrorStream;
-use crate::transport::Target;
+use crate::transport::{ClientTls, Target};
 use crate::verify::checks::CheckTolerances;
 use crate::verify::status::PhaseKind;
 
@@ -192,6 +193,8 @@ pub struct RunPlan {
     pub tenant: HeaderValue,
     /// The profile file, if any.
     pub profile: Option<PathBuf>,
+    /// TLS of every connection to the target, its query API and Prometheus.
+    pub tls: ClientTls,
 }
 
 impl RunPlan {
@@ -268,7 +271,7 @@ pub fn run_plan(o: &Overrides) -> Result<RunPlan, UsageError> {
 /// Builds a plan from a parsed profile (used by `capacity` and `fidelity`, which read the file
 /// themselves for their own sections).
 pub fn build(
-    s: Profile,
+    mut s: Profile,
     source: Option<&ProfileSource>,
     o: &Overrides,
 ) -> Result<RunPlan, UsageError> {
@@ -282,9 +285,21 @@ pub fn build(
         .map_err(|_| field("load.tenant_header", "is not a valid header name"))?;
     let tenant = HeaderValue::from_str(&s.sentinel.tenant)
         .map_err(|_| field("sentinel.tenant", "is not a valid header value"))?;
-    let target = match (&o.target, &o.query_url) {
-        (Some(url), Some(query)) => {
-            let target = url.parse::<Target>()?;
+    let env = match &o.env {
+        Some(env) => env.clone(),
+        None => OtlpEnv::from_process()?,
+    };
+    let flag_target = o.target.as_deref().map(str::parse::<Target>).transpose()?;
+    // The variables' endpoint stands in for --target only when --query-url says the run is
+    // against an external backend: a set variable never turns the embedded run into another.
+    let env_target = o.query_url.as_ref().and(env.target.clone());
+    let target = match (flag_target.or(env_target), &o.query_url) {
+        (Some(target), Some(query)) => {
+            let target = if o.tls.force {
+                target.with_tls()
+            } else {
+                target
+            };
             if !target.is_network() {
                 return Err(UsageError::new("--target: run needs a network target"));
             }
@@ -298,9 +313,23 @@ pub fn build(
                 "--target needs --query-url (the backend's query API)",
             ));
         }
-        (None, Some(_)) => return Err(UsageError::new("--query-url needs --target")),
+        (None, Some(_)) => {
+            return Err(UsageError::new(
+                "--query-url needs --target (or OTEL_EXPORTER_OTLP_ENDPOINT)",
+            ));
+        }
         (None, None) => TargetPlan::Embedded(Box::new(embedded(&s, o, &tenant_header)?)),
     };
+    let external = matches!(target, TargetPlan::External { .. });
+    let flag_headers = super::headers::from_flags(&o.headers, o.header_file.as_deref())?;
+    let (tls, headers) = if external {
+        env.apply_to(&mut s.load);
+        (env.fill_tls(&o.tls), env.merge_headers(&flag_headers))
+    } else {
+        (o.tls.clone(), flag_headers)
+    };
+    let tls = ClientTls::new(&tls).map_err(|e| UsageError::new(e.to_string()))?;
+    let headers = parse_headers(&headers)?;
     if s.peer.is_some() && !matches!(target, TargetPlan::Embedded(_)) {
         return Err(field(
             "peer",
@@ -308,7 +337,8 @@ pub fn build(
         ));
     }
     validate_fragments(&s, &target).map_err(|(path, msg)| field(path, &msg))?;
-    let load = validate_load(s.load.clone(), source, Target::Discard, Vec::new())?;
+    let mut load = validate_load(s.load.clone(), source, Target::Discard, headers)?;
+    load.transport.tls = tls.clone();
     Ok(RunPlan {
         seed: o.seed.or(s.sentinel.seed).unwrap_or_else(rand::random),
         phases: s
@@ -330,6 +360,7 @@ pub fn build(
         tenant_header,
         tenant,
         profile: o.profile.clone(),
+        tls,
     })
 }
 

@@ -38,6 +38,19 @@ pub struct QuantileError {
     pub rel_error: f64,
 }
 
+impl QuantileError {
+    /// The comparison of what was reported with the exact value at quantile `q`.
+    pub fn new(q: f64, expected: u64, reported: u64) -> Self {
+        Self {
+            q,
+            expected,
+            reported,
+            abs_error: expected.abs_diff(reported),
+            rel_error: rel_error(expected, reported),
+        }
+    }
+}
+
 /// One distribution's comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DistributionResult {
@@ -273,16 +286,9 @@ pub fn compare(
         ));
     }
     for q in QUANTILES {
-        let (expected, reported) = (exact_quantile(&values, q), reported_at(s, q));
-        let rel = rel_error(expected, reported);
-        out.max_rel_error = out.max_rel_error.max(rel);
-        out.quantiles.push(QuantileError {
-            q,
-            expected,
-            reported,
-            abs_error: expected.abs_diff(reported),
-            rel_error: rel,
-        });
+        let e = QuantileError::new(q, exact_quantile(&values, q), reported_at(s, q));
+        out.max_rel_error = out.max_rel_error.max(e.rel_error);
+        out.quantiles.push(e);
     }
     out
 }

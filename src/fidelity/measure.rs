@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::bench::{DistributionResult, QuantileError};
 use super::schemes::{Scheme, fill};
 use super::suite::Distribution;
-use crate::verify::histograms::{QUANTILES, exact_quantile, rel_error};
+use crate::verify::histograms::{QUANTILES, exact_quantile};
 
 /// Bytes one series of a scheme keeps after one distribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,16 +94,9 @@ pub fn rows(
             out.max_rel_error = 1.0;
             continue;
         };
-        let reported = v.max(0.0).round() as u64;
-        let rel = rel_error(expected, reported);
-        out.max_rel_error = out.max_rel_error.max(rel);
-        out.quantiles.push(QuantileError {
-            q,
-            expected,
-            reported,
-            abs_error: expected.abs_diff(reported),
-            rel_error: rel,
-        });
+        let e = QuantileError::new(q, expected, v.max(0.0).round() as u64);
+        out.max_rel_error = out.max_rel_error.max(e.rel_error);
+        out.quantiles.push(e);
     }
     out
 }

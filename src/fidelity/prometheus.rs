@@ -147,7 +147,12 @@ pub async fn read_back(
     operation: &dyn Fn(Distribution) -> String,
 ) -> anyhow::Result<Read> {
     let prom = Prom {
-        client: QueryClient::new(&source.url, plan.tenant_header.clone(), plan.tenant.clone()),
+        client: QueryClient::with_tls(
+            &source.url,
+            plan.tenant_header.clone(),
+            plan.tenant.clone(),
+            &plan.tls,
+        ),
         source,
         selector: format!(
             "{{{}=\"{}\",{}=~\"{}\"}}",

@@ -12,11 +12,12 @@ use anyhow::Context;
 
 use crate::config::run::{RunPlan, TargetPlan};
 use crate::config::sentinel::FragmentProtocol;
+use crate::error::UnreachableError;
 use crate::pipeline::Pipeline;
 use crate::run::peer::{self, PeerProcess};
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::{Exporter, RetryPolicy, Target, TransportOptions};
-use crate::verify::api::{QueryClient, RuleBody};
+use crate::verify::api::{QueryClient, QueryError, RuleBody};
 
 /// The target as set up for one command; closed with `close()`.
 pub struct Harness {
@@ -74,7 +75,12 @@ impl Harness {
         let mut harness = Harness {
             target: Target::Discard,
             exporters: Vec::new(),
-            query: QueryClient::new(&query_url, plan.tenant_header.clone(), plan.tenant.clone()),
+            query: QueryClient::with_tls(
+                &query_url,
+                plan.tenant_header.clone(),
+                plan.tenant.clone(),
+                &plan.tls,
+            ),
             pipeline,
             peer: None,
         };
@@ -144,6 +150,9 @@ impl Harness {
         warnings: &mut Vec<String>,
     ) -> anyhow::Result<()> {
         let query = &self.query;
+        if plan.tls.is_insecure() {
+            warnings.push(crate::transport::tls::INSECURE_WARNING.to_owned());
+        }
         if let Err(e) = query
             .set_assembly_threshold(plan.sentinel.assembly_threshold)
             .await
@@ -151,10 +160,18 @@ impl Harness {
             warnings.push(format!("the target did not take the sentinel's assembly threshold ({e}); it must already be {:?}", plan.sentinel.assembly_threshold));
         }
         let a = &plan.sentinel.alert;
-        query
-            .delete_rule(&a.name)
-            .await
-            .context("deleting a leftover sentinel alert rule")?;
+        if let Err(e) = query.delete_rule(&a.name).await {
+            // The first call that must succeed: a query API that cannot be reached at all (or
+            // whose certificate is not trusted) is an unreachable target, exit 3.
+            if let QueryError::Transport { url, reason } = e {
+                return Err(UnreachableError {
+                    target: url,
+                    reason,
+                }
+                .into());
+            }
+            return Err(anyhow::Error::new(e).context("deleting a leftover sentinel alert rule"));
+        }
         let rule = RuleBody {
             name: a.name.clone(),
             threshold: a.threshold,
@@ -196,6 +213,8 @@ pub fn sentinel_transport(plan: &RunPlan) -> TransportOptions {
             max_elapsed: plan.sentinel.retry_max_elapsed,
             ..RetryPolicy::default()
         },
+        headers: plan.load.transport.headers.clone(),
+        tls: plan.tls.clone(),
         ..TransportOptions::default()
     }
 }

@@ -247,6 +247,8 @@ pub struct PipelineConfig {
     /// Bearer token the query and rule API (`/api/v1/...`) require (`--api-token`); `None`:
     /// open to whoever reaches the listener. Ingest and `/metrics` never require it.
     pub api_token: Option<String>,
+    /// TLS on both listeners (`serve --tls-cert/--tls-key`); `None`: plaintext.
+    pub tls: Option<super::tls::ServerTls>,
 }
 
 impl Default for PipelineConfig {
@@ -274,6 +276,7 @@ impl Default for PipelineConfig {
             connections: ConnectionLimits::default(),
             webhook_allow: Vec::new(),
             api_token: None,
+            tls: None,
         }
     }
 }

@@ -35,6 +35,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod tenants;
+pub mod tls;
 
 pub use api::stats::{PipelineStats, TenantStats};
 pub use config::{

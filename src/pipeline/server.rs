@@ -21,6 +21,7 @@ use super::config::ConnectionLimits;
 use super::connections::{Activity, OpenGuard, Registry};
 use super::response::ResponseBody;
 use super::state::Shared;
+use super::tls::ServerTls;
 use super::{api, ingest};
 
 async fn route(
@@ -116,7 +117,10 @@ pub async fn serve(
             shutdown: shutdown.clone(),
         };
         let held = (slot, registered, OpenGuard::new(shared.clone()));
-        tasks.spawn(connection.serve(builder.clone(), stream, held));
+        match shared.config.tls.clone() {
+            None => tasks.spawn(connection.serve(builder.clone(), stream, held)),
+            Some(tls) => tasks.spawn(connection.serve_tls(tls, builder.clone(), stream, held)),
+        };
     }
 }
 
@@ -132,7 +136,10 @@ struct Connection {
 impl Connection {
     /// Serves requests until the client closes, the connection times out or is evicted, or
     /// the pipeline shuts down; `_held` (its slot and registration) is released at the end.
-    async fn serve<H>(self, builder: auto::Builder<TokioExecutor>, stream: TcpStream, _held: H) {
+    async fn serve<H, S>(self, builder: auto::Builder<TokioExecutor>, stream: S, _held: H)
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
         let (shared, activity) = (self.shared.clone(), self.activity.clone());
         let service = service_fn(move |req| {
             let guard = activity.begin();
@@ -161,6 +168,22 @@ impl Connection {
         conn.as_mut().graceful_shutdown();
         // A client that does not finish in time is cut off.
         let _ = tokio::time::timeout(grace, conn).await;
+    }
+}
+
+impl Connection {
+    /// [`Connection::serve`] after the TLS handshake; a failed handshake closes the
+    /// connection (and frees its slot) at once.
+    async fn serve_tls<H>(
+        self,
+        tls: ServerTls,
+        builder: auto::Builder<TokioExecutor>,
+        stream: TcpStream,
+        held: H,
+    ) {
+        if let Some(stream) = tls.handshake(stream).await {
+            self.serve(builder, stream, held).await;
+        }
     }
 }
 

@@ -146,6 +146,15 @@ pub struct LoadReport {
     pub streams: Vec<StreamReport>,
     /// What the user should act on.
     pub warnings: Vec<String>,
+    /// The extra headers sent, values redacted: `authorization=<redacted>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
+}
+
+/// The loud warning of a TLS target whose certificate was not verified.
+fn insecure_warning(plan: &LoadPlan) -> Option<String> {
+    (plan.target.is_tls() && plan.transport.tls.is_insecure())
+        .then(|| crate::transport::tls::INSECURE_WARNING.to_owned())
 }
 
 impl LoadReport {
@@ -204,6 +213,7 @@ impl LoadReport {
         Self {
             schema: SCHEMA,
             target: plan.target.to_string(),
+            headers: crate::transport::redacted_headers(&plan.transport.headers),
             threads: plan.threads,
             duration_s: secs,
             offered_spans_per_sec: offered,
@@ -223,7 +233,10 @@ impl LoadReport {
             },
             export_latency_us: latency,
             streams,
-            warnings: warnings.iter().map(ToString::to_string).collect(),
+            warnings: insecure_warning(plan)
+                .into_iter()
+                .chain(warnings.iter().map(ToString::to_string))
+                .collect(),
         }
     }
 

@@ -63,7 +63,7 @@ pub fn run(r: &RunReport) -> String {
     let _ = writeln!(
         s,
         "target `{}` · seed {} · profile {}\n",
-        cell(&r.target),
+        cell(&r.target_line()),
         r.seed,
         r.profile
             .as_deref()

@@ -124,6 +124,10 @@ pub struct RunReport {
     pub verdict: Status,
     /// Where spans went.
     pub target: String,
+    /// The extra headers sent to the target, names only: `authorization=<redacted>`. Values
+    /// are secrets and appear in no report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<String>,
     /// Seed of the sentinel's traces (reuse it with `--seed` to reproduce them).
     pub seed: u64,
     /// The profile, if any.
@@ -225,6 +229,7 @@ impl RunReport {
             schema: SCHEMA.to_owned(),
             verdict: o.verdict,
             target: o.target.clone(),
+            headers: crate::transport::redacted_headers(&o.plan.load.transport.headers),
             seed: o.plan.seed,
             profile: o.plan.profile.as_ref().map(|p| p.display().to_string()),
             phases,
@@ -234,10 +239,18 @@ impl RunReport {
         }
     }
 
+    /// The target as the reports print it, with the names of the headers sent to it.
+    pub fn target_line(&self) -> String {
+        if self.headers.is_empty() {
+            return self.target.clone();
+        }
+        format!("{} (headers {})", self.target, self.headers.join(", "))
+    }
+
     /// The terminal summary: phases, one table of checks, what degraded and by how much.
     pub fn summary(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "target {} | seed {}", self.target, self.seed);
+        let _ = writeln!(s, "target {} | seed {}", self.target_line(), self.seed);
         let _ = writeln!(
             s,
             "{:<10} {:>7} {:>13} {:>9} {:>8} {:>8} {:>12} {:>7}",

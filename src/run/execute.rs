@@ -13,7 +13,7 @@ use super::evidence::{self, PhaseEvidence};
 use super::timeline::{Interval, Sample, Timeline};
 use super::walk::{Conductor, FixedPhases, Walk};
 use crate::config::run::{AlertSource, RunPlan};
-use crate::engine::{Anchor, LoadOutcome};
+use crate::engine::{Anchor, LoadOutcome, RateProfile};
 use crate::harness::{self, Harness};
 use crate::progress::Progress;
 use crate::sentinel::ledger::Ledger;
@@ -32,6 +32,8 @@ pub struct PhaseOutcome {
     pub load: Option<LoadOutcome>,
     /// Why the load engine could not run, for load phases.
     pub load_error: Option<String>,
+    /// The rate the load was asked for, for load phases (the profile's, or a capacity step's).
+    pub offered: Option<RateProfile>,
     /// The sentinel's evidence.
     pub sentinel: PhaseEvidence,
     /// Whether the phase ran to its end (false when the run was stopped).
@@ -88,7 +90,12 @@ fn prometheus_alerts(plan: &RunPlan) -> Option<Arc<PrometheusAlerts>> {
     let AlertSource::Prometheus { base_url } = &plan.alerts else {
         return None;
     };
-    let client = QueryClient::new(base_url, plan.tenant_header.clone(), plan.tenant.clone());
+    let client = QueryClient::with_tls(
+        base_url,
+        plan.tenant_header.clone(),
+        plan.tenant.clone(),
+        &plan.tls,
+    );
     Some(Arc::new(PrometheusAlerts::new(
         client,
         &plan.sentinel.alert.name,

@@ -78,7 +78,12 @@ fn sharpen(
         queue_wait(&mut c, ev, baseline);
     }
     if let Some(why) = unsound(phase, o) {
-        c.status = c.status.max(Status::Inconclusive);
+        // A phase cut short leaves its last traces unlooked-for and its last burst unfinished:
+        // a drop seen there is the cut, not the target, so it cannot be called degraded.
+        c.status = match c.status {
+            Status::Degraded if !o.completed => Status::Inconclusive,
+            s => s.max(Status::Inconclusive),
+        };
         c.evidence = format!("{why}; {}", c.evidence);
     }
     c
@@ -106,7 +111,7 @@ pub fn unsound(phase: &Phase, o: &PhaseOutcome) -> Option<String> {
             phase.duration.as_secs_f64()
         ));
     }
-    let offered = phase.load_rate.as_ref().and_then(|r| r.cumulative(window));
+    let offered = o.offered.as_ref().and_then(|r| r.cumulative(window));
     match offered {
         Some(offered) if sent < GENERATOR_LIMIT * offered => Some(format!(
             "the load reached {} of the {} spans/s offered (below {GENERATOR_LIMIT} of it; its \
@@ -145,7 +150,7 @@ fn completeness(
     let e = &ev.evidence;
     if c.status >= Status::Degraded {
         if let Some((d, lo, hi)) =
-            power::drop_with_ci(base.verified, base.expected, e.verified, e.expected)
+            power::drop_with_ci(base.found(), base.expected, e.found(), e.expected)
         {
             c.evidence.push_str(&format!(
                 "; drop {:.1} points (95% CI {:.1} to {:.1})",
@@ -159,7 +164,7 @@ fn completeness(
     if c.status != Status::Pass || base.expected == 0 {
         return;
     }
-    let p0 = base.verified as f64 / base.expected as f64;
+    let p0 = base.found() as f64 / base.expected as f64;
     let pw = power::power(
         p0,
         base.expected,
@@ -412,6 +417,7 @@ mod tests {
         let o = PhaseOutcome {
             load: None,
             load_error: Some("refused".into()),
+            offered: None,
             sentinel: load,
             completed: true,
         };

@@ -194,6 +194,7 @@ impl Walk<'_> {
         PhaseOutcome {
             load,
             load_error,
+            offered,
             sentinel: PhaseEvidence::default(),
             completed: Instant::now() >= end,
         }
@@ -235,6 +236,7 @@ fn not_run() -> PhaseOutcome {
     PhaseOutcome {
         load: None,
         load_error: None,
+        offered: None,
         sentinel: PhaseEvidence::default(),
         completed: false,
     }

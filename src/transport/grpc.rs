@@ -115,9 +115,17 @@ impl GrpcExporter {
             .tcp_nodelay(true)
             .connect_timeout(opts.timeout)
             .http2_adaptive_window(true);
+        let tls = endpoint.scheme_str() == Some("https");
         let mut clients = Vec::with_capacity(opts.connections.max(1));
         for _ in 0..opts.connections.max(1) {
-            clients.push(Grpc::new(builder.connect().await?));
+            // Each connection does its own handshake; the batches it carries are the same bytes.
+            let channel = if tls {
+                let connector = opts.tls.connector(opts.timeout, true);
+                builder.connect_with_connector(connector).await?
+            } else {
+                builder.connect().await?
+            };
+            clients.push(Grpc::new(channel));
         }
         let headers = opts.headers.iter().cloned().collect();
         let shared = Shared {

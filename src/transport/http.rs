@@ -22,11 +22,13 @@ use http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
+use rustls::pki_types::ServerName;
 use tokio::sync::Semaphore;
 
 use super::retry::{self, AttemptOutcome, RetryPolicy};
@@ -41,7 +43,7 @@ pub struct HttpExporter {
 
 /// What every clone of one exporter shares.
 struct Shared {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     url: Uri,
     /// Content type, encoding and the extra headers, sent on every request.
     headers: HeaderMap,
@@ -62,9 +64,8 @@ impl HttpExporter {
     /// are spawned on the current runtime.
     pub fn new(url: &Uri, opts: &TransportOptions) -> Self {
         let connections = opts.connections.max(1);
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(opts.timeout));
+        // Plain TCP for `http://`, TLS for `https://`: the handshake is per connection.
+        let connector = opts.tls.connector(opts.timeout, false);
         let client = Client::builder(TokioExecutor::new())
             .pool_timer(TokioTimer::new())
             .pool_max_idle_per_host(connections)
@@ -118,13 +119,30 @@ impl fmt::Debug for HttpExporter {
     }
 }
 
-/// Opens and closes one TCP connection to `url`'s host and port, to tell an unreachable target
-/// apart before any load is sent.
-pub async fn probe(url: &Uri, timeout: Duration) -> std::io::Result<()> {
+/// Opens and closes one connection to `url`'s host and port — with the TLS handshake for
+/// `https://` — to tell an unreachable target (or an untrusted certificate) apart before any
+/// load is sent.
+pub async fn probe(url: &Uri, opts: &TransportOptions) -> std::io::Result<()> {
     let authority = url.authority().map(|a| a.as_str()).unwrap_or_default();
-    let connect = tokio::net::TcpStream::connect(authority);
-    match tokio::time::timeout(timeout, connect).await {
-        Ok(stream) => stream.map(drop),
+    let connect = async {
+        let tcp = tokio::net::TcpStream::connect(authority).await?;
+        if url.scheme_str() != Some("https") {
+            return Ok(());
+        }
+        let name = match opts.tls.server_name() {
+            Some(name) => name.clone(),
+            None => {
+                let host = url.host().unwrap_or_default();
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                ServerName::try_from(host.to_owned())
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?
+            }
+        };
+        let connector = tokio_rustls::TlsConnector::from(opts.tls.config());
+        connector.connect(name, tcp).await.map(drop)
+    };
+    match tokio::time::timeout(opts.timeout, connect).await {
+        Ok(result) => result,
         Err(_) => Err(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             "connect timed out",

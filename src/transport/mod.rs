@@ -13,11 +13,13 @@ pub mod grpc;
 pub mod http;
 pub mod retry;
 pub mod target;
+pub mod tls;
 
 pub use grpc::GrpcExporter;
 pub use http::HttpExporter;
 pub use retry::RetryPolicy;
 pub use target::Target;
+pub use tls::{ClientTls, TlsOptions};
 
 use std::future::Future;
 use std::time::Duration;
@@ -64,6 +66,8 @@ pub struct TransportOptions {
     pub timeout: Duration,
     /// Retry policy for retryable failures.
     pub retry: RetryPolicy,
+    /// TLS settings, used when the target's scheme is `grpcs` or `https`.
+    pub tls: ClientTls,
 }
 
 impl Default for TransportOptions {
@@ -77,6 +81,7 @@ impl Default for TransportOptions {
             encoding: Encoding::Protobuf,
             timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            tls: ClientTls::system(),
         }
     }
 }
@@ -104,9 +109,15 @@ impl Exporter {
         target: &Target,
         opts: &TransportOptions,
     ) -> Result<Exporter, UnreachableError> {
-        let unreachable = |err: &dyn std::error::Error| UnreachableError {
-            target: target.to_string(),
-            reason: error_chain(err),
+        let unreachable = |err: &dyn std::error::Error| {
+            let mut reason = error_chain(err);
+            if let Some(hint) = tls::certificate_hint(&reason).filter(|_| target.is_tls()) {
+                reason = format!("{hint}: {reason}");
+            }
+            UnreachableError {
+                target: target.to_string(),
+                reason,
+            }
         };
         match target {
             Target::Discard => Ok(Exporter::Discard),
@@ -115,9 +126,7 @@ impl Exporter {
                 .map(Exporter::Grpc)
                 .map_err(|e| unreachable(&e)),
             Target::Http { url } => {
-                http::probe(url, opts.timeout)
-                    .await
-                    .map_err(|e| unreachable(&e))?;
+                http::probe(url, opts).await.map_err(|e| unreachable(&e))?;
                 Ok(Exporter::Http(HttpExporter::new(url, opts)))
             }
         }
@@ -158,6 +167,15 @@ impl Exporter {
             }
         }
     }
+}
+
+/// Header names with their values hidden, as reports show them: `authorization=<redacted>`.
+/// Extra headers often carry tokens; no report, log or metric shows a value.
+pub fn redacted_headers(headers: &[(HeaderName, HeaderValue)]) -> Vec<String> {
+    headers
+        .iter()
+        .map(|(name, _)| format!("{name}=<redacted>"))
+        .collect()
 }
 
 /// The spans a response's partial success reports as rejected (0 without one).

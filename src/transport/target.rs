@@ -1,4 +1,5 @@
-//! Parsing a `--target URL` into where spans go.
+//! Parsing a `--target URL` into where spans go. `grpcs://` and `https://` (or `--tls`, see
+//! [`Target::with_tls`]) make the connection TLS: the scheme of the stored URI says which.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,12 +13,13 @@ use crate::error::UsageError;
 pub enum Target {
     /// Encode and count, send nowhere (`--sink discard`): measures the generator alone.
     Discard,
-    /// OTLP/gRPC, `grpc://host:port`; requests go to `http://host:port` over HTTP/2.
+    /// OTLP/gRPC, `grpc://host:port` (`grpcs://` for TLS); requests go to `http://host:port`
+    /// (`https://`) over HTTP/2.
     Grpc {
-        /// `http://host:port`, the endpoint tonic connects to.
+        /// `http://host:port` or `https://host:port`, the endpoint tonic connects to.
         endpoint: Uri,
     },
-    /// OTLP/HTTP, `http://host:port/v1/traces`.
+    /// OTLP/HTTP, `http://host:port/v1/traces` (`https://` for TLS).
     Http {
         /// The full URL requests are POSTed to.
         url: Uri,
@@ -29,6 +31,32 @@ impl Target {
     pub fn is_network(&self) -> bool {
         !matches!(self, Target::Discard)
     }
+
+    /// True when the connection is TLS.
+    pub fn is_tls(&self) -> bool {
+        match self {
+            Target::Discard => false,
+            Target::Grpc { endpoint: uri } | Target::Http { url: uri } => {
+                uri.scheme_str() == Some("https")
+            }
+        }
+    }
+
+    /// The same target over TLS (`--tls` with a `grpc://` or `http://` URL).
+    pub fn with_tls(self) -> Target {
+        let upgrade = |uri: &Uri| -> Uri {
+            let mut parts = uri.clone().into_parts();
+            parts.scheme = Some(::http::uri::Scheme::HTTPS);
+            Uri::from_parts(parts).expect("same URI, another scheme")
+        };
+        match self {
+            Target::Discard => Target::Discard,
+            Target::Grpc { endpoint } => Target::Grpc {
+                endpoint: upgrade(&endpoint),
+            },
+            Target::Http { url } => Target::Http { url: upgrade(&url) },
+        }
+    }
 }
 
 impl fmt::Display for Target {
@@ -37,7 +65,8 @@ impl fmt::Display for Target {
             Target::Discard => f.write_str("discard"),
             Target::Grpc { endpoint } => {
                 let auth = endpoint.authority().map(|a| a.as_str()).unwrap_or("");
-                write!(f, "grpc://{auth}")
+                let scheme = if self.is_tls() { "grpcs" } else { "grpc" };
+                write!(f, "{scheme}://{auth}")
             }
             Target::Http { url } => write!(f, "{url}"),
         }
@@ -50,7 +79,7 @@ impl FromStr for Target {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = |why: &str| {
             UsageError::new(format!(
-                "--target {s:?}: {why}; expected grpc://HOST:PORT or http://HOST:PORT/v1/traces"
+                "--target {s:?}: {why}; expected grpc[s]://HOST:PORT or http[s]://HOST:PORT/v1/traces"
             ))
         };
         if s == "discard" {
@@ -64,29 +93,30 @@ impl FromStr for Target {
         if authority.host().is_empty() {
             return Err(bad("no host"));
         }
-        match uri.scheme_str() {
-            Some("grpc") => {
-                if !matches!(uri.path(), "" | "/") {
-                    return Err(bad("a gRPC target takes no path"));
-                }
-                let endpoint = format!("http://{authority}")
-                    .parse()
-                    .map_err(|_| bad("bad host"))?;
-                Ok(Target::Grpc { endpoint })
+        let (grpc, scheme) = match uri.scheme_str() {
+            Some("grpc") => (true, "http"),
+            Some("grpcs") => (true, "https"),
+            Some("http") => (false, "http"),
+            Some("https") => (false, "https"),
+            _ => return Err(bad("unknown scheme")),
+        };
+        if grpc {
+            if !matches!(uri.path(), "" | "/") {
+                return Err(bad("a gRPC target takes no path"));
             }
-            Some("http") => {
-                let url = if matches!(uri.path(), "" | "/") {
-                    format!("http://{authority}/v1/traces")
-                        .parse()
-                        .map_err(|_| bad("bad host"))?
-                } else {
-                    uri
-                };
-                Ok(Target::Http { url })
-            }
-            Some("https") => Err(bad("TLS is not supported yet")),
-            _ => Err(bad("unknown scheme")),
+            let endpoint = format!("{scheme}://{authority}")
+                .parse()
+                .map_err(|_| bad("bad host"))?;
+            return Ok(Target::Grpc { endpoint });
         }
+        let url = if matches!(uri.path(), "" | "/") {
+            format!("{scheme}://{authority}/v1/traces")
+                .parse()
+                .map_err(|_| bad("bad host"))?
+        } else {
+            uri
+        };
+        Ok(Target::Http { url })
     }
 }
 
@@ -103,6 +133,18 @@ mod tests {
         assert_eq!(h.to_string(), "http://localhost:4318/v1/traces");
         let h: Target = "http://localhost:4318/custom/traces".parse().unwrap();
         assert_eq!(h.to_string(), "http://localhost:4318/custom/traces");
+        let g: Target = "grpcs://collector.example:443".parse().unwrap();
+        assert!(g.is_tls());
+        assert_eq!(g.to_string(), "grpcs://collector.example:443");
+        let h: Target = "https://otlp.example:443".parse().unwrap();
+        assert!(h.is_tls());
+        assert_eq!(h.to_string(), "https://otlp.example:443/v1/traces");
+        let forced = "grpc://127.0.0.1:4317"
+            .parse::<Target>()
+            .unwrap()
+            .with_tls();
+        assert_eq!(forced.to_string(), "grpcs://127.0.0.1:4317");
+        assert!(!"http://h:1".parse::<Target>().unwrap().is_tls());
     }
 
     #[test]
@@ -114,7 +156,7 @@ mod tests {
             "ftp://h:1",
             "not a url",
             "grpc://h:1/x",
-            "https://h:1",
+            "grpcs://h:1/x",
         ] {
             let err = bad.parse::<Target>().unwrap_err().to_string();
             assert!(err.starts_with("--target"), "{bad}: {err}");

@@ -7,12 +7,15 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+use crate::transport::ClientTls;
 
 /// Why a query failed.
 #[derive(Debug, Error)]
@@ -178,25 +181,49 @@ pub struct RuleBody {
     pub webhook_url: Option<String>,
 }
 
+/// An error and its sources joined with `: `: hyper's own message hides a TLS failure's cause.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// A tenant-scoped client of the query API.
 #[derive(Debug, Clone)]
 pub struct QueryClient {
     base: String,
     tenant_header: HeaderName,
     tenant: HeaderValue,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
 
 impl QueryClient {
-    /// A client of the API at `base` (e.g. `http://127.0.0.1:4318`) for `tenant`.
+    /// A client of the API at `base` (e.g. `http://127.0.0.1:4318`, or `https://` trusting
+    /// the system roots) for `tenant`.
     pub fn new(base: &str, tenant_header: HeaderName, tenant: HeaderValue) -> Self {
+        Self::with_tls(base, tenant_header, tenant, &ClientTls::system())
+    }
+
+    /// A client of the API at `base` whose `https://` connections use `tls`.
+    pub fn with_tls(
+        base: &str,
+        tenant_header: HeaderName,
+        tenant: HeaderValue,
+        tls: &ClientTls,
+    ) -> Self {
+        let timeout = Duration::from_secs(5);
         Self {
             base: base.trim_end_matches('/').to_owned(),
             tenant_header,
             tenant,
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            timeout: Duration::from_secs(5),
+            client: Client::builder(TokioExecutor::new()).build(tls.connector(timeout, false)),
+            timeout,
         }
     }
 
@@ -223,11 +250,13 @@ impl QueryClient {
             .body(Full::new(Bytes::from(body.unwrap_or_default())))
             .map_err(|e| fail(e.to_string()))?;
         tokio::time::timeout(self.timeout, async {
-            let resp = self
-                .client
-                .request(req)
-                .await
-                .map_err(|e| fail(format!("{e:#}")))?;
+            let resp = self.client.request(req).await.map_err(|e| {
+                let reason = chain(&e);
+                match crate::transport::tls::certificate_hint(&reason) {
+                    Some(hint) if url.starts_with("https:") => fail(format!("{hint}: {reason}")),
+                    _ => fail(reason),
+                }
+            })?;
             let status = resp.status();
             let bytes = resp
                 .into_body()

@@ -106,6 +106,14 @@ pub struct Evidence {
     pub clear_delays: Vec<Duration>,
 }
 
+impl Evidence {
+    /// Traces the target assembled, with the expected content or not: what completeness
+    /// counts, so a wrong attribute is `trace_content`'s finding and not also a lost trace.
+    pub fn found(&self) -> u64 {
+        self.verified + self.incorrect
+    }
+}
+
 /// One judged check.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {

@@ -33,7 +33,7 @@ pub(super) fn measures(
         count_check(
             "trace_content",
             ev.incorrect,
-            ev.verified + ev.incorrect > 0,
+            ev.found() > 0,
             ev.incorrect_example.clone(),
         ),
         count_check(
@@ -58,12 +58,12 @@ pub(super) fn measures(
 }
 
 fn completeness(ev: &Evidence, base: Option<&Evidence>, tol: &CheckTolerances) -> Measure {
-    let ratio = (ev.expected > 0).then(|| ev.verified as f64 / ev.expected as f64);
+    let ratio = (ev.expected > 0).then(|| ev.found() as f64 / ev.expected as f64);
     let holds = ratio.is_some_and(|r| r >= tol.completeness_min);
     let (worse, p) = match (base, ratio) {
         (Some(b), Some(r)) if b.expected > 0 => {
-            let p = two_proportion_p(b.verified, b.expected, ev.verified, ev.expected);
-            let drop = b.verified as f64 / b.expected as f64 - r;
+            let p = two_proportion_p(b.found(), b.expected, ev.found(), ev.expected);
+            let drop = b.found() as f64 / b.expected as f64 - r;
             (p < tol.p_value && drop > tol.completeness_drop, Some(p))
         }
         _ => (false, None),

@@ -366,3 +366,22 @@ pub fn assert_matches_schema(name: &str, value: &serde_json::Value) {
 /// Serialises tests that run whole scenarios: each keeps both cores busy, and two at once would
 /// measure each other.
 pub static HEAVY: Mutex<()> = Mutex::new(());
+
+/// Reads a child's stderr lines until one contains `needle`; returns it, and keeps draining the
+/// rest on a thread so the child never blocks on a full pipe.
+pub fn wait_for_line(child: &mut std::process::Child, needle: &str) -> String {
+    use std::io::BufRead;
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no {needle:?} line"
+        );
+        if line.contains(needle) {
+            std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+            return line;
+        }
+    }
+}

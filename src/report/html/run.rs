@@ -38,7 +38,7 @@ pub fn render(r: &RunReport) -> String {
     body.push_str(&warnings(&r.warnings));
     let meta = format!(
         "target {} | seed {} | profile {}",
-        r.target,
+        r.target_line(),
         r.seed,
         r.profile.as_deref().unwrap_or("-")
     );
