@@ -498,3 +498,35 @@ mod alert_source_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod alertmanager_tests {
+    use super::*;
+
+    fn plan(alerts: Option<AlertSource>) -> RunPlan {
+        let o = Overrides {
+            alerts,
+            env: Some(OtlpEnv::default()),
+            seed: Some(1),
+            ..Overrides::default()
+        };
+        build(Profile::default(), None, &o).unwrap()
+    }
+
+    #[test]
+    fn alertmanager_needs_prometheus_alerts_and_an_http_url() {
+        let mut p = plan(None);
+        let e = with_alertmanager(&mut p, "http://127.0.0.1:9093", None).unwrap_err();
+        assert!(e.to_string().contains("--alerts prometheus://"), "{e}");
+        let prom = "prometheus://127.0.0.1:9090".parse().ok();
+        for bad in ["127.0.0.1:9093", "ftp://h:1", "http://h:1/?x=1"] {
+            let e = with_alertmanager(&mut plan(prom.clone()), bad, None).unwrap_err();
+            assert!(e.to_string().starts_with("--alertmanager"), "{bad}: {e}");
+        }
+        let mut p = plan(prom);
+        with_alertmanager(&mut p, "http://127.0.0.1:9093/", None).unwrap();
+        let am = p.alertmanager.unwrap();
+        assert_eq!(am.base_url, "http://127.0.0.1:9093");
+        assert_eq!(am.webhook_url(), "http://127.0.0.1:9097/alertmanager");
+    }
+}

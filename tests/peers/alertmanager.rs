@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use span_sentinel::config::Overrides as RunOverrides;
 use span_sentinel::config::run::{RunPlan, TargetPlan, run_plan, with_alertmanager};
 use span_sentinel::error::exit_code_for;
+use span_sentinel::report::run::RunReport;
 use span_sentinel::run::execute::{RunOutcome, execute};
 use span_sentinel::verify::checks::Check;
 use span_sentinel::verify::status::Status;
@@ -182,9 +183,12 @@ fn alertmanager_notifies_every_burst_firing_then_resolved() {
             "{p:#?}"
         );
         let c = notification_check(&outcome, &phase.name);
+        eprintln!("alertmanager, phase {}: {}", phase.name, c.evidence);
         assert_eq!(c.status, Status::Pass, "{c:#?}");
         assert!(c.evidence.contains("1 firing and 1 resolved"), "{c:#?}");
     }
+    let report = serde_json::to_value(RunReport::new(&outcome)).unwrap();
+    crate::support::assert_matches_schema("run.schema.json", &report);
     let failed: Vec<_> = outcome
         .checks
         .iter()
