@@ -127,6 +127,9 @@ async fn start(h: &Harness, plan: &Arc<RunPlan>) -> anyhow::Result<Running> {
         None => None,
     };
     let mut warnings = Vec::new();
+    if let Some(am) = &alertmanager {
+        warnings.extend(am.prometheus_warning(plan).await);
+    }
     h.set_up(plan, &webhook, &mut warnings).await?;
     let ctx = Arc::new(SentinelCtx {
         plan: Arc::new(plan.sentinel_plan()),

@@ -187,6 +187,12 @@ fn alertmanager_notifies_every_burst_firing_then_resolved() {
         assert_eq!(c.status, Status::Pass, "{c:#?}");
         assert!(c.evidence.contains("1 firing and 1 resolved"), "{c:#?}");
     }
+    // Prometheus lists the Alertmanager it sends to: no warning says otherwise.
+    let unlisted = outcome
+        .warnings
+        .iter()
+        .find(|w| w.contains("does not list"));
+    assert!(unlisted.is_none(), "{unlisted:?}");
     let report = serde_json::to_value(RunReport::new(&outcome)).unwrap();
     crate::support::assert_matches_schema("run.schema.json", &report);
     let failed: Vec<_> = outcome

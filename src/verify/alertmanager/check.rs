@@ -105,8 +105,15 @@ pub fn judge(
             ),
         )
     };
-    if let Some(h) = health {
-        evidence.push_str(&format!("; {h}"));
+    match health {
+        Some(h) => evidence.push_str(&format!("; {h}")),
+        // It kept answering: the alert may never have reached it.
+        None if status == Status::Fail => evidence.push_str(&format!(
+            "; {who} kept answering: check that Prometheus sends it its alerts (`alerting:` in \
+             prometheus.yml; Prometheus's GET /api/v1/alertmanagers) and that its route still \
+             reaches the sentinel"
+        )),
+        None => {}
     }
     Check {
         name: Cow::Borrowed("alert_notification"),

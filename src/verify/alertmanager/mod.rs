@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::cycles::{BurstNotices, match_bursts};
 use self::receiver::{Delivered, Receiver};
-use crate::config::run::{AlertmanagerPlan, RunPlan};
+use crate::config::run::{AlertSource, AlertmanagerPlan, RunPlan};
 use crate::error::UsageError;
 use crate::verify::alerts::BurstWindow;
 use crate::verify::api::QueryClient;
@@ -28,6 +28,22 @@ pub const HEALTH_EVERY: Duration = Duration::from_secs(1);
 
 /// How long the run waits past its end for the last burst's resolved notification.
 pub const RESOLVE_WAIT: Duration = Duration::from_secs(5);
+
+#[derive(serde::Deserialize)]
+struct AlertmanagersAnswer {
+    data: AlertmanagersData,
+}
+
+#[derive(serde::Deserialize)]
+struct AlertmanagersData {
+    #[serde(rename = "activeAlertmanagers", default)]
+    active: Vec<ListedAlertmanager>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListedAlertmanager {
+    url: String,
+}
 
 /// Alertmanager as the run sees it: its API, the webhook receiver it notifies, and whether it
 /// kept answering.
@@ -106,6 +122,37 @@ impl Alertmanager {
                 _ = tokio::time::sleep(HEALTH_EVERY) => {}
             }
         }
+    }
+
+    /// A warning when the Prometheus of `run` (`--alerts prometheus://...`) does not list this
+    /// Alertmanager among those it sends alerts to (`GET /api/v1/alertmanagers`). Only a
+    /// warning: a proxy or another name can stand between them.
+    pub async fn prometheus_warning(&self, run: &RunPlan) -> Option<String> {
+        let AlertSource::Prometheus { base_url } = &run.alerts else {
+            return None;
+        };
+        let client = QueryClient::with_tls(
+            base_url,
+            run.tenant_header.clone(),
+            run.tenant.clone(),
+            &run.tls,
+        );
+        let answer = client.get_json::<AlertmanagersAnswer>("/api/v1/alertmanagers");
+        let listed: Vec<String> = match answer.await {
+            Ok(Some(a)) => a.data.active.into_iter().map(|a| a.url).collect(),
+            _ => return None,
+        };
+        let authority = |url: &str| url.parse::<http::Uri>().ok()?.authority().cloned();
+        let ours = authority(&self.plan.base_url);
+        if listed.iter().any(|u| authority(u) == ours) {
+            return None;
+        }
+        Some(format!(
+            "Prometheus at {base_url} does not list {} among the Alertmanagers it sends alerts to \
+             ({listed:?}): add it to the `alerting:` section of prometheus.yml, or no burst will \
+             be notified",
+            self.name()
+        ))
     }
 
     /// "Alertmanager at URL", for messages.
