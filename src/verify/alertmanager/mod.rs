@@ -26,6 +26,9 @@ use crate::verify::api::QueryClient;
 /// How often the sentinel asks whether Alertmanager still answers.
 pub const HEALTH_EVERY: Duration = Duration::from_secs(1);
 
+/// How long a Prometheus that lists no Alertmanager is asked again before the run warns.
+pub const LISTED_WAIT: Duration = Duration::from_secs(8);
+
 /// How long the run waits past its end for the last burst's resolved notification.
 pub const RESOLVE_WAIT: Duration = Duration::from_secs(5);
 
@@ -137,10 +140,19 @@ impl Alertmanager {
             run.tenant.clone(),
             &run.tls,
         );
-        let answer = client.get_json::<AlertmanagersAnswer>("/api/v1/alertmanagers");
-        let listed: Vec<String> = match answer.await {
-            Ok(Some(a)) => a.data.active.into_iter().map(|a| a.url).collect(),
-            _ => return None,
+        // A Prometheus that has just started lists none until its discovery first reports
+        // (within about 5 s): an empty list is asked again for a while.
+        let deadline = Instant::now() + LISTED_WAIT;
+        let listed = loop {
+            let answer = client.get_json::<AlertmanagersAnswer>("/api/v1/alertmanagers");
+            let listed: Vec<String> = match answer.await {
+                Ok(Some(a)) => a.data.active.into_iter().map(|a| a.url).collect(),
+                _ => return None,
+            };
+            if !listed.is_empty() || Instant::now() >= deadline {
+                break listed;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         };
         let authority = |url: &str| url.parse::<http::Uri>().ok()?.authority().cloned();
         let ours = authority(&self.plan.base_url);
