@@ -106,7 +106,7 @@ pub fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
     }
     let addrs: Vec<SocketAddr> = s
         .to_socket_addrs()
-        .map_err(|e| format!("{s:?} is not HOST:PORT ({e})"))?
+        .map_err(|e| format!("expected IP:PORT, or HOST:PORT with a host that resolves ({e})"))?
         .collect();
     addrs
         .iter()
