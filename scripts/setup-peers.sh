@@ -4,6 +4,8 @@
 #   rotel (its wheel ships the rotel-agent collector binary);
 # - Debian's prometheus (it ships `promtool`, which checks /metrics in tests/watch.rs), only
 #   when `prometheus` or `promtool` is not on PATH;
+# - Debian's prometheus-alertmanager (tests/peers/alertmanager.rs), only when
+#   `prometheus-alertmanager` is not on PATH;
 # - Debian's chromium (headless, renders the HTML report in tests/report.rs), only when no
 #   `chromium` binary is on PATH.
 # Prints the environment the tests read, as `export` lines: eval "$(scripts/setup-peers.sh)".
@@ -26,6 +28,7 @@ fi
 
 MISSING=""
 { command -v prometheus && command -v promtool; } >/dev/null 2>&1 || MISSING="$MISSING prometheus"
+command -v prometheus-alertmanager >/dev/null 2>&1 || MISSING="$MISSING prometheus-alertmanager"
 command -v chromium >/dev/null 2>&1 || MISSING="$MISSING chromium"
 if [ -n "$MISSING" ]; then
     SUDO=""
@@ -40,4 +43,5 @@ echo "export SPAN_SENTINEL_PY_PATH=$PY_DIR"
 echo "export SPAN_SENTINEL_ROTEL_AGENT=$ROTEL_AGENT"
 echo "export SPAN_SENTINEL_PROMETHEUS=$(command -v prometheus)"
 echo "export SPAN_SENTINEL_PROMTOOL=$(command -v promtool)"
+echo "export SPAN_SENTINEL_ALERTMANAGER=$(command -v prometheus-alertmanager)"
 echo "export SPAN_SENTINEL_CHROMIUM=$(command -v chromium)"

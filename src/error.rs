@@ -40,7 +40,7 @@ pub const EXIT_UNFINISHED: u8 = 4;
 
 /// The exit codes, as `--help` shows them.
 pub const EXIT_CODES_HELP: &str = "Exit codes: 0 pass; 1 the verdict is not pass (or a \
-    --require or --allowed gate failed); 2 usage or profile error; 3 target unreachable; 4 the \
+    --require or --max-rel-error gate failed, or fidelity had no allowed error to judge by); 2 usage or profile error; 3 target unreachable; 4 the \
     command could not finish (internal error, interrupted by Ctrl-C or SIGTERM, a report file \
     that could not be written).";
 

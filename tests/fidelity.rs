@@ -221,3 +221,48 @@ fn an_unknown_scheme_is_a_usage_error() {
     ]);
     assert_eq!(code, ExitCode::from(2));
 }
+
+/// `fidelity --target ... --query-url ...` without `--max-rel-error` exited 0 without saying
+/// that nothing was judged. Measured, not judged: it says so and, as an inconclusive `run`
+/// does, exits 1.
+#[test]
+fn an_external_target_without_an_allowed_error_is_not_judged() {
+    let _slot = crate::pipeline::support::shared_slot();
+    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = crate::support::wait_for_line(&mut serve, "API on");
+    let addr = |after: &str| {
+        let rest = line.split(after).nth(1).unwrap();
+        rest.split([',', ' '])
+            .find(|s| !s.is_empty())
+            .unwrap()
+            .to_owned()
+    };
+    let (grpc, http) = (addr("OTLP/gRPC on "), addr("API on "));
+    let dir = tempfile::tempdir().unwrap();
+    let (profile, json) = (dir.path().join("f.toml"), dir.path().join("f.json"));
+    std::fs::write(&profile, "[fidelity]\nspans_per_distribution = 200\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args(["fidelity", profile.to_str().unwrap(), "--quiet"])
+        .args(["--target", &format!("grpc://{grpc}")])
+        .args(["--query-url", &format!("http://{http}")])
+        .args(["--json", json.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("not judged"), "{stdout}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_matches_schema("fidelity.schema.json", &report);
+    assert_eq!(report["within_allowed"], Value::Null);
+    assert!(
+        report["warnings"].to_string().contains("not judged"),
+        "{report:#}"
+    );
+}

@@ -93,6 +93,35 @@ fn http_acked_spans_equal_what_the_server_counted() {
     assert_accounted(&report);
 }
 
+/// `--gzip` with a gRPC target was silently ignored: every message went uncompressed.
+#[test]
+fn grpc_gzip_compresses_every_request() {
+    let server = grpc_server(always(Answer::Accept));
+    let target = format!("grpc://{}", server.addr);
+    let (code, report) = load(&[
+        "--target",
+        &target,
+        "--rate",
+        "5000",
+        "--duration",
+        "1s",
+        "--threads",
+        "1",
+        "--gzip",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(n(&report, "acked_spans"), server.seen.accepted_spans());
+    assert!(server.seen.requests() > 0, "{report}");
+    assert_eq!(
+        server
+            .seen
+            .gzipped
+            .load(std::sync::atomic::Ordering::SeqCst),
+        server.seen.requests()
+    );
+    assert_accounted(&report);
+}
+
 #[test]
 fn partial_success_and_refusals_are_counted_exactly() {
     let server = grpc_server(always(Answer::Partial(3)));
@@ -205,6 +234,17 @@ fn bad_flags_exit_2_naming_the_flag() {
             "--threads",
         ),
         (&["load"], "--target"),
+        // Named `load.encoding`, a profile field, though it came from the flag.
+        (
+            &[
+                "load",
+                "--target",
+                "grpc://127.0.0.1:1",
+                "--encoding",
+                "json",
+            ],
+            "--encoding json needs an OTLP/HTTP target",
+        ),
     ];
     for (args, needle) in cases {
         let (code, stderr) = binary(args);

@@ -2,6 +2,7 @@
 //! installed by `scripts/setup-peers.sh` (which `scripts/test.sh` runs first) and found through
 //! the environment it prints; a missing peer fails the test with what to run, never skips it.
 
+mod alertmanager;
 mod capture;
 mod decoder;
 mod fidelity_prometheus;

@@ -365,3 +365,60 @@ fn fail_on_worse_exits_1_when_the_capacity_halves() {
         .unwrap();
     assert_eq!(capacity.movement, compare::Movement::Worse);
 }
+
+/// Runs the binary; returns exit code, stdout and stderr.
+fn binary(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
+/// `report --markdown FILE` / `--html FILE` printed the whole terminal report as well.
+#[test]
+fn report_to_files_says_what_it_wrote_and_nothing_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let (md, html) = (dir.path().join("r.md"), dir.path().join("r.html"));
+    let (md_s, html_s) = (md.to_str().unwrap(), html.to_str().unwrap());
+    let run = fixture("run.json");
+    let run = run.to_str().unwrap();
+    let (code, stdout, _) = binary(&["report", run, "--markdown", md_s, "--html", html_s]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        stdout,
+        format!("wrote the Markdown report to {md_s}\nwrote the HTML report to {html_s}\n")
+    );
+    assert!(
+        std::fs::read_to_string(&md)
+            .unwrap()
+            .contains("histogram_error")
+    );
+    let baseline = fixture("run-baseline.json");
+    let baseline = baseline.to_str().unwrap();
+    let (_, stdout, _) = binary(&["report", run, "--baseline", baseline, "--html", html_s]);
+    assert!(stdout.starts_with("wrote the HTML report to"), "{stdout}");
+    assert!(stdout.contains("0 worse, 2 better"), "{stdout}");
+    assert!(!stdout.contains("trace_completeness"), "{stdout}");
+    // Markdown to stdout: stdout is the Markdown alone, what else was written on stderr.
+    let (_, stdout, stderr) = binary(&["report", run, "--html", html_s, "--markdown"]);
+    assert!(stdout.starts_with('#'), "{stdout}");
+    assert!(!stdout.contains("wrote"), "{stdout}");
+    assert!(stderr.contains("wrote the HTML report to"), "{stderr}");
+    // No file asked for: the terminal report.
+    let (_, stdout, _) = binary(&["report", run]);
+    assert!(stdout.contains("verdict: pass"), "{stdout}");
+}
+
+/// Observed values were printed with four decimals: `0.0010` (for 0.000977) beside a limit of
+/// `0.005`.
+#[test]
+fn small_observed_values_show_their_significant_digits() {
+    let terminal = saved("run.json").terminal();
+    let line = terminal
+        .lines()
+        .find(|l| l.starts_with("histogram_error      baseline"))
+        .unwrap();
+    assert!(line.contains(" 0.000977 "), "{line}");
+}

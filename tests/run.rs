@@ -275,3 +275,20 @@ fn the_same_seed_gives_the_same_sentinel_traces() {
     let (e1, e2) = (plan(11).errors(), plan(11).errors());
     assert_eq!(e1.span(3, 10, true), e2.span(3, 10, true));
 }
+
+/// `run nope.toml` said `--profile nope.toml`, a flag `run` does not have: the profile is
+/// positional.
+#[test]
+fn a_missing_profile_is_named_as_the_file_not_a_flag() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args(["run", "nope.toml"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("profile nope.toml: cannot read it"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--profile"), "{stderr}");
+}

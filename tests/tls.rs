@@ -401,3 +401,34 @@ fn a_bad_header_value_is_refused_without_echoing_it() {
     assert!(stderr(&out).contains("authorization"), "{}", stderr(&out));
     assert!(!stderr(&out).contains(TOKEN), "{}", stderr(&out));
 }
+
+#[test]
+fn insecure_skip_verify_in_a_run_is_warned_about_in_its_report() {
+    let pki = Pki::new();
+    let serve = Serve::start(&pki, &[]);
+    let dir = pki.dir.path();
+    // The shortest run: one 2 s baseline; only its report's warnings matter here.
+    let profile = dir.join("short.toml");
+    std::fs::write(
+        &profile,
+        "[[phases]]\nname = \"baseline\"\nkind = \"baseline\"\nduration = \"2s\"\n",
+    )
+    .unwrap();
+    let report = dir.join("run.json");
+    let out = bin()
+        .arg("run")
+        .arg(&profile)
+        .args(["--target", &format!("grpcs://{}", serve.grpc)])
+        .args(["--query-url", &format!("https://{}", serve.http)])
+        .args(["--insecure-skip-verify", "--quiet", "--json"])
+        .arg(&report)
+        .output()
+        .unwrap();
+    // Not trusted, yet reached: the run went through its phase and wrote its report.
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let r = json(&report);
+    let warnings = r["warnings"].to_string();
+    assert!(warnings.contains("--insecure-skip-verify"), "{r:#}");
+    assert!(warnings.contains("NOT verified"), "{r:#}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NOT verified"));
+}

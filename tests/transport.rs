@@ -155,7 +155,12 @@ async fn http_gzip_bodies_are_decompressed_and_counted() {
 
 #[tokio::test]
 async fn bodies_arrive_byte_for_byte_with_tenant_and_extra_headers() {
-    let cases = [("grpc", false), ("http", false), ("http", true)];
+    let cases = [
+        ("grpc", false),
+        ("grpc", true),
+        ("http", false),
+        ("http", true),
+    ];
     for (protocol, gzip) in cases {
         let (server, target) = script_server(protocol == "grpc", always(Answer::Accept));
         let opts = TransportOptions {
@@ -168,6 +173,7 @@ async fn bodies_arrive_byte_for_byte_with_tenant_and_extra_headers() {
         assert_eq!(d.acked, 17, "{protocol} gzip={gzip}");
         assert_eq!(*server.seen.last_request.lock().unwrap(), body.to_vec());
         assert_eq!(server.seen.with_extra_header.load(Ordering::SeqCst), 1);
+        assert_eq!(server.seen.gzipped.load(Ordering::SeqCst), u64::from(gzip));
         let tenants = server.seen.tenants.lock().unwrap().clone();
         assert_eq!(tenants.into_iter().collect::<Vec<_>>(), [TENANT]);
     }

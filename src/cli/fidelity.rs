@@ -1,7 +1,8 @@
 //! `span-sentinel fidelity [PROFILE]`: the histogram-fidelity benchmark — known distributions in,
 //! reported quantiles out, compared with the exact ones. Exit code 0, or 1 when the largest
 //! relative error exceeds what is allowed (`--max-rel-error`, else the embedded pipeline's
-//! promise of 10^-digits).
+//! promise of 10^-digits) or when nothing allowed applies (an external target without
+//! `--max-rel-error`: measured, not judged, and no data is not a pass).
 
 use std::process::ExitCode;
 
@@ -29,7 +30,8 @@ pub struct FidelityArgs {
     /// Significant digits of the embedded pipeline's histograms (1 to 5).
     #[arg(long, value_name = "D")]
     pub histogram_digits: Option<u8>,
-    /// Exit 1 when a relative quantile error exceeds this (default: 10^-digits, embedded only);
+    /// Exit 1 when a relative quantile error exceeds this (default: 10^-digits, embedded only;
+    /// without it an external target is measured but not judged, which also exits 1);
     /// with --schemes, also the budget each scheme is judged against, with boundaries that meet it.
     #[arg(long, value_name = "E")]
     pub max_rel_error: Option<f64>,
@@ -76,9 +78,10 @@ pub fn run(args: FidelityArgs) -> anyhow::Result<ExitCode> {
         true => println!("{}", summary.lines().last().unwrap_or("")),
         false => print!("{summary}"),
     }
-    Ok(if report.within_allowed == Some(false) {
-        ExitCode::from(crate::error::EXIT_VERDICT)
-    } else {
+    // Not judged (no allowed error) is not a pass, as an inconclusive `run` is not: exit 1.
+    Ok(if report.within_allowed == Some(true) {
         ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::error::EXIT_VERDICT)
     })
 }

@@ -94,7 +94,7 @@ pub struct LoadArgs {
     /// Requests in flight per thread.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: Option<u16>,
-    /// Gzip OTLP/HTTP bodies.
+    /// Gzip request bodies (OTLP/HTTP and OTLP/gRPC alike).
     #[arg(long)]
     pub gzip: bool,
     /// Body encoding: protobuf, or json (OTLP JSON, OTLP/HTTP targets only).

@@ -53,6 +53,42 @@ pub fn parse_tolerance(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A saved report and, with `--baseline`, its comparison, in every rendering.
+struct Rendering {
+    report: SavedReport,
+    changes: Option<Vec<Change>>,
+    old: String,
+    new: String,
+}
+
+impl Rendering {
+    fn markdown(&self) -> String {
+        let mut text = self.report.markdown();
+        if let Some(c) = &self.changes {
+            text.push('\n');
+            text.push_str(&compare::markdown(c, &self.old, &self.new));
+        }
+        text
+    }
+
+    fn html(&self) -> String {
+        let page = self.report.html();
+        match &self.changes {
+            Some(c) => html::append_section(&page, &html::comparison(c, &self.old, &self.new)),
+            None => page,
+        }
+    }
+
+    fn terminal(&self) -> String {
+        let mut text = self.report.terminal();
+        if let Some(c) = &self.changes {
+            text.push('\n');
+            text.push_str(&compare::terminal(c, &self.old, &self.new));
+        }
+        text
+    }
+}
+
 /// Runs `span-sentinel report`.
 pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let report = SavedReport::read(&args.file)?;
@@ -65,48 +101,51 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let markdown_to_stdout = args.markdown.as_deref() == Some(Path::new("-"));
-    let markdown = match &args.markdown {
-        Some(p) if !markdown_to_stdout => Some(TextOut::create("--markdown", p)?),
-        _ => None,
-    };
-    let html = args
-        .html
-        .as_deref()
-        .map(|p| TextOut::create("--html", p))
-        .transpose()?;
-    let (old, new) = (
-        args.baseline
+    let markdown_file = args.markdown.as_deref().filter(|_| !markdown_to_stdout);
+    let files = [
+        ("Markdown", "--markdown", markdown_file),
+        ("HTML", "--html", args.html.as_deref()),
+    ];
+    // Every file is created before anything is written, so a path that cannot be is said first.
+    let files = files
+        .into_iter()
+        .filter_map(|(kind, flag, path)| Some((kind, path?, flag)))
+        .map(|(kind, path, flag)| Ok((kind, path, TextOut::create(flag, path)?)))
+        .collect::<Result<Vec<_>, UsageError>>()?;
+    let r = Rendering {
+        report,
+        changes,
+        old: args
+            .baseline
             .as_deref()
             .map_or(String::new(), |p| p.display().to_string()),
-        args.file.display().to_string(),
-    );
-    let with_markdown_changes = |mut text: String| {
-        if let Some(c) = &changes {
-            text.push('\n');
-            text.push_str(&compare::markdown(c, &old, &new));
-        }
-        text
+        new: args.file.display().to_string(),
     };
-    if let Some(out) = &markdown {
-        out.write(&with_markdown_changes(report.markdown()))?;
-    }
-    if let Some(out) = &html {
-        let page = report.html();
-        out.write(&match &changes {
-            Some(c) => html::append_section(&page, &html::comparison(c, &old, &new)),
-            None => page,
+    for (kind, _, out) in &files {
+        out.write(&if *kind == "HTML" {
+            r.html()
+        } else {
+            r.markdown()
         })?;
     }
+    let written: Vec<String> = files
+        .iter()
+        .map(|(kind, path, _)| format!("wrote the {kind} report to {}", path.display()))
+        .collect();
     if markdown_to_stdout {
-        print!("{}", with_markdown_changes(report.markdown()));
+        print!("{}", r.markdown());
+        // stdout carries the Markdown: what else was written goes beside it, on stderr.
+        written.iter().for_each(|line| eprintln!("{line}"));
+    } else if written.is_empty() {
+        print!("{}", r.terminal());
     } else {
-        print!("{}", report.terminal());
-        if let Some(c) = &changes {
-            println!();
-            print!("{}", compare::terminal(c, &old, &new));
+        // The files are the output asked for: say where they went, not the whole report again.
+        written.iter().for_each(|line| println!("{line}"));
+        if let Some(c) = &r.changes {
+            println!("against {}: {}", r.old, compare::tally(c));
         }
     }
-    let worse = changes.as_deref().is_some_and(compare::any_worse);
+    let worse = r.changes.as_deref().is_some_and(compare::any_worse);
     if args.fail_on_worse && worse {
         eprintln!("a check got worse than in the baseline (--fail-on-worse)");
         return Ok(ExitCode::from(1));

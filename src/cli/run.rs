@@ -1,6 +1,7 @@
 //! `span-sentinel run [PROFILE]`: phases of sentinel plus load against a target; checks, a
 //! verdict and reports. Exit code 0 for `pass`, 1 for any other verdict, 4 when interrupted.
 
+use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -9,7 +10,7 @@ use clap::Args;
 
 use super::flags::{OutputArgs, TargetArgs};
 use crate::config::Overrides;
-use crate::config::run::{AlertSource, run_plan};
+use crate::config::run::{AlertSource, run_plan, with_alertmanager};
 use crate::pipeline::Isolation;
 use crate::report::run::RunReport;
 use crate::run::execute::execute;
@@ -32,6 +33,17 @@ pub struct RunArgs {
     /// its rule must be named as [sentinel.alert] name and carry a `tenant` label).
     #[arg(long, value_name = "prometheus://HOST:PORT")]
     pub alerts: Option<AlertSource>,
+    /// With --alerts prometheus://...: the Alertmanager that Prometheus sends the alert to
+    /// (http://HOST:PORT). Before the load the sentinel checks that it routes the sentinel's
+    /// alert to the sentinel's webhook (and prints the receiver to add when it does not); every
+    /// burst must then bring a firing and a resolved notification (`alert_notification`).
+    #[arg(long, value_name = "URL", requires = "alerts")]
+    pub alertmanager: Option<String>,
+    /// Where the sentinel's webhook receiver for Alertmanager listens; Alertmanager's receiver
+    /// posts to http://HOST:PORT/alertmanager (default 127.0.0.1:9097, as
+    /// prometheus/alertmanager.yml).
+    #[arg(long, value_name = "HOST:PORT", requires = "alertmanager")]
+    pub alertmanager_webhook: Option<SocketAddr>,
     /// The reports and the progress display.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -39,12 +51,15 @@ pub struct RunArgs {
 
 /// Runs `span-sentinel run`.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let plan = run_plan(&Overrides {
+    let mut plan = run_plan(&Overrides {
         isolation: args.isolation,
         seed: args.seed,
         alerts: args.alerts.clone(),
         ..args.target.overrides()
     })?;
+    if let Some(url) = &args.alertmanager {
+        with_alertmanager(&mut plan, url, args.alertmanager_webhook)?;
+    }
     let outputs = args.output.open()?;
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);

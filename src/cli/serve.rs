@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
 
 use crate::error::UsageError;
-use crate::pipeline::{Isolation, Pipeline, PipelineConfig};
+use crate::pipeline::{Isolation, Pipeline, PipelineConfig, PipelineError};
 
 /// Flags of `span-sentinel serve` (boxed, so the `Command` enum stays small).
 #[derive(Debug, Args)]
@@ -23,11 +23,12 @@ pub struct ServeArgs {
 /// The flags of `span-sentinel serve`.
 #[derive(Debug, Args)]
 pub struct ServeFlags {
-    /// Address of the OTLP/gRPC listener.
-    #[arg(long, default_value = "127.0.0.1:4317")]
+    /// Address of the OTLP/gRPC listener, HOST:PORT (a host name is resolved; port 0 picks a
+    /// free port).
+    #[arg(long, default_value = "127.0.0.1:4317", value_parser = parse_listen_addr)]
     pub grpc: SocketAddr,
-    /// Address of the HTTP listener (OTLP/HTTP, query API, /metrics).
-    #[arg(long, default_value = "127.0.0.1:4318")]
+    /// Address of the HTTP listener (OTLP/HTTP, query API, /metrics), HOST:PORT.
+    #[arg(long, default_value = "127.0.0.1:4318", value_parser = parse_listen_addr)]
     pub http: SocketAddr,
     /// Header that names the tenant.
     #[arg(long, default_value = "x-scope-orgid")]
@@ -47,7 +48,7 @@ pub struct ServeFlags {
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
     /// Significant digits of the latency histograms (1-5).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=5))]
     pub histogram_digits: u8,
     /// Rate quota of a tenant, TENANT=SPANS_PER_SEC (repeatable).
     #[arg(long = "tenant-quota", value_name = "TENANT=SPANS_PER_SEC")]
@@ -95,6 +96,40 @@ pub struct ServeFlags {
     /// Webhook targets, API token, connection limits.
     #[command(flatten)]
     pub guard: super::serve_guard::GuardFlags,
+}
+
+/// Parses a listen address: `IP:PORT`, or `HOST:PORT` with the host resolved (an IPv4 address
+/// first, as `localhost` on a host without IPv6 must still bind).
+pub fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = s.parse() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = s
+        .to_socket_addrs()
+        .map_err(|e| format!("expected IP:PORT, or HOST:PORT with a host that resolves ({e})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("{s:?}: the host resolves to no address"))
+}
+
+/// The bind error as a usage error naming the flag whose address could not be listened on: a
+/// port in use is a setup mistake (exit 2), not a failure of the server.
+fn bind_error(config: &PipelineConfig, err: PipelineError) -> anyhow::Error {
+    match err {
+        PipelineError::Bind { addr, source } => {
+            let flag = match (addr == config.grpc_addr, addr == config.http_addr) {
+                (true, true) => "--grpc and --http",
+                (false, true) => "--http",
+                _ => "--grpc",
+            };
+            UsageError::new(format!("{flag} {addr}: cannot listen on it: {source}")).into()
+        }
+        other => other.into(),
+    }
 }
 
 fn pairs<T>(
@@ -172,7 +207,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         } else {
             ""
         };
-        let pipeline = Pipeline::start(config).await?;
+        let pipeline = Pipeline::start(config.clone())
+            .await
+            .map_err(|e| bind_error(&config, e))?;
         let shutdown = shutdown_signal();
         // Not eprintln!: a closed stderr must not bring the server down.
         let _ = writeln!(

@@ -96,6 +96,13 @@ pub fn load_plan_with_env(args: &LoadOverrides, env: &OtlpEnv) -> Result<LoadPla
     let headers = parse_headers(&env.merge_headers(&flag_headers))?;
     let tls =
         ClientTls::new(&env.fill_tls(&args.tls)).map_err(|e| UsageError::new(e.to_string()))?;
+    if args.encoding == Some(Encoding::Json) && matches!(target, Target::Grpc { .. }) {
+        // Named as the flag: the profile's field is not where it came from.
+        return Err(UsageError::new(
+            "--encoding json needs an OTLP/HTTP target (http://HOST:PORT/v1/traces); OTLP/gRPC \
+             is protobuf only",
+        ));
+    }
     let mut plan = validate_load(apply_flags(section, args), source.as_ref(), target, headers)?;
     plan.transport.tls = tls;
     Ok(plan)

@@ -89,7 +89,7 @@ pub struct LoadSection {
     pub connections: usize,
     /// Requests each worker keeps in flight at most.
     pub concurrency: usize,
-    /// Compress OTLP/HTTP bodies with gzip.
+    /// Compress request bodies with gzip (OTLP/HTTP and OTLP/gRPC alike).
     pub gzip: bool,
     /// Body encoding: `"protobuf"` (default) or `"json"` (OTLP JSON; OTLP/HTTP targets only).
     /// The run's sentinel uses it too.
@@ -141,7 +141,8 @@ impl ProfileSource {
     /// Reads and parses a profile file.
     pub fn read(path: &Path) -> Result<(Profile, ProfileSource), UsageError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            UsageError::new(format!("--profile {}: cannot read it: {e}", path.display()))
+            // The file is `run`'s positional PROFILE or `load --profile`: name the file, not a flag.
+            UsageError::new(format!("profile {}: cannot read it: {e}", path.display()))
         })?;
         let source = ProfileSource {
             path: path.to_owned(),

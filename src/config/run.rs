@@ -128,7 +128,8 @@ pub enum AlertSource {
     /// The target's own alert history (`GET /api/v1/alerts` of the query API), with webhook
     /// notifications.
     Target,
-    /// A Prometheus server's `GET /api/v1/alerts`, polled; no notification is expected.
+    /// A Prometheus server's `GET /api/v1/alerts`, polled; notifications are expected only
+    /// through `--alertmanager`.
     Prometheus {
         /// Base URL of its HTTP API, e.g. `http://127.0.0.1:9090`.
         base_url: String,
@@ -153,6 +154,59 @@ impl std::str::FromStr for AlertSource {
             )),
         }
     }
+}
+
+/// Where the sentinel's webhook receiver listens for Alertmanager when
+/// `--alertmanager-webhook` is not given (prometheus/alertmanager.yml posts there).
+pub const DEFAULT_ALERTMANAGER_WEBHOOK: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9097);
+
+/// `--alertmanager URL`: Prometheus's alert reaches the sentinel through this Alertmanager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertmanagerPlan {
+    /// Base URL of its HTTP API, e.g. `http://127.0.0.1:9093`.
+    pub base_url: String,
+    /// Where the sentinel's webhook receiver listens (the address its receiver posts to).
+    pub webhook: SocketAddr,
+}
+
+impl AlertmanagerPlan {
+    /// The URL Alertmanager's receiver must post to.
+    pub fn webhook_url(&self) -> String {
+        format!("http://{}/alertmanager", self.webhook)
+    }
+}
+
+/// Adds `--alertmanager URL` (and where the sentinel receives its notifications) to `plan`:
+/// only with `--alerts prometheus://...`, the Prometheus that sends it the alert.
+pub fn with_alertmanager(
+    plan: &mut RunPlan,
+    url: &str,
+    webhook: Option<SocketAddr>,
+) -> Result<(), UsageError> {
+    if !matches!(plan.alerts, AlertSource::Prometheus { .. }) {
+        return Err(UsageError::new(
+            "--alertmanager needs --alerts prometheus://HOST:PORT (the Prometheus that sends \
+             the sentinel's alert to it)",
+        ));
+    }
+    let bad = |why: &str| UsageError::new(format!("--alertmanager {url:?}: {why}"));
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| bad("use http://HOST:PORT or https://HOST:PORT"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+        return Err(bad("use http://HOST:PORT or https://HOST:PORT"));
+    }
+    if uri.query().is_some() {
+        return Err(bad(
+            "no query string: its API is found under the URL's path",
+        ));
+    }
+    plan.alertmanager = Some(AlertmanagerPlan {
+        base_url: url.trim_end_matches('/').to_owned(),
+        webhook: webhook.unwrap_or(DEFAULT_ALERTMANAGER_WEBHOOK),
+    });
+    Ok(())
 }
 
 /// A phase of the run.
@@ -193,8 +247,10 @@ pub struct RunPlan {
     pub tenant: HeaderValue,
     /// The profile file, if any.
     pub profile: Option<PathBuf>,
-    /// TLS of every connection to the target, its query API and Prometheus.
+    /// TLS of every connection to the target, its query API, Prometheus and Alertmanager.
     pub tls: ClientTls,
+    /// `--alertmanager`: the Alertmanager that notifies the sentinel of Prometheus's alert.
+    pub alertmanager: Option<AlertmanagerPlan>,
 }
 
 impl RunPlan {
@@ -361,6 +417,7 @@ pub fn build(
         tenant,
         profile: o.profile.clone(),
         tls,
+        alertmanager: None,
     })
 }
 
@@ -464,5 +521,37 @@ mod alert_source_tests {
         ] {
             assert!(bad.parse::<AlertSource>().is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod alertmanager_tests {
+    use super::*;
+
+    fn plan(alerts: Option<AlertSource>) -> RunPlan {
+        let o = Overrides {
+            alerts,
+            env: Some(OtlpEnv::default()),
+            seed: Some(1),
+            ..Overrides::default()
+        };
+        build(Profile::default(), None, &o).unwrap()
+    }
+
+    #[test]
+    fn alertmanager_needs_prometheus_alerts_and_an_http_url() {
+        let mut p = plan(None);
+        let e = with_alertmanager(&mut p, "http://127.0.0.1:9093", None).unwrap_err();
+        assert!(e.to_string().contains("--alerts prometheus://"), "{e}");
+        let prom = "prometheus://127.0.0.1:9090".parse().ok();
+        for bad in ["127.0.0.1:9093", "ftp://h:1", "http://h:1/?x=1"] {
+            let e = with_alertmanager(&mut plan(prom.clone()), bad, None).unwrap_err();
+            assert!(e.to_string().starts_with("--alertmanager"), "{bad}: {e}");
+        }
+        let mut p = plan(prom);
+        with_alertmanager(&mut p, "http://127.0.0.1:9093/", None).unwrap();
+        let am = p.alertmanager.unwrap();
+        assert_eq!(am.base_url, "http://127.0.0.1:9093");
+        assert_eq!(am.webhook_url(), "http://127.0.0.1:9097/alertmanager");
     }
 }

@@ -190,14 +190,15 @@ fn status(s: Option<Status>) -> &'static str {
 }
 
 fn value(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.4}"))
+    v.map_or("-".into(), super::check_value)
 }
 
 fn delta(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:+.4}"))
+    v.map_or("-".into(), super::check_delta)
 }
 
-fn tally(changes: &[Change]) -> String {
+/// `27 checks: 1 worse, 2 better, 24 same, 0 new, 0 gone`.
+pub fn tally(changes: &[Change]) -> String {
     let n = |m: Movement| changes.iter().filter(|c| c.movement == m).count();
     format!(
         "{} checks: {} worse, {} better, {} same, {} new, {} gone",

@@ -12,6 +12,11 @@ use crate::fidelity::{DistributionResult, FidelityOutcome, SchemeResult};
 /// Name and version of the JSON layout.
 pub const SCHEMA: &str = "span-sentinel/fidelity/v1";
 
+/// What the report says when no allowed error applies (an external target without
+/// `--max-rel-error`): the errors are measured, but nothing is judged.
+pub const NOT_JUDGED: &str = "not judged: no allowed error (give --max-rel-error E for an \
+    external target)";
+
 /// The JSON report of `span-sentinel fidelity`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FidelityReport {
@@ -61,7 +66,12 @@ impl FidelityReport {
             distributions: o.distributions.clone(),
             max_rel_error: max,
             within_allowed: allowed.map(|a| max <= a),
-            warnings: o.warnings.clone(),
+            warnings: o
+                .warnings
+                .iter()
+                .cloned()
+                .chain(allowed.is_none().then(|| NOT_JUDGED.to_owned()))
+                .collect(),
             schemes: o.schemes.iter().chain(&o.prometheus).cloned().collect(),
             recommendations: Vec::new(),
         }
@@ -109,14 +119,7 @@ impl FidelityReport {
         }
         let _ = writeln!(s);
         let _ = write!(s, "max relative error {:.6}", self.max_rel_error);
-        if let (Some(a), Some(ok)) = (self.allowed_rel_error, self.within_allowed) {
-            let _ = write!(
-                s,
-                " (allowed {a}: {})",
-                if ok { "within" } else { "EXCEEDED" }
-            );
-        }
-        let _ = writeln!(s);
+        let _ = writeln!(s, "{}", judgement(self));
         s
     }
 }
@@ -180,12 +183,18 @@ fn schemes_summary(r: &FidelityReport) -> String {
     }
     let _ = writeln!(s);
     let _ = write!(s, "target: max relative error {:.6}", r.max_rel_error);
-    if let (Some(a), Some(ok)) = (r.allowed_rel_error, r.within_allowed) {
-        let verdict = if ok { "within" } else { "EXCEEDED" };
-        let _ = write!(s, " (allowed {a}: {verdict})");
-    }
-    let _ = writeln!(s);
+    let _ = writeln!(s, "{}", judgement(r));
     s
+}
+
+/// The end of the conclusion line: ` (allowed E: within)`, or that nothing was judged.
+fn judgement(r: &FidelityReport) -> String {
+    match (r.allowed_rel_error, r.within_allowed) {
+        (Some(a), Some(ok)) => {
+            format!(" (allowed {a}: {})", if ok { "within" } else { "EXCEEDED" })
+        }
+        _ => format!(" ({NOT_JUDGED})"),
+    }
 }
 
 /// One recommendation as a line (two with boundaries).

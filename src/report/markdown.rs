@@ -16,7 +16,7 @@ pub fn cell(s: &str) -> String {
 }
 
 fn num(v: Option<f64>) -> String {
-    v.map_or("-".into(), |v| format!("{v:.4}"))
+    v.map_or("-".into(), super::check_value)
 }
 
 fn status(s: Status) -> String {
@@ -163,12 +163,14 @@ pub fn fidelity(r: &FidelityReport) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# span-sentinel fidelity\n");
     let _ = write!(s, "**max relative error {:.6}**", r.max_rel_error);
-    if let (Some(a), Some(ok)) = (r.allowed_rel_error, r.within_allowed) {
-        let _ = write!(
-            s,
-            " (allowed {a}: {})",
-            if ok { "within" } else { "**EXCEEDED**" }
-        );
+    match (r.allowed_rel_error, r.within_allowed) {
+        (Some(a), Some(ok)) => {
+            let verdict = if ok { "within" } else { "**EXCEEDED**" };
+            let _ = write!(s, " (allowed {a}: {verdict})");
+        }
+        _ => {
+            let _ = write!(s, " (**not judged**: no allowed error)");
+        }
     }
     let digits = r.histogram_digits.map_or("external target".into(), |d| {
         format!("{d} significant digits")

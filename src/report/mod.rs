@@ -159,6 +159,52 @@ pub fn human_rate(v: f64) -> String {
     }
 }
 
+/// A check's value as the reports print it: four decimals, more when that leaves fewer than
+/// three significant digits, so a small value shows where it stands against its limit
+/// (`0.00098` against `0.005`, not `0.0010`).
+pub fn check_value(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v:.4}");
+    }
+    let magnitude = v.abs().log10().floor() as i64;
+    let decimals = (2 - magnitude).clamp(4, 15) as usize;
+    let mut s = format!("{v:.decimals$}");
+    // Zeros past the fourth decimal only pad the significant digits: drop them.
+    let keep = s.len() - (decimals - 4);
+    while s.len() > keep && s.ends_with('0') {
+        s.pop();
+    }
+    s
+}
+
+/// A change of a check's value, signed, with the precision of [`check_value`].
+pub fn check_delta(v: f64) -> String {
+    let s = check_value(v);
+    if s.starts_with('-') {
+        s
+    } else {
+        format!("+{s}")
+    }
+}
+
+#[cfg(test)]
+mod value_tests {
+    /// `0.00098` was printed `0.0010` beside a limit of `0.005`.
+    #[test]
+    fn small_values_keep_three_significant_digits() {
+        use super::{check_delta, check_value};
+        assert_eq!(check_value(0.00098), "0.00098");
+        assert_eq!(check_value(0.000_012_345), "0.0000123");
+        assert_eq!(check_value(0.001), "0.0010");
+        assert_eq!(check_value(0.93), "0.9300");
+        assert_eq!(check_value(1317.18294), "1317.1829");
+        assert_eq!(check_value(0.0), "0.0000");
+        assert_eq!(check_value(-0.00042), "-0.00042");
+        assert_eq!(check_delta(0.00008), "+0.00008");
+        assert_eq!(check_delta(-2928.70934), "-2928.7093");
+    }
+}
+
 #[cfg(test)]
 mod count_tests {
     /// Summaries said "1 threads" and "in 1 windows".

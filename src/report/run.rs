@@ -279,7 +279,7 @@ impl RunReport {
             "check", "phase", "status", "baseline", "observed"
         );
         for c in &self.checks {
-            let num = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.4}"));
+            let num = |v: Option<f64>| v.map_or("-".into(), super::check_value);
             let _ = writeln!(
                 s,
                 "{:<20} {:<10} {:<12} {:>12} {:>12}  {}",

@@ -19,6 +19,8 @@ use crate::progress::Progress;
 use crate::sentinel::ledger::Ledger;
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
+use crate::verify::alertmanager::Alertmanager;
+use crate::verify::alertmanager::check::{PhaseNotices, per_phase};
 use crate::verify::api::QueryClient;
 use crate::verify::checks::{self, Check};
 use crate::verify::poller;
@@ -109,6 +111,7 @@ struct Running {
     ctx: Arc<SentinelCtx>,
     webhook: WebhookReceiver,
     prometheus: Option<Arc<PrometheusAlerts>>,
+    alertmanager: Option<Arc<Alertmanager>>,
     tasks: CancellationToken,
     warnings: Vec<String>,
 }
@@ -118,7 +121,15 @@ async fn start(h: &Harness, plan: &Arc<RunPlan>) -> anyhow::Result<Running> {
     let webhook = WebhookReceiver::start(tasks.clone())
         .await
         .context("starting the webhook receiver")?;
+    // Before anything is set up on the target: a missing route stops the run at once.
+    let alertmanager = match &plan.alertmanager {
+        Some(am) => Some(Alertmanager::start(plan, am, tasks.clone()).await?),
+        None => None,
+    };
     let mut warnings = Vec::new();
+    if let Some(am) = &alertmanager {
+        warnings.extend(am.prometheus_warning(plan).await);
+    }
     h.set_up(plan, &webhook, &mut warnings).await?;
     let ctx = Arc::new(SentinelCtx {
         plan: Arc::new(plan.sentinel_plan()),
@@ -135,10 +146,14 @@ async fn start(h: &Harness, plan: &Arc<RunPlan>) -> anyhow::Result<Running> {
     if let Some(p) = &prometheus {
         tokio::spawn(p.clone().watch(tasks.clone()));
     }
+    if let Some(am) = &alertmanager {
+        tokio::spawn(am.clone().watch(tasks.clone()));
+    }
     Ok(Running {
         ctx,
         webhook,
         prometheus,
+        alertmanager,
         tasks,
         warnings,
     })
@@ -168,14 +183,35 @@ async fn execute_async(
     };
     let (mut phases, walked) = walk.run(conductor, &mut record).await;
     drain(&ctx, &stop, walked).await;
+    if let Some(am) = &r.alertmanager {
+        am.await_resolved(&evidence::burst_windows(&ctx)).await;
+    }
     r.tasks.cancel();
     let view = look(h, &mut r).await;
     collect_warnings(&ctx, &plan, &phases, &mut r.warnings);
     for (p, e) in phases.iter_mut().zip(evidence::collect(&ctx, &view)) {
         p.sentinel = e;
     }
+    let notices = r
+        .alertmanager
+        .as_ref()
+        .map(|am| through_alertmanager(am, &ctx, &mut phases));
     settle_timeline(&mut timeline, &ctx, &view, walked);
-    let checks = super::verdict::judge(&plan, &phases);
+    let mut checks = super::verdict::judge(&plan, &phases);
+    if let (Some(am), Some(notices)) = (&r.alertmanager, &notices) {
+        let health = am.health(ctx.anchor.start_unix_ns);
+        if let Some(h) = &health {
+            r.warnings.push(h.clone());
+        }
+        let who = am.name();
+        super::verdict::add_notification_checks(
+            &mut checks,
+            &plan,
+            &phases,
+            notices,
+            (&who, health.as_deref()),
+        );
+    }
     let verdict = checks::verdict(&checks);
     Ok(RunOutcome {
         target: h.target.to_string(),
@@ -206,6 +242,23 @@ async fn look(h: &Harness, r: &mut Running) -> evidence::TargetView {
             .push(format!("could not delete the sentinel's alert rule: {e}"));
     }
     view
+}
+
+/// With `--alertmanager`, notifications are Alertmanager's: each phase's firing notifications
+/// and their delays replace the (absent) webhook's, and what it delivered is kept per phase.
+fn through_alertmanager(
+    am: &Alertmanager,
+    ctx: &SentinelCtx,
+    phases: &mut [PhaseOutcome],
+) -> Vec<PhaseNotices> {
+    let bursts = evidence::burst_windows(ctx);
+    let notices = per_phase(&bursts, &am.notices(&bursts), phases.len());
+    for (p, n) in phases.iter_mut().zip(&notices) {
+        p.sentinel.evidence.notifications_not_expected = false;
+        p.sentinel.evidence.notified = n.firing;
+        p.sentinel.notify_delays = n.notify_delays.clone();
+    }
+    notices
 }
 
 /// Warnings about failed query calls and loads that could not run.

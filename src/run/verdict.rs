@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::evidence::PhaseEvidence;
 use super::execute::PhaseOutcome;
 use crate::config::run::{Phase, RunPlan};
+use crate::verify::alertmanager::check::{self as notification, PhaseNotices};
 use crate::verify::checks::{self, Check, CheckTolerances};
 use crate::verify::power;
 use crate::verify::status::{PhaseKind, Status};
@@ -50,6 +51,36 @@ pub fn judge(plan: &RunPlan, phases: &[PhaseOutcome]) -> Vec<Check> {
         }
     }
     out
+}
+
+/// With `--alertmanager`: adds `alert_notification` (`notices`, one per phase of `plan`) after
+/// each verified phase's other checks; `am` names Alertmanager and says whether it stopped
+/// answering.
+pub fn add_notification_checks(
+    checks: &mut Vec<Check>,
+    plan: &RunPlan,
+    phases: &[PhaseOutcome],
+    notices: &[PhaseNotices],
+    am: (&str, Option<&str>),
+) {
+    let baseline = plan
+        .phases
+        .iter()
+        .zip(phases)
+        .find(|(p, _)| p.kind == PhaseKind::Baseline)
+        .map(|(_, o)| &o.sentinel);
+    for ((phase, o), n) in plan.phases.iter().zip(phases).zip(notices) {
+        if phase.kind == PhaseKind::Warmup {
+            continue;
+        }
+        let c = notification::judge(&phase.name, &o.sentinel.evidence, n, am.0, am.1);
+        let c = sharpen(c, phase, o, baseline, &plan.checks);
+        let at = checks
+            .iter()
+            .rposition(|c| c.phase == phase.name)
+            .map_or(checks.len(), |i| i + 1);
+        checks.insert(at, c);
+    }
 }
 
 /// Everything the run knows beyond the evidence, applied to one check.

@@ -4,6 +4,9 @@
 //! so the usual prost codec, which wants a message struct, does not fit: [`PreEncodedCodec`]
 //! writes the bytes as they are and decodes only the small response with prost.
 //!
+//! With `gzip` set, tonic compresses each message (`grpc-encoding: gzip`), as an OTLP/HTTP body
+//! is compressed with `Content-Encoding: gzip`.
+//!
 //! One exporter holds several tonic `Channel`s, each its own HTTP/2 connection, and spreads
 //! attempts over them round-robin: one connection's flow-control window and one server-side
 //! connection handler would otherwise cap a worker's throughput. The exporter is an `Arc` inside,
@@ -21,7 +24,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use tonic::client::Grpc;
-use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
@@ -125,7 +128,13 @@ impl GrpcExporter {
             } else {
                 builder.connect().await?
             };
-            clients.push(Grpc::new(channel));
+            let client = Grpc::new(channel);
+            // `--gzip`: each message is compressed by tonic and marked so (`grpc-encoding`).
+            clients.push(if opts.gzip {
+                client.send_compressed(CompressionEncoding::Gzip)
+            } else {
+                client
+            });
         }
         let headers = opts.headers.iter().cloned().collect();
         let shared = Shared {

@@ -58,7 +58,8 @@ pub struct TransportOptions {
     pub connections: usize,
     /// Requests each worker keeps in flight at most.
     pub concurrency: usize,
-    /// Compress HTTP bodies with gzip.
+    /// Compress request bodies with gzip (OTLP/HTTP `Content-Encoding`, OTLP/gRPC
+    /// `grpc-encoding`).
     pub gzip: bool,
     /// How bodies are serialized; JSON only over OTLP/HTTP (validated with the target).
     pub encoding: Encoding,

@@ -381,7 +381,8 @@ impl QueryClient {
             .await
     }
 
-    async fn expect_success(
+    /// Sends `body` (JSON) with `method` to `path`; any answer but a 2xx is an error.
+    pub async fn expect_success(
         &self,
         method: Method,
         path: &str,

@@ -2,6 +2,7 @@
 //! with what the sentinel regenerates — traces by ID and by search, histogram quantiles, alert
 //! transitions — then turns the evidence into checks and a verdict.
 
+pub mod alertmanager;
 pub mod alerts;
 pub mod api;
 pub mod checks;

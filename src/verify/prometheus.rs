@@ -5,7 +5,8 @@
 //! `tenant` label) starts or stops being `firing`, stamped with the time of the poll that saw
 //! it. Detection and clear delays therefore include up to one poll interval on top of
 //! Prometheus's own scrape interval, evaluation interval and `for:`. Prometheus notifies
-//! through Alertmanager, not the pipeline's webhook, so no notification is expected.
+//! through Alertmanager, not the pipeline's webhook, so no notification is expected unless
+//! `--alertmanager` names it (`verify::alertmanager`).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,17 +1,21 @@
 //! A collector in the path: `profiles/rotel.toml` puts the rotel collector (installed from PyPI
 //! by `scripts/setup-peers.sh`) between the generator and the embedded pipeline. With the
 //! sentinel alone every check must pass through it; a capacity search through it must find
-//! where it gives way and say what degraded.
+//! where it gives way and say what degraded; the spans it delivers short are accounted for.
 
+use std::net::TcpStream;
 use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
 
 use span_sentinel::capacity::{End, Search};
 use span_sentinel::config::Overrides as RunOverrides;
 use span_sentinel::config::capacity::{CapacityOverrides, capacity_plan};
 use span_sentinel::config::peer::PeerSection;
 use span_sentinel::config::run::{TargetPlan, run_plan};
+use span_sentinel::pipeline::{Pipeline, PipelineConfig};
 use span_sentinel::run::execute::{execute, execute_with};
 use span_sentinel::verify::status::Status;
 
@@ -162,4 +166,93 @@ fn a_capacity_search_through_rotel_finds_where_it_gives_way() {
             "{st:?}"
         );
     }
+}
+
+/// Says what really happens behind rotel 0.0.1a15 (README, "What the sentinel caught"): at 50k
+/// spans/s, more than its 8,192-span batches hold, it delivers every span it acknowledged; the
+/// spans the tenant does not count are those the pipeline refused for want of a tenant, and
+/// nothing is refused for another reason. `scripts/rotel-refusals.sh` measures the same for 10 s.
+#[test]
+fn every_span_rotel_acknowledged_reaches_the_pipeline_and_each_refusal_has_a_reason() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let _exclusive = crate::pipeline::support::exclusive();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let config = PipelineConfig {
+        tenant_attribute: Some("tenant.id".into()),
+        ..PipelineConfig::default()
+    };
+    let pipeline = runtime.block_on(Pipeline::start(config)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rotel_grpc = format!("127.0.0.1:{}", super::prometheus::free_port());
+    let rotel_http = format!("127.0.0.1:{}", super::prometheus::free_port());
+    let file = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let mut rotel = Command::new(peer_path("SPAN_SENTINEL_ROTEL_AGENT"))
+        .args(["start", "--otlp-grpc-endpoint", &rotel_grpc])
+        .args(["--otlp-http-endpoint", &rotel_http, "--exporter", "otlp"])
+        .args(["--otlp-exporter-endpoint", &pipeline.grpc_endpoint()])
+        .args(["--otlp-exporter-protocol", "grpc"])
+        .args([
+            "--pid-file",
+            &file("rotel.pid"),
+            "--log-file",
+            &file("rotel.log"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let up = Instant::now();
+    while TcpStream::connect(&rotel_grpc).is_err() {
+        assert!(
+            up.elapsed() < Duration::from_secs(30),
+            "rotel did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let json = file("load.json");
+    let target = format!("grpc://{rotel_grpc}");
+    let code = span_sentinel::cli::main_with_args([
+        "span-sentinel",
+        "load",
+        "--target",
+        &target,
+        "--rate",
+        "50000",
+        "--duration",
+        "3s",
+        "--tenant",
+        "unruly",
+        "--quiet",
+        "--json",
+        &json,
+    ]);
+    assert_eq!(code, ExitCode::SUCCESS);
+    let load: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let acked = load["acked_spans"].as_u64().unwrap();
+    // Spans in decoded requests: the tenant's, and those refused before they had one.
+    let delivered = || {
+        let r = pipeline.stats().refused_spans;
+        let tenant = pipeline
+            .tenant_stats("unruly")
+            .map_or(0, |s| s.received_spans);
+        tenant + r.no_tenant + r.invalid_tenant + r.too_many_tenants
+    };
+    let flushing = Instant::now();
+    while delivered() < acked && flushing.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = rotel.kill();
+    let _ = rotel.wait();
+    let refused = pipeline.stats().refused_spans;
+    let tenant = pipeline.tenant_stats("unruly").unwrap();
+    eprintln!(
+        "rotel: {acked} acknowledged, {} delivered, {} in the tenant, refused {refused:?}",
+        delivered(),
+        tenant.received_spans
+    );
+    assert_eq!(delivered(), acked, "{refused:?}");
+    assert_eq!(tenant.accepted_spans, tenant.received_spans, "{tenant:?}");
+    assert_eq!(refused.no_tenant, acked - tenant.received_spans);
+    runtime.block_on(pipeline.shutdown());
 }

@@ -61,3 +61,55 @@ fn serve_with_an_invalid_flag_value_exits_2() {
         .unwrap();
     assert_eq!(status.code(), Some(2));
 }
+
+/// Runs `serve ARGS` to its end; returns exit code and stderr.
+fn serve_exit(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .arg("serve")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `--histogram-digits 7` said `must be 1..=5` without naming the flag; a port in use exited 4
+/// (could not finish) though it is a setup mistake (2), and did not name the flag.
+#[test]
+fn serve_setup_errors_exit_2_naming_the_flag() {
+    let _slot = shared_slot();
+    let (code, stderr) = serve_exit(&["--histogram-digits", "7", "--grpc", "127.0.0.1:0"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--histogram-digits"), "{stderr}");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().to_string();
+    let (code, stderr) = serve_exit(&["--grpc", &port, "--http", "127.0.0.1:0"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("--grpc {port}")), "{stderr}");
+    let (code, stderr) = serve_exit(&["--grpc", "127.0.0.1:0", "--http", &port]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("--http {port}")), "{stderr}");
+}
+
+/// `serve --grpc localhost:0` was refused as "invalid socket address syntax".
+#[test]
+fn serve_accepts_host_names() {
+    let _slot = shared_slot();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args(["serve", "--grpc", "localhost:0", "--http", "localhost:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let code = child.wait().unwrap().code();
+    assert!(line.contains("OTLP/gRPC on 127.0.0.1:"), "{line}");
+    assert_eq!(code, Some(0), "{line}");
+}

@@ -119,6 +119,10 @@ impl Seen {
             let tenant = String::from_utf8_lossy(tenant.as_bytes()).into_owned();
             self.tenants.lock().unwrap().insert(tenant);
         }
+        // gRPC marks a compressed message in `grpc-encoding` (HTTP bodies are counted on arrival).
+        if headers.get("grpc-encoding").is_some_and(|v| v == "gzip") {
+            self.gzipped.fetch_add(1, Ordering::SeqCst);
+        }
         if headers.get("x-extra").is_some_and(|v| v == "1") {
             self.with_extra_header.fetch_add(1, Ordering::SeqCst);
         }
@@ -266,7 +270,8 @@ fn grpc_with_retry_info(code: tonic::Code, delay: Duration) -> tonic::Status {
 /// Starts an OTLP/gRPC trace server answering as `script` says.
 pub fn grpc_server(script: Script) -> TestServer {
     spawn_server(move |listener, seen, stop| async move {
-        let service = TraceServiceServer::new(GrpcTarget { seen, script });
+        let service = TraceServiceServer::new(GrpcTarget { seen, script })
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
         let incoming = tonic::transport::server::TcpIncoming::from(listener);
         tonic::transport::Server::builder()
             .add_service(service)

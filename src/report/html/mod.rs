@@ -111,7 +111,7 @@ pub fn comparison(changes: &[Change], old: &str, new: &str) -> String {
             escape(&c.scope),
             num(c.old_value),
             num(c.new_value),
-            c.delta.map_or("-".into(), |d| format!("{d:+.4}")),
+            c.delta.map_or("-".into(), crate::report::check_delta),
             c.movement.as_str(),
             o = st(c.old_status),
             n = st(c.new_status),
@@ -127,7 +127,7 @@ pub fn num(v: Option<f64>) -> String {
         if v.abs() >= 1000.0 || v == v.round() {
             format!("{v:.0}")
         } else {
-            format!("{v:.4}")
+            crate::report::check_value(v)
         }
     })
 }
