@@ -64,18 +64,26 @@ fn check<'a>(
 /// The run is `degraded`, `name` is degraded in the load phase, and no other check of any
 /// phase gave way (`degraded` or `fail`).
 fn assert_only_degraded(o: &RunOutcome, name: &str) {
-    let c = check(o, name, "load");
-    assert_eq!(
-        c.status,
-        Status::Degraded,
-        "{name}: {}\n{:#?}",
-        c.evidence,
-        o.checks
-    );
+    assert_only_these_degraded(o, &[name]);
+}
+
+/// The run is `degraded`, each of `names` is degraded in the load phase, and no other check of
+/// any phase gave way.
+fn assert_only_these_degraded(o: &RunOutcome, names: &[&str]) {
+    for name in names {
+        let c = check(o, name, "load");
+        assert_eq!(
+            c.status,
+            Status::Degraded,
+            "{name}: {}\n{:#?}",
+            c.evidence,
+            o.checks
+        );
+    }
     let blamed: Vec<_> = o
         .checks
         .iter()
-        .filter(|c| c.status >= Status::Degraded && c.name != name)
+        .filter(|c| c.status >= Status::Degraded && !names.contains(&c.name.as_ref()))
         .map(|c| format!("{} in {}: {}", c.name, c.phase, c.evidence))
         .collect();
     assert!(blamed.is_empty(), "other checks blamed: {blamed:#?}");
@@ -90,9 +98,14 @@ fn the_a_a_run_passes() {
 }
 
 #[test]
-fn lost_spans_under_load_degrade_trace_completeness() {
+fn lost_spans_under_load_degrade_trace_completeness_and_content() {
+    // The fault loses whole requests. A trace sent in one request (the single span) is lost
+    // whole: completeness. A trace sent in fragments mostly loses some of them and is assembled
+    // short: content ("998 spans instead of 1000").
     let o = under_load(|f| f.unstored_fraction = 0.3);
-    assert_only_degraded(&o, "trace_completeness");
+    assert_only_these_degraded(&o, &["trace_completeness", "trace_content"]);
+    let content = &check(&o, "trace_content", "load").evidence;
+    assert!(content.contains("spans instead of"), "{content}");
     assert!(
         check(&o, "trace_completeness", "load")
             .evidence

@@ -141,7 +141,7 @@ fn metrics_parse_as_prometheus_text_and_move_as_traces_are_verified() {
             ..RunOverrides::default()
         },
         window: Duration::from_secs(2),
-        duration: Some(Duration::from_secs(8)),
+        duration: Some(Duration::from_secs(12)),
         metrics_addr: "127.0.0.1:0".parse().unwrap(),
     })
     .unwrap();
@@ -152,12 +152,19 @@ fn metrics_parse_as_prometheus_text_and_move_as_traces_are_verified() {
     let watching = std::thread::spawn(move || watch(plan, stop, &mut { observer }));
     let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap();
     let ready = Instant::now();
-    // The probe cycles upwards from 1 µs, so the first traces that must be assembled leave
-    // about 2.5 s in and are verified a settle window later.
-    std::thread::sleep(Duration::from_millis(5000));
-    let first_text = scrape(addr);
-    let first = parse(&first_text);
-    std::thread::sleep(ready + Duration::from_millis(7500) - Instant::now());
+    // The probe cycles upwards from 1 µs, so the first traces that must be assembled start
+    // about 2.5 s in; their roots end a second or more later, and they are verified a settle
+    // window after that. Scrape until the first is verified (or 9 s have passed).
+    let (first_text, first) = loop {
+        std::thread::sleep(Duration::from_millis(250));
+        let text = scrape(addr);
+        let scraped = parse(&text);
+        let verified = value(&scraped, "span_sentinel_traces_verified_total");
+        if verified > 0.0 || ready.elapsed() > Duration::from_secs(9) {
+            break (text, scraped);
+        }
+    };
+    std::thread::sleep(Duration::from_millis(2000));
     let second_text = scrape(addr);
     let second = parse(&second_text);
     promtool_accepts(&second_text);
