@@ -7,8 +7,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use prost::Message;
 use span_sentinel::config::sentinel::SentinelSection;
-use span_sentinel::encode::plain::request_from_spans;
 use span_sentinel::sentinel::ambient::Ambient;
+use span_sentinel::sentinel::origin::Origin;
 
 fn one_second(c: &mut Criterion) {
     let section = SentinelSection::default();
@@ -18,6 +18,7 @@ fn one_second(c: &mut Criterion) {
         section.assembly_threshold.as_nanos() as u64,
     )
     .with_arrival(section.arrival());
+    let origin = Origin::new(&section.tenant, 7);
     let traces = section.traces_per_sec as u64;
     // Start far into the stream, past the first pass of the probe.
     let first = 1_000u64;
@@ -37,7 +38,8 @@ fn one_second(c: &mut Criterion) {
                         ambient.span(seq, node, "baseline", 1_700_000_000_000_000_000)
                     });
                     out.clear();
-                    request_from_spans(&section.tenant, spans)
+                    origin
+                        .request(spans)
                         .encode(&mut out)
                         .expect("a Vec grows as needed");
                     bytes += out.len();

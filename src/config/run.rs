@@ -1,6 +1,7 @@
 //! The plan of `span-sentinel run`: profile (`[sentinel]`, `[[phases]]`, `[checks]`,
 //! `[pipeline]`, `[load]`) + flags → one validated, immutable `RunPlan`.
 
+use crate::sentinel::origin::Origin;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -273,6 +274,7 @@ impl RunPlan {
             alerts: self.alerts.clone(),
             checks: self.checks.clone(),
             tenant: self.tenant.clone(),
+            origin: Origin::new(&self.sentinel.tenant, self.seed),
         }
     }
 

@@ -9,6 +9,7 @@ use crate::config::duration as dur;
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::arrival::ArrivalSpec;
 use crate::sentinel::errors::BurstSchedule;
+use crate::sentinel::origin::Origin;
 use crate::sentinel::probe::ProbeSpec;
 
 /// Largest `large_trace_spans` (span IDs derive from a 16-bit node index).
@@ -273,6 +274,8 @@ pub struct SentinelPlan {
     pub checks: crate::verify::checks::CheckTolerances,
     /// The sentinel's tenant as a header value.
     pub tenant: http::HeaderValue,
+    /// The resource and scope of the sentinel's spans.
+    pub origin: Origin,
 }
 
 impl SentinelPlan {

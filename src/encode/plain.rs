@@ -112,6 +112,28 @@ pub fn request_from_spans<'a>(
     tenant: &str,
     spans: impl IntoIterator<Item = (Span, &'a str)>,
 ) -> ExportTraceServiceRequest {
+    let resource = |service: &str| Resource {
+        attributes: vec![
+            string_attr("service.name", service),
+            string_attr(TENANT_ATTRIBUTE, tenant),
+        ],
+        ..Default::default()
+    };
+    let scope = InstrumentationScope {
+        name: SCOPE_NAME.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        ..Default::default()
+    };
+    request_with(spans, resource, &scope)
+}
+
+/// A request holding `spans`, grouped into one `ResourceSpans` per service (in order of first
+/// appearance) with the resource `resource(service)`, all under `scope`.
+pub fn request_with<'a>(
+    spans: impl IntoIterator<Item = (Span, &'a str)>,
+    resource: impl Fn(&str) -> Resource,
+    scope: &InstrumentationScope,
+) -> ExportTraceServiceRequest {
     let mut resource_spans: Vec<ResourceSpans> = Vec::new();
     let mut services: Vec<&str> = Vec::new();
     for (span, service) in spans {
@@ -121,19 +143,9 @@ pub fn request_from_spans<'a>(
             .unwrap_or_else(|| {
                 services.push(service);
                 resource_spans.push(ResourceSpans {
-                    resource: Some(Resource {
-                        attributes: vec![
-                            string_attr("service.name", service),
-                            string_attr(TENANT_ATTRIBUTE, tenant),
-                        ],
-                        ..Default::default()
-                    }),
+                    resource: Some(resource(service)),
                     scope_spans: vec![ScopeSpans {
-                        scope: Some(InstrumentationScope {
-                            name: SCOPE_NAME.into(),
-                            version: env!("CARGO_PKG_VERSION").into(),
-                            ..Default::default()
-                        }),
+                        scope: Some(scope.clone()),
                         spans: Vec::new(),
                         schema_url: String::new(),
                     }],

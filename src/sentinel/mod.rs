@@ -10,6 +10,7 @@ pub mod arrival;
 pub mod content;
 pub mod errors;
 pub mod ledger;
+pub mod origin;
 pub mod probe;
 pub mod sender;
 pub mod shapes;

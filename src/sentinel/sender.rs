@@ -13,7 +13,6 @@ use super::arrival::{Fragment, root_delay};
 use super::errors::{ERROR_SERVICE, ErrorStream};
 use super::ledger::{Found, Ledger, Outcome, TraceRecord};
 use crate::config::sentinel::SentinelPlan;
-use crate::encode::plain::request_from_spans;
 use crate::engine::Anchor;
 use crate::transport::{Delivery, Exporter};
 
@@ -145,9 +144,7 @@ impl SentinelCtx {
                 .iter()
                 .map(|&node| self.ambient.span(trace.seq, node, phase, trace.end_unix_ns));
             let exporter = &self.exporters[(trace.seq as usize + i) % self.exporters.len()];
-            let body = exporter
-                .encoding()
-                .encode(&request_from_spans(&self.plan.sentinel.tenant, spans));
+            let body = exporter.encoding().encode(&self.plan.origin.request(spans));
             let send = exporter.export(
                 self.plan.tenant.clone(),
                 Bytes::from(body),
@@ -191,9 +188,7 @@ impl SentinelCtx {
         let spans = (first..first + n)
             .map(|seq| (self.errors.span(seq, end_unix_ns, in_burst), ERROR_SERVICE));
         let exporter = &self.exporters[(first as usize) % self.exporters.len()];
-        let body = exporter
-            .encoding()
-            .encode(&request_from_spans(&self.plan.sentinel.tenant, spans));
+        let body = exporter.encoding().encode(&self.plan.origin.request(spans));
         let phase = self.plan.phase_at(offset);
         self.ledger().error_spans[phase] += n;
         let send = exporter.export(self.plan.tenant.clone(), Bytes::from(body), n);

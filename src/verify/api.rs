@@ -92,6 +92,12 @@ pub struct ApiSpan {
     /// Links, each as the target returns it (compared as JSON).
     #[serde(default)]
     pub links: Vec<serde_json::Value>,
+    /// The span's resource as the target returns it (compared as JSON; absent is null).
+    #[serde(default)]
+    pub resource: serde_json::Value,
+    /// The span's instrumentation scope as the target returns it (compared as JSON).
+    #[serde(default)]
+    pub scope: serde_json::Value,
 }
 
 /// An assembled trace.

@@ -71,7 +71,7 @@ async fn look_up(ctx: &SentinelCtx, query: &QueryClient, seq: u64) {
                 .ambient
                 .spans(seq, &ctx.plan.phases[phase].name, end_unix_ns);
             let after = now - intended;
-            match first_difference(&expected, &trace) {
+            match first_difference(&expected, &ctx.plan.origin, &trace) {
                 None => Found::Verified(after),
                 Some(diff) => Found::Incorrect { after, diff },
             }

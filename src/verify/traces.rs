@@ -1,12 +1,14 @@
 //! Comparing an assembled trace from the target with the trace the sentinel regenerates.
 
-use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
 use super::api::{ApiSpan, ApiTrace};
+use crate::sentinel::origin::Origin;
 
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
@@ -83,20 +85,56 @@ fn list_difference(field: &str, want: &[Value], have: &[Value]) -> Option<String
         .zip(have)
         .enumerate()
         .find(|(_, (w, h))| w != h)?;
-    let key = w
-        .as_object()
-        .and_then(|w| w.iter().find(|(k, v)| h.get(k.as_str()) != Some(*v)))
-        .map_or("", |(k, _)| k.as_str());
-    Some(format!(
-        "{field}[{i}].{key} is {}, sent {}",
-        h.get(key).unwrap_or(h),
-        w[key]
-    ))
+    object_difference(&format!("{field}[{i}]"), w, h)
 }
 
-/// The first difference between what was sent (`expected`, with the service of each span) and
-/// what the target assembled, or `None` when they are equal.
-pub fn first_difference(expected: &[(Span, &str)], got: &ApiTrace) -> Option<String> {
+/// How `have` differs from `want`, naming the first field that does, however deep
+/// (`field.key.inner`).
+fn object_difference(field: &str, want: &Value, have: &Value) -> Option<String> {
+    if want == have {
+        return None;
+    }
+    let differing = want
+        .as_object()
+        .and_then(|w| w.iter().find(|(k, v)| have.get(k.as_str()) != Some(*v)));
+    match differing {
+        Some((key, w)) if w.is_object() && have.get(key).is_some_and(Value::is_object) => {
+            object_difference(&format!("{field}.{key}"), w, &have[key])
+        }
+        Some((key, w)) => Some(format!(
+            "{field}.{key} is {}, sent {w}",
+            have.get(key).unwrap_or(&Value::Null)
+        )),
+        None => Some(format!("{field} is {have}, sent {want}")),
+    }
+}
+
+/// A resource as the query API returns it.
+fn resource_json(r: &Resource) -> Value {
+    json!({
+        "attributes": attributes_json(&r.attributes),
+        "dropped_attributes_count": r.dropped_attributes_count,
+    })
+}
+
+/// An instrumentation scope as the query API returns it.
+fn scope_json(s: &InstrumentationScope) -> Value {
+    json!({
+        "name": s.name,
+        "version": s.version,
+        "attributes": attributes_json(&s.attributes),
+        "dropped_attributes_count": s.dropped_attributes_count,
+    })
+}
+
+/// The first difference between what was sent (`expected`, with the service of each span,
+/// under the resources and scope of `origin`) and what the target assembled, or `None` when
+/// they are equal.
+pub fn first_difference(
+    expected: &[(Span, &str)],
+    origin: &Origin,
+    got: &ApiTrace,
+) -> Option<String> {
     if let Some((first, _)) = expected.first() {
         let id = hex(&first.trace_id);
         if got.trace_id != id {
@@ -123,7 +161,16 @@ pub fn first_difference(expected: &[(Span, &str)], got: &ApiTrace) -> Option<Str
         let Some(found) = by_id.get(id.as_str()) else {
             return Some(format!("span {id} is missing"));
         };
-        if let Some(diff) = span_difference(span, service, found) {
+        let diff = span_difference(span, service, found)
+            .or_else(|| {
+                object_difference(
+                    "resource",
+                    &resource_json(&origin.resource(service)),
+                    &found.resource,
+                )
+            })
+            .or_else(|| object_difference("scope", &scope_json(&origin.scope()), &found.scope));
+        if let Some(diff) = diff {
             return Some(format!("span {id}: {diff}"));
         }
     }
@@ -198,4 +245,73 @@ fn span_difference(span: &Span, service: &str, got: &ApiSpan) -> Option<String> 
     }
     list_difference("events", &events_json(span), &got.events)
         .or_else(|| list_difference("links", &links_json(span), &got.links))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sentinel::origin::RUN_ATTRIBUTE;
+    use crate::sentinel::probe::ProbeSpec;
+
+    /// A sentinel trace and the target's answer built from what was sent, as the embedded
+    /// pipeline's query API returns it.
+    fn sent_and_returned(origin: &Origin) -> (Vec<(Span, &'static str)>, ApiTrace) {
+        let ambient =
+            crate::sentinel::ambient::Ambient::new(3, ProbeSpec::default().durations_ns(), 1);
+        let spans = ambient.spans(1, "baseline", 5_000_000_000_000);
+        let api_spans: Vec<Value> = spans
+            .iter()
+            .map(|(s, service)| {
+                json!({
+                    "span_id": hex(&s.span_id),
+                    "parent_span_id": if s.parent_span_id.is_empty() { String::new() } else { hex(&s.parent_span_id) },
+                    "name": s.name, "service": service, "kind": s.kind,
+                    "start_time_unix_nano": s.start_time_unix_nano,
+                    "end_time_unix_nano": s.end_time_unix_nano,
+                    "attributes": attributes_json(&s.attributes),
+                    "status_code": s.status.as_ref().map_or(0, |st| st.code),
+                    "status_message": s.status.as_ref().map_or(String::new(), |st| st.message.clone()),
+                    "trace_state": s.trace_state, "flags": s.flags,
+                    "dropped_attributes_count": s.dropped_attributes_count,
+                    "dropped_events_count": s.dropped_events_count,
+                    "dropped_links_count": s.dropped_links_count,
+                    "events": events_json(s), "links": links_json(s),
+                    "resource": resource_json(&origin.resource(service)),
+                    "scope": scope_json(&origin.scope()),
+                })
+            })
+            .collect();
+        let trace = json!({
+            "trace_id": hex(&spans[0].0.trace_id),
+            "assembled_at_unix_nano": 1,
+            "spans": api_spans,
+        });
+        (spans, serde_json::from_value(trace).unwrap())
+    }
+
+    #[test]
+    fn a_trace_returned_as_sent_has_no_difference() {
+        let origin = Origin::new("sentinel", 3);
+        let (spans, got) = sent_and_returned(&origin);
+        assert_eq!(first_difference(&spans, &origin, &got), None);
+    }
+
+    #[test]
+    fn a_changed_resource_attribute_or_scope_version_is_named() {
+        let origin = Origin::new("sentinel", 3);
+        let (spans, mut got) = sent_and_returned(&origin);
+        got.spans[0].resource["attributes"][RUN_ATTRIBUTE] = json!("another run");
+        let diff = first_difference(&spans, &origin, &got).unwrap();
+        assert!(
+            diff.contains(&format!(
+                "resource.attributes.{RUN_ATTRIBUTE} is \"another run\", sent \"0000000000000003\""
+            )),
+            "{diff}"
+        );
+
+        let (spans, mut got) = sent_and_returned(&origin);
+        got.spans[0].scope["version"] = json!("0.0.0");
+        let diff = first_difference(&spans, &origin, &got).unwrap();
+        assert!(diff.contains("scope.version is \"0.0.0\""), "{diff}");
+    }
 }

@@ -113,8 +113,12 @@ pub fn random_request(rng: &mut StdRng) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest { resource_spans }
 }
 
-/// Valid spans as (SpanRef without offsets, name, service), and the rejected count.
-type Scanned = (Vec<(SpanRef, String, String)>, u32);
+/// Valid spans as (SpanRef without offsets, name, service, resource, scope), and the rejected
+/// count.
+type Scanned = (
+    Vec<(SpanRef, String, String, Resource, InstrumentationScope)>,
+    u32,
+);
 
 fn fixed<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
     let id: [u8; N] = bytes.try_into().ok()?;
@@ -137,7 +141,13 @@ fn expected(req: &ExportTraceServiceRequest) -> Scanned {
             })
             .next_back()
             .unwrap_or_default();
-        for span in rs.scope_spans.iter().flat_map(|ss| &ss.spans) {
+        let resource = rs.resource.clone().unwrap_or_default();
+        for (ss, span) in rs
+            .scope_spans
+            .iter()
+            .flat_map(|ss| ss.spans.iter().map(move |s| (ss, s)))
+        {
+            let scope = ss.scope.clone().unwrap_or_default();
             let parent = if span.parent_span_id.is_empty() {
                 Some([0; 8])
             } else {
@@ -160,7 +170,13 @@ fn expected(req: &ExportTraceServiceRequest) -> Scanned {
                 status_code: span.status.as_ref().map_or(0, |s| s.code),
                 ..SpanRef::default()
             };
-            out.push((r, span.name.clone(), service.clone()));
+            out.push((
+                r,
+                span.name.clone(),
+                service.clone(),
+                resource.clone(),
+                scope,
+            ));
         }
     }
     (out, rejected)
@@ -185,10 +201,15 @@ fn scanned(buf: &[u8]) -> Result<Scanned, DecodeError> {
                     span: Default::default(),
                     name: Default::default(),
                     service: Default::default(),
+                    resource: Default::default(),
+                    scope: Default::default(),
                     ..*s
                 },
                 name,
                 service,
+                // The whole resource and scope, decoded from the ranges the scanner kept.
+                Resource::decode(s.resource.slice(buf)).unwrap_or_default(),
+                InstrumentationScope::decode(s.scope.slice(buf)).unwrap_or_default(),
             )
         })
         .collect();

@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
@@ -16,7 +17,8 @@ use super::worker::{self, WorkerState};
 use crate::pipeline::alerts::evaluator::unix_nanos;
 use crate::pipeline::store::spans::FoundSpan;
 use crate::pipeline::store::traces::{
-    AssembledEvent, AssembledLink, AssembledSpan, AssembledTrace, TraceStore,
+    AssembledEvent, AssembledLink, AssembledResource, AssembledScope, AssembledSpan,
+    AssembledTrace, TraceStore,
 };
 
 #[derive(Debug, Default)]
@@ -322,7 +324,29 @@ fn decode(found: &FoundSpan) -> Option<AssembledSpan> {
                 flags: l.flags,
             })
             .collect(),
+        resource: resource(found),
+        scope: scope(found),
     })
+}
+
+/// The span's resource; an undecodable one (the scanner only checked its framing) is empty.
+fn resource(found: &FoundSpan) -> AssembledResource {
+    let r = Resource::decode(found.resource.slice(&found.body)).unwrap_or_default();
+    AssembledResource {
+        attributes: attributes(&r.attributes),
+        dropped_attributes_count: r.dropped_attributes_count,
+    }
+}
+
+/// The span's instrumentation scope; an undecodable one is empty.
+fn scope(found: &FoundSpan) -> AssembledScope {
+    let s = InstrumentationScope::decode(found.scope.slice(&found.body)).unwrap_or_default();
+    AssembledScope {
+        name: s.name,
+        version: s.version,
+        attributes: attributes(&s.attributes),
+        dropped_attributes_count: s.dropped_attributes_count,
+    }
 }
 
 fn attributes(kvs: &[KeyValue]) -> serde_json::Map<String, serde_json::Value> {

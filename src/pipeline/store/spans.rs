@@ -20,6 +20,8 @@ struct Record {
     prev: u64,
     span: Range,
     service: Range,
+    resource: Range,
+    scope: Range,
     tenant: u16,
 }
 
@@ -65,6 +67,10 @@ pub struct FoundSpan {
     pub span: Range,
     /// The `service.name` value in `body`.
     pub service: Range,
+    /// The encoded `Resource` in `body` (empty when the request had none).
+    pub resource: Range,
+    /// The encoded `InstrumentationScope` in `body` (empty when the request had none).
+    pub scope: Range,
 }
 
 impl SpanStore {
@@ -157,6 +163,8 @@ impl SpanStore {
                 prev: self.heads[bucket],
                 span: span.span,
                 service: span.service,
+                resource: span.resource,
+                scope: span.scope,
                 tenant,
             };
             let slot = (self.next_seq % self.capacity as u64) as usize;
@@ -183,6 +191,8 @@ impl SpanStore {
                     body: self.batches[at].body.clone(),
                     span: record.span,
                     service: record.service,
+                    resource: record.resource,
+                    scope: record.scope,
                 });
             }
             link = record.prev;

@@ -46,6 +46,32 @@ pub struct AssembledSpan {
     pub events: Vec<AssembledEvent>,
     /// Links to other spans, in the order sent.
     pub links: Vec<AssembledLink>,
+    /// The resource the span was sent under.
+    pub resource: AssembledResource,
+    /// The instrumentation scope the span was sent under.
+    pub scope: AssembledScope,
+}
+
+/// The resource of an assembled span (the whole `Resource`, not only `service.name`).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct AssembledResource {
+    /// Attributes, as span attributes are.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Attributes the sender dropped.
+    pub dropped_attributes_count: u32,
+}
+
+/// The instrumentation scope of an assembled span.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct AssembledScope {
+    /// Scope name.
+    pub name: String,
+    /// Scope version.
+    pub version: String,
+    /// Attributes, as span attributes are.
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    /// Attributes the sender dropped.
+    pub dropped_attributes_count: u32,
 }
 
 /// An event of an assembled span.
