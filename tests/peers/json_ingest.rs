@@ -108,7 +108,7 @@ fn json_load_is_accepted_and_counted_by_service_and_status() {
     rt.block_on(pipeline.shutdown());
 }
 
-/// JSON over OTLP/gRPC does not exist: a usage error naming the field.
+/// JSON over OTLP/gRPC does not exist: a usage error naming the flag that asked for it.
 #[test]
 fn json_with_a_grpc_target_is_a_usage_error() {
     let args = span_sentinel::config::load::LoadOverrides {
@@ -117,7 +117,7 @@ fn json_with_a_grpc_target_is_a_usage_error() {
         ..Default::default()
     };
     let err = span_sentinel::config::load::load_plan(&args).unwrap_err();
-    assert!(err.to_string().contains("load.encoding"), "{err}");
+    assert!(err.to_string().contains("--encoding json"), "{err}");
 }
 
 async fn get_text(url: &str) -> String {
