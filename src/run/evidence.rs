@@ -158,6 +158,16 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
     out
 }
 
+/// The phase whose conditions decide a trace's fate: the one in which the target collects its
+/// spans, a settle window after its root was sent. A trace whose root goes out in the last
+/// second of the baseline is assembled under the next phase's load (its late fragments queue
+/// behind the flood, its stored fragments may be evicted by it), and is judged there; its span
+/// names still carry the phase its root was sent in.
+fn judged_in(ctx: &SentinelCtx, root_sent: Instant) -> usize {
+    let offset = root_sent.saturating_duration_since(ctx.anchor.instant);
+    ctx.plan.phase_at(offset + ctx.plan.sentinel.settle)
+}
+
 fn traces(ctx: &SentinelCtx, out: &mut [PhaseEvidence]) {
     let now = Instant::now();
     let ledger = ctx.ledger();
@@ -169,7 +179,7 @@ fn traces(ctx: &SentinelCtx, out: &mut [PhaseEvidence]) {
         if r.found == Found::Waiting && (r.outcome == Outcome::Pending || open) {
             continue;
         }
-        let p = &mut out[r.phase];
+        let p = &mut out[judged_in(ctx, r.intended)];
         p.traces_sent += 1;
         let seq = ledger.first_seq + i as u64;
         let shape = ctx.ambient.shape(seq).name();
@@ -216,7 +226,7 @@ fn unexpected(ctx: &SentinelCtx, searched: &[TraceSummary], out: &mut [PhaseEvid
         };
         let r = &ledger.traces[seq];
         if !r.must_assemble || seen[seq] {
-            out[r.phase].evidence.unexpected += 1;
+            out[judged_in(ctx, r.intended)].evidence.unexpected += 1;
         }
         seen[seq] = true;
     }

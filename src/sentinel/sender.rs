@@ -96,8 +96,8 @@ impl SentinelCtx {
                 continue;
             }
             let intended = begin + root_at;
-            // A trace belongs to the phase its root is sent in: that is when the target
-            // decides to assemble it, and what its span names say.
+            // A trace's span names carry the phase its root is sent in; it is judged in the
+            // phase its assembly window closes in (see `run::evidence`).
             let phase = self.plan.phase_at(offset + root_at);
             let fragments = self.ambient.fragments(seq);
             let record = TraceRecord {
