@@ -46,6 +46,9 @@ fn expected(span: &Span, service: &str) -> Value {
         "dropped_links_count": span.dropped_links_count,
         "events": [],
         "links": [],
+        "resource": {"attributes": {"service.name": service}, "dropped_attributes_count": 0},
+        // The requests carry no scope: an empty one.
+        "scope": {"name": "", "version": "", "attributes": {}, "dropped_attributes_count": 0},
     })
 }
 
