@@ -9,7 +9,7 @@ use http::{HeaderName, HeaderValue};
 use super::otlp_env::OtlpEnv;
 use super::profile::{LoadSection, Profile, ProfileSource};
 use crate::encode::Encoding;
-use crate::engine::{LoadPlan, RateProfile};
+use crate::engine::{LoadPlan, RateProfile, Segment};
 use crate::error::UsageError;
 use crate::model::{FieldError, StreamModel};
 use crate::transport::{ClientTls, RetryPolicy, Target, TlsOptions, TransportOptions};
@@ -156,6 +156,7 @@ pub fn validate_load(
         streams,
         target,
         transport: transport_options(&section, headers)?,
+        segment: Segment::WHOLE,
     })
 }
 

@@ -2,6 +2,8 @@
 //! encoders and its own connections, whose measurements are merged once per second.
 
 pub mod pacer;
+pub mod schedule;
+pub mod segment;
 pub mod stats;
 pub mod worker;
 
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam::channel;
 
 pub use pacer::{RateProfile, RateStep};
+pub use segment::{Fraction, Segment};
 pub use stats::{Counts, Interval};
 
 use crate::error::UnreachableError;
@@ -35,6 +38,8 @@ pub struct LoadPlan {
     pub target: Target,
     /// How they get there.
     pub transport: TransportOptions,
+    /// The share of the whole test this process sends (the whole test unless segmented).
+    pub segment: Segment,
 }
 
 impl LoadPlan {
