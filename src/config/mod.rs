@@ -14,7 +14,9 @@ pub mod peer;
 pub mod profile;
 pub mod rate;
 pub mod run;
+pub mod segment;
 pub mod sentinel;
+pub mod start;
 pub mod watch;
 
 pub use profile::{LoadSection, Profile, ProfileSource};

@@ -174,6 +174,26 @@ impl fmt::Display for Segment {
     }
 }
 
+/// This process's segment and its place in the set of segments that tile the test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentPlace {
+    /// The share it sends.
+    pub segment: Segment,
+    /// Its index in the set, from 0.
+    pub index: usize,
+    /// How many segments the set has.
+    pub count: usize,
+}
+
+impl SegmentPlace {
+    /// The whole test in one process.
+    pub const WHOLE: SegmentPlace = SegmentPlace {
+        segment: Segment::WHOLE,
+        index: 0,
+        count: 1,
+    };
+}
+
 /// Which global batches a segment (or a worker's part of it) sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Owner {

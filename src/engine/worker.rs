@@ -137,7 +137,11 @@ impl<'a> Worker<'a> {
             spans: l.template.spans(),
             weight: l.model.spec.weight,
         });
-        let owner = self.plan.segment.part(self.index, self.plan.threads);
+        let owner = self
+            .plan
+            .segment
+            .segment
+            .part(self.index, self.plan.threads);
         Schedule::new(streams, owner)
     }
 
