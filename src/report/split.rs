@@ -3,13 +3,13 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::SegmentPlace;
 use crate::engine::start::{START_LAG_BUDGET, Start};
 
 /// The segment of the test a process sent.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentReport {
     /// Where the segment starts, a fraction of the test (`1/4`).
     pub start: String,
@@ -34,7 +34,7 @@ impl SegmentReport {
 }
 
 /// A scheduled start (`--start-at`) and the actual one.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StartReport {
     /// The instant asked for, RFC 3339 UTC.
     pub scheduled: String,
