@@ -205,3 +205,85 @@ fn segment_sets_with_a_gap_or_an_overlap_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("JOB_COMPLETION_INDEX=\"x\""));
 }
+
+/// `run --segment I/2 ARGS` against `serve`, from `at`, writing its report to `json`.
+fn run_segment(serve: &Serve, i: usize, at: &str, json: &std::path::Path) -> Child {
+    let smoke = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/smoke.toml");
+    bin()
+        .arg("run")
+        .arg(smoke)
+        .args(["--target", &format!("grpc://{}", serve.grpc)])
+        .args(["--query-url", &format!("http://{}", serve.http)])
+        .args(["--segment", &format!("{i}/2"), "--start-at", at, "--quiet"])
+        .arg("--json")
+        .arg(json)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The unruly load's spans the pipeline accepted.
+fn accepted_unruly(serve: &Serve) -> u64 {
+    let url = format!("http://{}/api/v1/stats", serve.http);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let raw = rt.block_on(send(
+        &http_client(),
+        builder("GET", &url, Some("unruly"))
+            .body(Default::default())
+            .unwrap(),
+    ));
+    raw.json()["tenant"]["accepted_spans"].as_u64().unwrap()
+}
+
+#[test]
+fn a_split_run_judges_the_sentinel_once_beside_the_whole_load() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let serve = serve();
+    let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(2));
+    let at = at.to_string();
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            let json = dir.path().join(format!("run-{i}.json"));
+            (run_segment(&serve, i, &at, &json), json)
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for (mut child, json) in children {
+        let code = child.wait().unwrap().code();
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        crate::support::assert_matches_schema("run.schema.json", &report);
+        reports.push((code, report));
+    }
+    let (sentinel, other) = (&reports[0], &reports[1]);
+    assert_eq!(sentinel.1["sentinel_segment"], 0);
+    assert!(
+        !sentinel.1["checks"].as_array().unwrap().is_empty(),
+        "{:#}",
+        sentinel.1
+    );
+    assert_eq!(sentinel.1["verdict"], "pass", "{:#}", sentinel.1);
+    assert_eq!(sentinel.0, Some(0));
+    // The load-only segment observed none of the sentinel: no check, never a pass.
+    assert_eq!(
+        other.1["checks"].as_array().unwrap().len(),
+        0,
+        "{:#}",
+        other.1
+    );
+    assert_eq!(other.1["verdict"], "inconclusive");
+    assert_eq!(other.0, Some(1));
+    let warned = other.1["warnings"].to_string();
+    assert!(warned.contains("the sentinel ran in segment 0"), "{warned}");
+    let load_acked = |r: &Value| r["phases"][2]["load"]["acked_spans"].as_u64().unwrap();
+    let (a, b) = (load_acked(&sentinel.1), load_acked(&other.1));
+    assert!(
+        a.abs_diff(b) < (a + b) / 10,
+        "halves of the load: {a} and {b}"
+    );
+    assert_eq!(
+        accepted_unruly(&serve),
+        a + b,
+        "the pipeline against both segments"
+    );
+}

@@ -130,6 +130,8 @@ pub struct LoadOutcome {
     pub sending: Duration,
     /// Worker threads that sent.
     pub threads: usize,
+    /// The share of the whole test's rate this process offered (1 unless segmented).
+    pub share: f64,
 }
 
 impl LoadOutcome {
@@ -214,6 +216,7 @@ fn collect(
         elapsed: anchor.instant.elapsed(),
         sending,
         threads: plan.threads,
+        share: plan.segment.segment.share(),
     })
 }
 

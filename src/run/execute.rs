@@ -189,6 +189,13 @@ async fn execute_async(
     conductor: &mut dyn Conductor,
 ) -> anyhow::Result<RunOutcome> {
     let (mut r, scheduled) = start(h, &plan, &stop).await?;
+    if plan.load.segment.count > 1 {
+        r.warnings.push(format!(
+            "segment {} of {} ({}): the sentinel was judged beside this segment's share of the \
+             load, the only one this process observes; the other segments' load is not checked here",
+            plan.load.segment.index, plan.load.segment.count, plan.load.segment.segment
+        ));
+    }
     let ctx = r.ctx.clone();
     let walk = Walk {
         ctx: &ctx,

@@ -168,7 +168,8 @@ impl Walk<'_> {
             let now = Instant::now();
             let offered_rate = match &offered {
                 None => Some(0.0),
-                Some(r) => offered_between(r, last - load_start, now - load_start),
+                Some(r) => offered_between(r, last - load_start, now - load_start)
+                    .map(|rate| rate * self.load.segment.segment.share()),
             };
             if let Some(wait) = self.query.last_queue_wait().await {
                 let max = &mut ctx.ledger().queue_wait_max[i];
