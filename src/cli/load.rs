@@ -179,6 +179,8 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
             outcome.sending.as_secs_f64(),
             plan.duration.as_secs_f64()
         );
+        // The load asked for did not run: a script must not read this as a finished test.
+        return Ok(ExitCode::from(crate::error::EXIT_UNFINISHED));
     }
     Ok(ExitCode::SUCCESS)
 }
