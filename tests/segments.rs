@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 
 use crate::pipeline::support::{builder, http_client, send};
-use crate::support::HEAVY;
+use crate::support::{HEAVY, ServeChild as Serve};
 
 /// 98 spans a batch (14 traces of 7) at 980 spans/s for 3 s: a batch every 100 ms, the last
 /// due at 2.9 s, so 30 batches and 2,940 spans, with room for a busy machine at the end.
@@ -30,33 +30,8 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
 }
 
-struct Serve {
-    child: Child,
-    grpc: String,
-    http: String,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn serve() -> Serve {
-    let mut child = bin()
-        .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let line = crate::support::wait_for_line(&mut child, "API on");
-    let addr = |after: &str| {
-        let rest = line.split(after).nth(1).unwrap();
-        let addr = rest.split([',', ' ']).find(|s| !s.is_empty()).unwrap();
-        addr.trim().to_owned()
-    };
-    let (grpc, http) = (addr("OTLP/gRPC on "), addr("API on "));
-    Serve { child, grpc, http }
+    Serve::start(&[])
 }
 
 /// The spans the pipeline accepted for the test's tenant.
