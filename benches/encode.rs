@@ -1,10 +1,16 @@
 //! Template encoding against the plain "build opentelemetry-proto structs and prost-encode them"
-//! path, in one group so the ratio shows in one run. Throughput is in spans.
+//! path, in one group so the ratio shows in one run; beside them, the generator's whole step
+//! per batch (walk the global batch sequence to the worker's next batch, then patch): for the
+//! whole test, for one of four execution segments, and for one worker's 1/128 part (8 threads
+//! in one of 16 segments), where a worker walks past 127 batches others send for each of its
+//! own. Throughput is in spans.
 // criterion's group macros generate public functions without documentation.
 #![allow(missing_docs)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use span_sentinel::encode::{SeqRange, Template, plain};
+use span_sentinel::engine::schedule::{Schedule, StreamBatch};
+use span_sentinel::engine::segment::{Fraction, Owner, Segment};
 use span_sentinel::model::{StreamModel, StreamSpec};
 
 fn encode(c: &mut Criterion) {
@@ -46,6 +52,37 @@ fn encode(c: &mut Criterion) {
             std::hint::black_box(out.len())
         })
     });
+    let quarter = |i| Fraction::new(i, 4).unwrap();
+    let owners: [(&str, Owner); 3] = [
+        ("schedule_patch_whole", Segment::WHOLE.owner()),
+        (
+            "schedule_patch_segment_2_of_4",
+            Segment::new(quarter(1), quarter(2)).unwrap().owner(),
+        ),
+        (
+            "schedule_patch_part_1_of_128",
+            Segment::new(quarter(1), quarter(2)).unwrap().part(0, 32),
+        ),
+    ];
+    let stream = StreamBatch {
+        traces,
+        spans: template.spans(),
+        weight: 1.0,
+    };
+    for (name, owner) in owners {
+        let mut schedule = Schedule::new([stream], owner);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let batch = schedule.next_batch();
+                let seqs = SeqRange {
+                    first: batch.first_seq,
+                    stride: 1,
+                };
+                let bytes = template.patch(&model, seqs, 1_700_000_000_000_000_000 + batch.index);
+                std::hint::black_box(bytes.len())
+            })
+        });
+    }
     group.finish();
 }
 

@@ -479,6 +479,41 @@ fn the_summary_goes_to_stdout() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("achieved"));
 }
 
+/// Ctrl-C on `load` exited 0, as if the test had run: it says it was interrupted, still writes
+/// its report of what was sent, and exits 4 (could not finish), as `run` does.
+#[test]
+fn an_interrupted_load_says_so_writes_its_report_and_exits_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("load.json");
+    let child = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args([
+            "load",
+            "--sink",
+            "discard",
+            "--rate",
+            "1000",
+            "--duration",
+            "30s",
+        ])
+        .args(["--threads", "1", "--quiet", "--json"])
+        .arg(&json)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("interrupted: stopped after"), "{stderr}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert!(n(&report, "sent_spans") > 0, "{report}");
+}
+
 /// A target that accepts TCP connections and never answers (nor reads): the connections are
 /// kept open until the listener is dropped.
 fn stalled_target() -> (std::net::SocketAddr, std::thread::JoinHandle<()>) {

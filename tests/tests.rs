@@ -11,6 +11,7 @@ mod peers;
 mod pipeline;
 mod report;
 mod run;
+mod segments;
 mod soak;
 mod support;
 mod tls;

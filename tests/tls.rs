@@ -5,14 +5,14 @@
 //! every report: header values given by flag or file appear in no output.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
 use serde_json::Value;
 
-use crate::support::HEAVY;
+use crate::support::{HEAVY, ServeChild as Serve};
 
 /// A CA, a server certificate for `localhost`/`127.0.0.1` and a client certificate it signed,
 /// plus a second CA that signed nothing here: every file as PEM in one directory.
@@ -69,48 +69,26 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
 }
 
-/// A TLS `serve` on loopback and its two addresses; stopped on drop.
-struct Serve {
-    child: Child,
-    grpc: String,
-    http: String,
+/// A TLS `serve` on loopback (the PKI's server certificate) with `extra` flags.
+fn tls_serve(pki: &Pki, extra: &[&str]) -> Serve {
+    let tls = [
+        "--tls-cert",
+        &pki.path("server.pem"),
+        "--tls-key",
+        &pki.path("server-key.pem"),
+    ];
+    plain_serve(&[&tls[..], extra].concat())
 }
 
-impl Serve {
-    fn start(pki: &Pki, extra: &[&str]) -> Serve {
-        let tls = [
-            "--tls-cert",
-            &pki.path("server.pem"),
-            "--tls-key",
-            &pki.path("server-key.pem"),
-        ];
-        Self::plain(&[&tls[..], extra].concat())
-    }
-
-    fn plain(extra: &[&str]) -> Serve {
-        let mut child = bin()
-            .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-            .args(["--settle-window", "1s", "--alert-interval", "250ms"])
-            .args(extra)
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let line = crate::support::wait_for_line(&mut child, "API on");
-        let addr = |after: &str| {
-            let rest = line.split(after).nth(1).unwrap();
-            let addr = rest.split([',', ' ']).find(|s| !s.is_empty()).unwrap();
-            addr.to_owned()
-        };
-        let (grpc, http) = (addr("OTLP/gRPC on "), addr("API on "));
-        Serve { child, grpc, http }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A `serve` with the short settle window and alert interval the smoke profile expects.
+fn plain_serve(extra: &[&str]) -> Serve {
+    Serve::start(
+        &[
+            &["--settle-window", "1s", "--alert-interval", "250ms"][..],
+            extra,
+        ]
+        .concat(),
+    )
 }
 
 fn smoke() -> PathBuf {
@@ -129,7 +107,7 @@ fn stderr(out: &Output) -> String {
 fn the_smoke_run_passes_over_grpcs_and_https_against_a_tls_serve() {
     let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let pki = Pki::new();
-    let serve = Serve::start(&pki, &[]);
+    let serve = tls_serve(&pki, &[]);
     let report = pki.dir.path().join("run.json");
     let out = bin()
         .arg("run")
@@ -152,7 +130,7 @@ fn the_smoke_run_passes_over_grpcs_and_https_against_a_tls_serve() {
 #[test]
 fn a_ca_that_did_not_sign_the_server_fails_at_once_with_exit_3_and_says_certificate() {
     let pki = Pki::new();
-    let serve = Serve::start(&pki, &[]);
+    let serve = tls_serve(&pki, &[]);
     let targets = [
         format!("grpcs://{}", serve.grpc),
         format!("https://{}", serve.http),
@@ -178,7 +156,7 @@ fn a_ca_that_did_not_sign_the_server_fails_at_once_with_exit_3_and_says_certific
 #[test]
 fn a_query_api_whose_certificate_is_not_trusted_exits_3_and_says_certificate() {
     let pki = Pki::new();
-    let (plain, tls) = (Serve::plain(&[]), Serve::start(&pki, &[]));
+    let (plain, tls) = (plain_serve(&[]), tls_serve(&pki, &[]));
     let out = bin()
         .arg("run")
         .arg(smoke())
@@ -213,7 +191,7 @@ fn load(target: &str, tls: &[&str], report: &Path) -> Output {
 #[test]
 fn load_reaches_a_mutual_tls_serve_with_its_client_certificate_and_not_without() {
     let pki = Pki::new();
-    let serve = Serve::start(&pki, &["--client-ca", &pki.path("ca.pem")]);
+    let serve = tls_serve(&pki, &["--client-ca", &pki.path("ca.pem")]);
     let report = pki.dir.path().join("load.json");
     let (ca, cert, key) = (
         pki.path("ca.pem"),
@@ -257,7 +235,7 @@ fn load_reaches_a_mutual_tls_serve_with_its_client_certificate_and_not_without()
 #[test]
 fn insecure_skip_verify_connects_to_an_untrusted_server_and_the_report_warns() {
     let pki = Pki::new();
-    let serve = Serve::start(&pki, &[]);
+    let serve = tls_serve(&pki, &[]);
     let report = pki.dir.path().join("load.json");
     let target = format!("https://{}", serve.http);
     let out = load(&target, &["--ca-file", &pki.path("other-ca.pem")], &report);
@@ -274,7 +252,7 @@ fn insecure_skip_verify_connects_to_an_untrusted_server_and_the_report_warns() {
 #[test]
 fn tls_server_name_verifies_the_certificate_against_another_name() {
     let pki = Pki::new();
-    let serve = Serve::start(&pki, &[]);
+    let serve = tls_serve(&pki, &[]);
     let report = pki.dir.path().join("load.json");
     let target = format!("grpcs://{}", serve.grpc);
     let ca = pki.path("ca.pem");
@@ -318,7 +296,7 @@ fn assert_no_token(dir: &Path, outputs: &[(&str, String)]) {
 #[test]
 fn header_values_from_flags_and_files_appear_in_no_report_format() {
     let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let serve = Serve::plain(&[]);
+    let serve = plain_serve(&[]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("headers");
     std::fs::write(&file, format!("x-api-key={FILE_TOKEN}\n")).unwrap();
@@ -405,7 +383,7 @@ fn a_bad_header_value_is_refused_without_echoing_it() {
 #[test]
 fn insecure_skip_verify_in_a_run_is_warned_about_in_its_report() {
     let pki = Pki::new();
-    let serve = Serve::start(&pki, &[]);
+    let serve = tls_serve(&pki, &[]);
     let dir = pki.dir.path();
     // The shortest run: one 2 s baseline; only its report's warnings matter here.
     let profile = dir.join("short.toml");

@@ -128,3 +128,41 @@ impl OutputArgs {
         RunProgress::new(ProgressMode::detect(self.quiet))
     }
 }
+
+/// One test split over many processes: which share this process sends, and when all start.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Execution segments")]
+pub struct SplitArgs {
+    /// Send the I-th of N equal shares of the test, I counted from 0 (0/4 … 3/4): the union of
+    /// all N with one seed sends exactly what one process would.
+    #[arg(long, value_name = "I/N", group = "split")]
+    pub segment: Option<String>,
+    /// Send the share A:B of the test (fractions, e.g. 1/4:1/2 or 0.25:0.5).
+    #[arg(long, value_name = "A:B", group = "split")]
+    pub execution_segment: Option<String>,
+    /// The segments of the whole test, 0,...,1 (e.g. 0,1/4,1/2,1): --execution-segment must be
+    /// two neighbouring values; refused when the values leave a gap or overlap.
+    #[arg(long, value_name = "0,...,1", requires = "execution_segment")]
+    pub execution_segment_sequence: Option<String>,
+    /// N equal shares, this process's index from JOB_COMPLETION_INDEX (a Kubernetes Indexed
+    /// Job).
+    #[arg(long, value_name = "N", group = "split", value_parser = clap::value_parser!(u32).range(1..))]
+    pub segments: Option<u32>,
+    /// Wait for this instant before the first batch: RFC 3339 in UTC
+    /// (2026-12-03T07:00:00Z) or +DURATION after the process started (+30s). Give every
+    /// segment the same.
+    #[arg(long, value_name = "TIME", value_parser = crate::config::start::StartAt::parse)]
+    pub start_at: Option<crate::config::start::StartAt>,
+}
+
+impl SplitArgs {
+    /// The segment flags as `config` reads them.
+    pub fn segment_flags(&self) -> crate::config::segment::SegmentFlags {
+        crate::config::segment::SegmentFlags {
+            segment: self.segment.clone(),
+            execution_segment: self.execution_segment.clone(),
+            sequence: self.execution_segment_sequence.clone(),
+            segments: self.segments,
+        }
+    }
+}

@@ -6,14 +6,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, ValueEnum};
 
 pub use crate::config::load::RateArg;
 use crate::config::load::{LoadOverrides, load_plan};
 use crate::encode::Encoding;
-use crate::engine::run_load;
+use crate::engine::{Anchor, run_load_from, start};
 use crate::report::load::LoadReport;
 use crate::report::{JsonOut, progress};
 
@@ -112,6 +112,9 @@ pub struct LoadArgs {
     /// TLS to the target.
     #[command(flatten)]
     pub tls: super::flags::TlsArgs,
+    /// Execution segments and a common start.
+    #[command(flatten)]
+    pub split: super::flags::SplitArgs,
 }
 
 impl LoadArgs {
@@ -135,23 +138,35 @@ impl LoadArgs {
             encoding: self.encoding,
             profile: self.profile.clone(),
             tls: self.tls.options(),
+            segment: self.split.segment_flags(),
         }
     }
 }
 
 /// Runs `span-sentinel load`.
 pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
+    let process_start = SystemTime::now();
     let plan = load_plan(&args.overrides())?;
     let json = args.json.as_deref().map(JsonOut::create).transpose()?;
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);
     let quiet = args.quiet;
-    let outcome = run_load(&plan, stop.clone(), |tick| {
+    let (anchor, start) = match args.split.start_at {
+        Some(at) => {
+            let (anchor, start) = start::wait_for(at.instant(process_start), &stop);
+            (anchor, Some(start))
+        }
+        None => (Anchor::now(), None),
+    };
+    let outcome = run_load_from(&plan, anchor, stop.clone(), |tick| {
         if !quiet {
             eprintln!("{}", progress::load_line(tick));
         }
     })?;
-    let report = LoadReport::new(&plan, &outcome);
+    let mut report = LoadReport::new(&plan, &outcome);
+    if let Some(start) = &start {
+        report = report.with_start(start);
+    }
     if let Some(json) = json {
         json.write(&report)?;
     }
@@ -164,6 +179,8 @@ pub fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
             outcome.sending.as_secs_f64(),
             plan.duration.as_secs_f64()
         );
+        // The load asked for did not run: a script must not read this as a finished test.
+        return Ok(ExitCode::from(crate::error::EXIT_UNFINISHED));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@ use crate::config::run::{AlertSource, run_plan, with_alertmanager};
 use crate::pipeline::Isolation;
 use crate::report::run::RunReport;
 use crate::run::execute::execute;
+use crate::run::load_only::execute_load_only;
 use crate::verify::status::Status;
 
 /// Flags of `span-sentinel run`.
@@ -44,6 +45,13 @@ pub struct RunArgs {
     /// prometheus/alertmanager.yml).
     #[arg(long, value_name = "HOST:PORT", requires = "alertmanager")]
     pub alertmanager_webhook: Option<SocketAddr>,
+    /// With segments: the index of the segment that runs the sentinel (default 0); the others
+    /// send their share of the load through the same phases and judge nothing.
+    #[arg(long, value_name = "K")]
+    pub sentinel_segment: Option<usize>,
+    /// Execution segments and a common start.
+    #[command(flatten)]
+    pub split: super::flags::SplitArgs,
     /// The reports and the progress display.
     #[command(flatten)]
     pub output: OutputArgs,
@@ -51,10 +59,14 @@ pub struct RunArgs {
 
 /// Runs `span-sentinel run`.
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let process_start = std::time::SystemTime::now();
     let mut plan = run_plan(&Overrides {
         isolation: args.isolation,
         seed: args.seed,
         alerts: args.alerts.clone(),
+        segment: args.split.segment_flags(),
+        sentinel_segment: args.sentinel_segment,
+        start_at: args.split.start_at.map(|s| s.instant(process_start)),
         ..args.target.overrides()
     })?;
     if let Some(url) = &args.alertmanager {
@@ -63,9 +75,14 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let outputs = args.output.open()?;
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);
-    let mut progress = args.output.progress();
-    let outcome = execute(plan, stop.clone(), |p| progress.update(p));
-    progress.finish();
+    let outcome = if plan.runs_sentinel() {
+        let mut progress = args.output.progress();
+        let outcome = execute(plan, stop.clone(), |p| progress.update(p));
+        progress.finish();
+        outcome
+    } else {
+        execute_load_only(plan, stop.clone())
+    };
     let report = RunReport::new(&outcome?);
     if let Some(json) = outputs.json {
         json.write(&report)?;

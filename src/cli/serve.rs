@@ -81,6 +81,10 @@ pub struct ServeFlags {
     /// Assembled traces kept per tenant.
     #[arg(long, default_value_t = 10_000)]
     pub traces_per_tenant: usize,
+    /// Assembled traces kept over all tenants, in MiB (their size as the query API returns
+    /// them); over it, the tenant keeping the most loses its oldest trace.
+    #[arg(long, default_value_t = 512)]
+    pub traces_mib: usize,
     /// Alert transitions kept per tenant.
     #[arg(long, default_value_t = 1_000)]
     pub alert_history: usize,
@@ -184,6 +188,7 @@ impl ServeFlags {
         limits.span_store_age = self.span_store_age;
         limits.span_store_shares = self.span_store_shares;
         limits.traces_per_tenant = self.traces_per_tenant;
+        limits.trace_store_bytes = self.traces_mib << 20;
         limits.alert_history = self.alert_history;
         limits.max_tenants = self.max_tenants;
         self.guard.apply(&mut config)?;

@@ -9,7 +9,7 @@ use http::{HeaderName, HeaderValue};
 use super::otlp_env::OtlpEnv;
 use super::profile::{LoadSection, Profile, ProfileSource};
 use crate::encode::Encoding;
-use crate::engine::{LoadPlan, RateProfile};
+use crate::engine::{LoadPlan, RateProfile, SegmentPlace};
 use crate::error::UsageError;
 use crate::model::{FieldError, StreamModel};
 use crate::transport::{ClientTls, RetryPolicy, Target, TlsOptions, TransportOptions};
@@ -60,6 +60,8 @@ pub struct LoadOverrides {
     pub profile: Option<PathBuf>,
     /// The TLS flags.
     pub tls: TlsOptions,
+    /// The segment flags: which share of the test this process sends.
+    pub segment: super::segment::SegmentFlags,
 }
 
 /// Reads the profile (if any) and the `OTEL_EXPORTER_OTLP_*` variables, applies the flags
@@ -105,6 +107,7 @@ pub fn load_plan_with_env(args: &LoadOverrides, env: &OtlpEnv) -> Result<LoadPla
     }
     let mut plan = validate_load(apply_flags(section, args), source.as_ref(), target, headers)?;
     plan.transport.tls = tls;
+    plan.segment = args.segment.resolve(|v| std::env::var(v).ok())?;
     Ok(plan)
 }
 
@@ -156,6 +159,7 @@ pub fn validate_load(
         streams,
         target,
         transport: transport_options(&section, headers)?,
+        segment: SegmentPlace::WHOLE,
     })
 }
 

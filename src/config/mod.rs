@@ -14,7 +14,9 @@ pub mod peer;
 pub mod profile;
 pub mod rate;
 pub mod run;
+pub mod segment;
 pub mod sentinel;
+pub mod start;
 pub mod watch;
 
 pub use profile::{LoadSection, Profile, ProfileSource};
@@ -49,4 +51,10 @@ pub struct Overrides {
     pub seed: Option<u64>,
     /// `--alerts`: where the sentinel reads its alert's state.
     pub alerts: Option<AlertSource>,
+    /// The segment flags: which share of the load this process sends.
+    pub segment: segment::SegmentFlags,
+    /// `--sentinel-segment`: the segment that runs the sentinel (default 0).
+    pub sentinel_segment: Option<usize>,
+    /// `--start-at`, as a wall-clock instant.
+    pub start_at: Option<std::time::SystemTime>,
 }

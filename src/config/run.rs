@@ -16,6 +16,7 @@ use super::{Overrides, Profile, ProfileSource};
 use crate::config::duration as dur;
 use crate::config::load::{field_error, parse_headers, validate_load};
 use crate::config::otlp_env::OtlpEnv;
+use crate::engine::SegmentPlace;
 use crate::engine::{LoadPlan, RateProfile};
 use crate::error::UsageError;
 use crate::model::FieldError;
@@ -252,9 +253,19 @@ pub struct RunPlan {
     pub tls: ClientTls,
     /// `--alertmanager`: the Alertmanager that notifies the sentinel of Prometheus's alert.
     pub alertmanager: Option<AlertmanagerPlan>,
+    /// The segment whose process runs the sentinel; the others send their share of the load
+    /// through the same phases and judge nothing.
+    pub sentinel_segment: usize,
+    /// `--start-at`: the wall-clock instant the first phase starts.
+    pub start_at: Option<std::time::SystemTime>,
 }
 
 impl RunPlan {
+    /// True when this process runs the sentinel (always, unless segmented).
+    pub fn runs_sentinel(&self) -> bool {
+        self.load.segment.index == self.sentinel_segment
+    }
+
     /// Total length of all phases.
     pub fn total(&self) -> Duration {
         total(&self.phases)
@@ -397,6 +408,8 @@ pub fn build(
     validate_fragments(&s, &target).map_err(|(path, msg)| field(path, &msg))?;
     let mut load = validate_load(s.load.clone(), source, Target::Discard, headers)?;
     load.transport.tls = tls.clone();
+    load.segment = o.segment.resolve(|v| std::env::var(v).ok())?;
+    let sentinel_segment = sentinel_segment(o, &load.segment, external)?;
     Ok(RunPlan {
         seed: o.seed.or(s.sentinel.seed).unwrap_or_else(rand::random),
         phases: s
@@ -420,6 +433,8 @@ pub fn build(
         profile: o.profile.clone(),
         tls,
         alertmanager: None,
+        sentinel_segment,
+        start_at: o.start_at,
     })
 }
 
@@ -444,6 +459,28 @@ fn validate_fragments(s: &Profile, target: &TargetPlan) -> Result<(), (&'static 
         ));
     }
     Ok(())
+}
+
+/// The segment that runs the sentinel; segments must share one external target.
+fn sentinel_segment(
+    o: &Overrides,
+    place: &SegmentPlace,
+    external: bool,
+) -> Result<usize, UsageError> {
+    if !place.segment.is_whole() && !external {
+        return Err(UsageError::new(
+            "--segment/--execution-segment/--segments: the segments of one test share one \
+             external target; add --target and --query-url",
+        ));
+    }
+    let k = o.sentinel_segment.unwrap_or(0);
+    if k >= place.count {
+        return Err(UsageError::new(format!(
+            "--sentinel-segment {k}: must be below the number of segments ({})",
+            place.count
+        )));
+    }
+    Ok(k)
 }
 
 fn validate_phases(phases: &[PhaseSpec]) -> Result<(), (usize, String)> {

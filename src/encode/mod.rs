@@ -60,8 +60,8 @@ impl std::str::FromStr for Encoding {
 }
 
 /// Which traces a batch holds: trace `i` of the batch has sequence number `first + i * stride`.
-/// Workers interleave their sequence numbers (`first` = worker index, `stride` = worker count),
-/// so IDs never repeat across workers.
+/// The load engine numbers each stream's traces contiguously over the whole test (stride 1);
+/// which process or thread sends a batch does not change its numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeqRange {
     /// Sequence number of the batch's first trace.

@@ -2,6 +2,9 @@
 //! encoders and its own connections, whose measurements are merged once per second.
 
 pub mod pacer;
+pub mod schedule;
+pub mod segment;
+pub mod start;
 pub mod stats;
 pub mod worker;
 
@@ -12,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam::channel;
 
 pub use pacer::{RateProfile, RateStep};
+pub use segment::{Fraction, Segment, SegmentPlace};
 pub use stats::{Counts, Interval};
 
 use crate::error::UnreachableError;
@@ -35,12 +39,18 @@ pub struct LoadPlan {
     pub target: Target,
     /// How they get there.
     pub transport: TransportOptions,
+    /// The share of the whole test this process sends (the whole test unless segmented) and
+    /// its place among the segments.
+    pub segment: SegmentPlace,
 }
 
 impl LoadPlan {
-    /// Average offered rate in spans per second; `None` for `max`.
+    /// Average rate this process offers (its segment's share) in spans per second; `None`
+    /// for `max`.
     pub fn offered_spans_per_sec(&self) -> Option<f64> {
-        self.rate.mean_rate(self.duration)
+        self.rate
+            .mean_rate(self.duration)
+            .map(|r| r * self.segment.segment.share())
     }
 }
 
@@ -120,6 +130,8 @@ pub struct LoadOutcome {
     pub sending: Duration,
     /// Worker threads that sent.
     pub threads: usize,
+    /// The share of the whole test's rate this process offered (1 unless segmented).
+    pub share: f64,
 }
 
 impl LoadOutcome {
@@ -132,14 +144,24 @@ impl LoadOutcome {
     }
 }
 
-/// Runs the plan to its end (or until `stop` is set), calling `on_tick` about once per second.
+/// Runs the plan from now to its end (or until `stop` is set), calling `on_tick` about once per
+/// second.
 pub fn run_load(
     plan: &LoadPlan,
+    stop: Arc<AtomicBool>,
+    on_tick: impl FnMut(&Tick<'_>),
+) -> Result<LoadOutcome, UnreachableError> {
+    run_load_from(plan, Anchor::now(), stop, on_tick)
+}
+
+/// [`run_load`] from `anchor` (a scheduled start, see [`start::wait_for`]).
+pub fn run_load_from(
+    plan: &LoadPlan,
+    anchor: Anchor,
     stop: Arc<AtomicBool>,
     mut on_tick: impl FnMut(&Tick<'_>),
 ) -> Result<LoadOutcome, UnreachableError> {
     let (tx, rx) = channel::unbounded();
-    let anchor = Anchor::now();
     std::thread::scope(|scope| {
         for index in 0..plan.threads {
             let worker = worker::Worker::new(index, plan, anchor, stop.clone(), tx.clone());
@@ -194,6 +216,7 @@ fn collect(
         elapsed: anchor.instant.elapsed(),
         sending,
         threads: plan.threads,
+        share: plan.segment.segment.share(),
     })
 }
 

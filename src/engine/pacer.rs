@@ -225,35 +225,22 @@ fn steps_cumulative(steps: &[RateStep], t: f64) -> f64 {
     total + steps.last().map_or(0.0, |s| s.spans_per_sec) * (t - at)
 }
 
-/// Hands out the intended send time of each batch of one worker.
+/// Hands out the intended send time of the batches of the global sequence (see
+/// [`super::schedule`]): a batch is due when the profile has offered the spans of all the
+/// batches before it, whichever process or thread sends it.
 #[derive(Debug, Clone)]
 pub struct Pacer {
     profile: RateProfile,
-    /// This worker's share of the profile's rate.
-    share: f64,
-    /// Spans this worker has been scheduled so far (its target area under the rate curve).
-    scheduled: f64,
     /// Intended time of the previous batch, in seconds since the start.
     last: f64,
     end: f64,
 }
 
 impl Pacer {
-    /// A pacer for worker `worker` of `workers`: it gets `1/workers` of the rate and its batches
-    /// are offset by `worker/workers` of a batch so workers interleave instead of bunching.
-    pub fn new(
-        profile: RateProfile,
-        worker: usize,
-        workers: usize,
-        batch_spans: usize,
-        end: Duration,
-    ) -> Self {
-        let share = 1.0 / workers as f64;
-        let scheduled = batch_spans as f64 * worker as f64 / workers as f64;
+    /// A pacer for a run of length `end`.
+    pub fn new(profile: RateProfile, end: Duration) -> Self {
         Self {
             profile,
-            share,
-            scheduled,
             last: 0.0,
             end: end.as_secs_f64(),
         }
@@ -264,27 +251,26 @@ impl Pacer {
         matches!(self.profile, RateProfile::Max)
     }
 
-    /// The intended send time, since the start, of the next batch of `spans` spans; `None` once
-    /// it would fall after the end of the run. For `max` it returns zero (send now).
-    pub fn next(&mut self, spans: usize) -> Option<Duration> {
+    /// The intended send time, since the start, of a batch that follows `spans_before` spans
+    /// of the sequence; `None` once it would fall after the end of the run. Batches are asked
+    /// for in order. For `max` it returns zero (send now).
+    pub fn due(&mut self, spans_before: u64) -> Option<Duration> {
         if self.is_max() {
             return Some(Duration::ZERO);
         }
-        let target = self.scheduled;
-        let t = self.solve(target)?;
-        self.scheduled += spans as f64;
+        let t = self.solve(spans_before as f64)?;
         self.last = t;
         Some(Duration::from_secs_f64(t))
     }
 
     fn area(&self, t: f64) -> f64 {
-        self.profile.cumulative(t).unwrap_or(0.0) * self.share
+        self.profile.cumulative(t).unwrap_or(0.0)
     }
 
     /// The earliest t ≥ last with area(t) ≥ target, by bisection; `None` past the end.
     fn solve(&self, target: f64) -> Option<f64> {
         if let RateProfile::Constant { spans_per_sec } = self.profile {
-            let t = target / (spans_per_sec * self.share);
+            let t = target / spans_per_sec;
             return (t < self.end).then_some(t);
         }
         if self.area(self.end) < target {
@@ -310,9 +296,14 @@ impl Pacer {
 mod tests {
     use super::*;
 
+    /// Batches of 100 spans due within `secs`.
+    fn due_times(profile: RateProfile, secs: u64) -> Vec<Duration> {
+        let mut p = Pacer::new(profile, Duration::from_secs(secs));
+        (0..).map_while(|b| p.due(b * 100)).collect()
+    }
+
     fn count(profile: RateProfile, secs: u64) -> usize {
-        let mut p = Pacer::new(profile, 0, 1, 100, Duration::from_secs(secs));
-        std::iter::from_fn(|| p.next(100)).count()
+        due_times(profile, secs).len()
     }
 
     #[test]
@@ -381,8 +372,8 @@ mod tests {
             on: Duration::from_secs(1),
             off: Duration::from_secs(1),
         };
-        let mut p = Pacer::new(profile, 0, 1, 100, Duration::from_secs(4));
-        let times: Vec<f64> = std::iter::from_fn(|| p.next(100))
+        let times: Vec<f64> = due_times(profile, 4)
+            .iter()
             .map(|d| d.as_secs_f64())
             .collect();
         assert!(times.windows(2).all(|w| w[1] >= w[0]));
@@ -390,15 +381,14 @@ mod tests {
     }
 
     #[test]
-    fn workers_interleave() {
+    fn a_batch_is_due_when_the_spans_before_it_were_offered() {
         let profile = RateProfile::Constant {
             spans_per_sec: 1000.0,
         };
-        let mut a = Pacer::new(profile.clone(), 0, 2, 100, Duration::from_secs(1));
-        let mut b = Pacer::new(profile, 1, 2, 100, Duration::from_secs(1));
-        assert_eq!(a.next(100).unwrap(), Duration::ZERO);
-        assert_eq!(b.next(100).unwrap(), Duration::from_millis(100));
-        assert_eq!(a.next(100).unwrap(), Duration::from_millis(200));
+        let times = due_times(profile, 1);
+        assert_eq!(times.len(), 10);
+        assert_eq!(times[0], Duration::ZERO);
+        assert_eq!(times[3], Duration::from_millis(300));
     }
 
     #[test]

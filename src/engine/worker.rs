@@ -12,6 +12,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use http::HeaderValue;
 
 use super::pacer::Pacer;
+use super::schedule::{Batch, Schedule, StreamBatch};
 use super::stats::{Interval, record_us};
 use super::{Anchor, LoadPlan, WorkerMsg};
 use crate::encode::{Encoding, SeqRange, Template, json};
@@ -33,10 +34,6 @@ struct Lane<'a> {
     model: &'a StreamModel,
     template: Template,
     tenant: HeaderValue,
-    /// Traces of this stream this worker has sent.
-    traces: u64,
-    /// Spans sent divided by the stream's weight: the lane furthest behind goes next.
-    progress: f64,
 }
 
 /// A finished export: stream index, outcome, intended send time.
@@ -82,8 +79,6 @@ impl<'a> Worker<'a> {
                         .expect("templates of validated streams scan"),
                     tenant: HeaderValue::from_str(&model.spec.tenant)
                         .expect("tenants are validated"),
-                    traces: 0,
-                    progress: 0.0,
                 }
             })
             .collect();
@@ -134,31 +129,30 @@ impl<'a> Worker<'a> {
         });
     }
 
-    fn next_lane(&self) -> usize {
-        let mut best = 0;
-        for (i, lane) in self.lanes.iter().enumerate() {
-            if lane.progress < self.lanes[best].progress {
-                best = i;
-            }
-        }
-        best
+    /// This worker's walk through the global batch sequence: its part of the process's
+    /// segment.
+    fn schedule(&self) -> Schedule {
+        let streams = self.lanes.iter().map(|l| StreamBatch {
+            traces: l.template.traces(),
+            spans: l.template.spans(),
+            weight: l.model.spec.weight,
+        });
+        let owner = self
+            .plan
+            .segment
+            .segment
+            .part(self.index, self.plan.threads);
+        Schedule::new(streams, owner)
     }
 
     async fn send_until_done(&mut self, exporter: &Exporter) -> Duration {
-        let workers = self.plan.threads;
-        let mut pacer = Pacer::new(
-            self.plan.rate.clone(),
-            self.index,
-            workers,
-            self.plan.batch_spans,
-            self.plan.duration,
-        );
+        let mut pacer = Pacer::new(self.plan.rate.clone(), self.plan.duration);
+        let mut schedule = self.schedule();
         let end = self.anchor.instant + self.plan.duration;
         let mut inflight = FuturesUnordered::new();
         while !self.stopped() {
-            let lane = self.next_lane();
-            let spans = self.lanes[lane].template.spans();
-            let Some(offset) = pacer.next(spans) else {
+            let batch = schedule.next_batch();
+            let Some(offset) = pacer.due(batch.spans_before) else {
                 break;
             };
             let intended = if pacer.is_max() {
@@ -186,7 +180,7 @@ impl<'a> Worker<'a> {
                 &mut self.interval.lag_us,
                 now.saturating_duration_since(intended),
             );
-            if let Some(fut) = self.send(lane, intended, exporter) {
+            if let Some(fut) = self.send(batch, intended, exporter) {
                 inflight.push(fut);
             }
         }
@@ -272,20 +266,18 @@ impl<'a> Worker<'a> {
     /// Patches and hands over one batch; returns the export future for network targets.
     fn send(
         &mut self,
-        lane: usize,
+        batch: Batch,
         intended: Instant,
         exporter: &Exporter,
     ) -> Option<impl Future<Output = Done> + use<>> {
-        let workers = self.plan.threads as u64;
+        let lane = batch.stream;
         let start_ns = self.anchor.unix_ns(intended);
         let l = &mut self.lanes[lane];
         let seqs = SeqRange {
-            first: l.traces * workers + self.index as u64,
-            stride: workers,
+            first: batch.first_seq,
+            stride: 1,
         };
-        l.traces += l.template.traces() as u64;
         let spans = l.template.spans() as u64;
-        l.progress += spans as f64 / l.model.spec.weight;
         let bytes: &[u8] = match exporter.encoding() {
             Encoding::Protobuf => l.template.patch(l.model, seqs, start_ns),
             Encoding::Json => {

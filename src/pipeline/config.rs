@@ -50,6 +50,9 @@ pub struct StoreLimits {
     pub span_store_shares: usize,
     /// Assembled traces kept per tenant (oldest evicted first).
     pub traces_per_tenant: usize,
+    /// Bytes of assembled traces (as the query API returns them) over all tenants; over it,
+    /// the tenant keeping the most loses its oldest trace.
+    pub trace_store_bytes: usize,
     /// Age after which an assembled trace is evicted.
     pub trace_age: Duration,
     /// Alert transitions kept per tenant (oldest evicted first).
@@ -73,6 +76,7 @@ impl Default for StoreLimits {
             span_store_age: Duration::from_secs(30),
             span_store_shares: 8,
             traces_per_tenant: 10_000,
+            trace_store_bytes: 512 << 20,
             trace_age: Duration::from_secs(3600),
             alert_history: 1_000,
             rules_per_tenant: 100,

@@ -94,7 +94,11 @@ impl Shared {
                 limits.pending_assemblies,
                 AssemblyFaults::from_config(&config.faults),
             ),
-            traces: TraceStore::new(limits.traces_per_tenant, limits.trace_age),
+            traces: TraceStore::new(
+                limits.traces_per_tenant,
+                limits.trace_store_bytes,
+                limits.trace_age,
+            ),
             alerts: AlertRegistry::new(limits.alert_history, limits.rules_per_tenant),
             webhooks: Webhooks::start(),
             ingest: IngestCounters::default(),

@@ -4,6 +4,7 @@ use std::fmt::{self, Write as _};
 
 use serde::Serialize;
 
+use super::split::{SegmentReport, StartReport};
 use super::{human_rate, percentiles};
 use crate::engine::{LoadOutcome, LoadPlan};
 
@@ -149,6 +150,12 @@ pub struct LoadReport {
     /// The extra headers sent, values redacted: `authorization=<redacted>`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<String>,
+    /// The segment of the test this process sent; absent for the whole test.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub segment: Option<SegmentReport>,
+    /// The scheduled and the actual start; absent without `--start-at`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<StartReport>,
 }
 
 /// The loud warning of a TLS target whose certificate was not verified.
@@ -233,11 +240,21 @@ impl LoadReport {
             },
             export_latency_us: latency,
             streams,
+            segment: SegmentReport::of(&plan.segment),
+            start: None,
             warnings: insecure_warning(plan)
                 .into_iter()
                 .chain(warnings.iter().map(ToString::to_string))
                 .collect(),
         }
+    }
+
+    /// Adds the record of a scheduled start (and its warning when late).
+    pub fn with_start(mut self, start: &crate::engine::start::Start) -> Self {
+        let (report, warning) = StartReport::of(start);
+        self.start = Some(report);
+        self.warnings.extend(warning);
+        self
     }
 
     /// The terminal summary.
@@ -251,6 +268,20 @@ impl LoadReport {
             super::count(self.threads as u64, "thread"),
             self.duration_s
         );
+        if let Some(seg) = &self.segment {
+            let _ = writeln!(
+                s,
+                "segment {} of {} ({}:{} of the test)",
+                seg.index, seg.count, seg.start, seg.end
+            );
+        }
+        if let Some(st) = &self.start {
+            let _ = writeln!(
+                s,
+                "started {} ({:.1} ms after {})",
+                st.actual, st.late_ms, st.scheduled
+            );
+        }
         let _ = writeln!(
             s,
             "offered {offered} spans/s | achieved {} spans/s",

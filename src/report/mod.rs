@@ -15,6 +15,7 @@ pub mod markdown;
 pub mod progress;
 pub mod run;
 pub mod saved;
+pub mod split;
 pub mod watch;
 
 use std::fs::File;

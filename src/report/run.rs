@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::human_rate;
+use super::split::{SegmentReport, StartReport};
 use crate::run::evidence::TraceCounts;
 use crate::run::execute::{PhaseOutcome, RunOutcome};
 use crate::run::timeline::Timeline;
@@ -142,6 +143,15 @@ pub struct RunReport {
     pub timeline: Timeline,
     /// What the user should know.
     pub warnings: Vec<String>,
+    /// The segment of the test this process ran; absent for the whole test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<SegmentReport>,
+    /// Which segment ran the sentinel; absent for the whole test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentinel_segment: Option<usize>,
+    /// The scheduled and the actual start; absent without `--start-at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<StartReport>,
 }
 
 fn delay(values: &[std::time::Duration]) -> DelayMs {
@@ -211,7 +221,13 @@ impl RunReport {
             .iter()
             .zip(&o.phases)
             .map(|(phase, p)| {
-                let offered = o.plan.load.rate.mean_rate(phase.duration);
+                let share = o.plan.load.segment.segment.share();
+                let offered = o
+                    .plan
+                    .load
+                    .rate
+                    .mean_rate(phase.duration)
+                    .map(|r| r * share);
                 PhaseReport {
                     name: phase.name.clone(),
                     kind: serde_json::to_value(phase.kind)
@@ -225,6 +241,15 @@ impl RunReport {
                 }
             })
             .collect();
+        let (start, start_warning) = match &o.start {
+            Some(s) => {
+                let (report, warning) = StartReport::of(s);
+                (Some(report), warning)
+            }
+            None => (None, None),
+        };
+        let segment = SegmentReport::of(&o.plan.load.segment);
+        let sentinel_segment = Some(o.plan.sentinel_segment);
         Self {
             schema: SCHEMA.to_owned(),
             verdict: o.verdict,
@@ -235,7 +260,10 @@ impl RunReport {
             phases,
             checks: o.checks.clone(),
             timeline: o.timeline.clone(),
-            warnings: o.warnings.clone(),
+            warnings: o.warnings.iter().cloned().chain(start_warning).collect(),
+            segment,
+            sentinel_segment: sentinel_segment.filter(|_| o.plan.load.segment.count > 1),
+            start,
         }
     }
 

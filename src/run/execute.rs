@@ -13,6 +13,7 @@ use super::evidence::{self, PhaseEvidence};
 use super::timeline::{Interval, Sample, Timeline};
 use super::walk::{Conductor, FixedPhases, Walk};
 use crate::config::run::{AlertSource, RunPlan};
+use crate::engine::start::{self, Start};
 use crate::engine::{Anchor, LoadOutcome, RateProfile};
 use crate::harness::{self, Harness};
 use crate::progress::Progress;
@@ -59,6 +60,8 @@ pub struct RunOutcome {
     pub verdict: Status,
     /// Things the user should know (setup steps the target refused, query errors).
     pub warnings: Vec<String>,
+    /// The scheduled and the actual start, with `--start-at`.
+    pub start: Option<Start>,
 }
 
 /// Runs `plan` to its end (or until `stop`), reporting progress through `on_progress`.
@@ -116,7 +119,24 @@ struct Running {
     warnings: Vec<String>,
 }
 
-async fn start(h: &Harness, plan: &Arc<RunPlan>) -> anyhow::Result<Running> {
+/// The anchor of the phases: now, or the `--start-at` instant once it has come (waited for on
+/// a blocking thread, so the harness keeps serving meanwhile).
+pub async fn phases_anchor(plan: &RunPlan, stop: &Arc<AtomicBool>) -> (Anchor, Option<Start>) {
+    let Some(at) = plan.start_at else {
+        return (Anchor::now(), None);
+    };
+    let stop = stop.clone();
+    let (anchor, start) = tokio::task::spawn_blocking(move || start::wait_for(at, &stop))
+        .await
+        .expect("the start wait does not panic");
+    (anchor, Some(start))
+}
+
+async fn start(
+    h: &Harness,
+    plan: &Arc<RunPlan>,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<(Running, Option<Start>)> {
     let tasks = CancellationToken::new();
     let webhook = WebhookReceiver::start(tasks.clone())
         .await
@@ -131,12 +151,13 @@ async fn start(h: &Harness, plan: &Arc<RunPlan>) -> anyhow::Result<Running> {
         warnings.extend(am.prometheus_warning(plan).await);
     }
     h.set_up(plan, &webhook, &mut warnings).await?;
+    let (anchor, scheduled) = phases_anchor(plan, stop).await;
     let ctx = Arc::new(SentinelCtx {
         plan: Arc::new(plan.sentinel_plan()),
         ambient: plan.ambient(),
         errors: plan.errors(),
         exporters: h.exporters.clone(),
-        anchor: Anchor::now(),
+        anchor,
         ledger: Mutex::new(Ledger::new(plan.phases.len())),
     });
     tokio::spawn(ctx.clone().send_ambient(tasks.clone()));
@@ -149,14 +170,15 @@ async fn start(h: &Harness, plan: &Arc<RunPlan>) -> anyhow::Result<Running> {
     if let Some(am) = &alertmanager {
         tokio::spawn(am.clone().watch(tasks.clone()));
     }
-    Ok(Running {
+    let running = Running {
         ctx,
         webhook,
         prometheus,
         alertmanager,
         tasks,
         warnings,
-    })
+    };
+    Ok((running, scheduled))
 }
 
 async fn execute_async(
@@ -166,7 +188,14 @@ async fn execute_async(
     on_progress: &mut (dyn FnMut(&Progress) + Send),
     conductor: &mut dyn Conductor,
 ) -> anyhow::Result<RunOutcome> {
-    let mut r = start(h, &plan).await?;
+    let (mut r, scheduled) = start(h, &plan, &stop).await?;
+    if plan.load.segment.count > 1 {
+        r.warnings.push(format!(
+            "segment {} of {} ({}): the sentinel was judged beside this segment's share of the \
+             load, the only one this process observes; the other segments' load is not checked here",
+            plan.load.segment.index, plan.load.segment.count, plan.load.segment.segment
+        ));
+    }
     let ctx = r.ctx.clone();
     let walk = Walk {
         ctx: &ctx,
@@ -221,6 +250,7 @@ async fn execute_async(
         timeline,
         verdict,
         warnings: r.warnings,
+        start: scheduled,
     })
 }
 

@@ -3,6 +3,7 @@
 
 pub mod evidence;
 pub mod execute;
+pub mod load_only;
 pub mod peer;
 pub mod timeline;
 pub mod verdict;

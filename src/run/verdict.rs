@@ -142,7 +142,12 @@ pub fn unsound(phase: &Phase, o: &PhaseOutcome) -> Option<String> {
             phase.duration.as_secs_f64()
         ));
     }
-    let offered = o.offered.as_ref().and_then(|r| r.cumulative(window));
+    // A segment of a split test is judged against its own share: it observes no other load.
+    let offered = o
+        .offered
+        .as_ref()
+        .and_then(|r| r.cumulative(window))
+        .map(|spans| spans * load.share);
     match offered {
         Some(offered) if sent < GENERATOR_LIMIT * offered => Some(format!(
             "the load reached {} of the {} spans/s offered (below {GENERATOR_LIMIT} of it; its \

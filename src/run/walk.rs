@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::evidence::{self, PhaseEvidence};
 use super::execute::PhaseOutcome;
 use crate::config::run::Phase;
-use crate::engine::{LoadPlan, RateProfile, Tick, run_load};
+use crate::engine::{Anchor, LoadPlan, RateProfile, Tick, run_load_from};
 use crate::progress::Progress;
 use crate::sentinel::ledger::Found;
 use crate::sentinel::sender::SentinelCtx;
@@ -142,13 +142,11 @@ impl Walk<'_> {
         let load_start = Instant::now();
         let offered = rate.clone();
         let load = rate.map(|rate| {
-            let mut load_plan = self.load.clone();
-            load_plan.target = self.target.clone();
-            load_plan.duration = end.saturating_duration_since(Instant::now());
-            load_plan.rate = rate;
+            let load_plan = phase_load(self.load, self.target, rate, phase.duration);
+            let anchor = phase_anchor(ctx.anchor, plan.phase_start(i));
             let stop = self.stop.clone();
             tokio::task::spawn_blocking(move || {
-                run_load(&load_plan, stop, |tick| {
+                run_load_from(&load_plan, anchor, stop, |tick| {
                     let _ = seconds_tx.send(LoadSecond::of(tick));
                 })
             })
@@ -170,7 +168,8 @@ impl Walk<'_> {
             let now = Instant::now();
             let offered_rate = match &offered {
                 None => Some(0.0),
-                Some(r) => offered_between(r, last - load_start, now - load_start),
+                Some(r) => offered_between(r, last - load_start, now - load_start)
+                    .map(|rate| rate * self.load.segment.segment.share()),
             };
             if let Some(wait) = self.query.last_queue_wait().await {
                 let max = &mut ctx.ledger().queue_wait_max[i];
@@ -232,7 +231,32 @@ impl Walk<'_> {
 /// take without delaying the next phase.
 const LOOK_BEFORE_END: Duration = Duration::from_millis(500);
 
-fn not_run() -> PhaseOutcome {
+/// The load of one phase: `rate` for `duration`, to `target`.
+pub fn phase_load(
+    load: &LoadPlan,
+    target: &Target,
+    rate: RateProfile,
+    duration: Duration,
+) -> LoadPlan {
+    let mut plan = load.clone();
+    plan.target = target.clone();
+    plan.duration = duration;
+    plan.rate = rate;
+    plan
+}
+
+/// The anchor of a phase that starts `offset` after the run's: the load of every segment of a
+/// test paces and stamps the phase's batches from the same instant, however late its engine
+/// started.
+pub fn phase_anchor(run: Anchor, offset: Duration) -> Anchor {
+    Anchor {
+        instant: run.instant + offset,
+        start_unix_ns: run.start_unix_ns + offset.as_nanos() as u64,
+    }
+}
+
+/// The outcome of a phase that did not run.
+pub fn not_run() -> PhaseOutcome {
     PhaseOutcome {
         load: None,
         load_error: None,

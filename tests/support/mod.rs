@@ -372,6 +372,43 @@ pub fn assert_matches_schema(name: &str, value: &serde_json::Value) {
 /// measure each other.
 pub static HEAVY: Mutex<()> = Mutex::new(());
 
+/// A `serve` child on loopback (ports 0) with `extra` flags, and its two addresses as it
+/// printed them; stopped on drop.
+pub struct ServeChild {
+    child: std::process::Child,
+    /// The OTLP/gRPC address.
+    pub grpc: String,
+    /// The OTLP/HTTP and API address.
+    pub http: String,
+}
+
+impl ServeChild {
+    /// Starts `serve` and waits for the line that names its addresses.
+    pub fn start(extra: &[&str]) -> Self {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+            .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let line = wait_for_line(&mut child, "API on");
+        let addr = |after: &str| {
+            let rest = line.split(after).nth(1).unwrap();
+            let addr = rest.split([',', ' ']).find(|s| !s.is_empty()).unwrap();
+            addr.trim().to_owned()
+        };
+        let (grpc, http) = (addr("OTLP/gRPC on "), addr("API on "));
+        Self { child, grpc, http }
+    }
+}
+
+impl Drop for ServeChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Reads a child's stderr lines until one contains `needle`; returns it, and keeps draining the
 /// rest on a thread so the child never blocks on a full pipe.
 pub fn wait_for_line(child: &mut std::process::Child, needle: &str) -> String {

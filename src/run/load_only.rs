@@ -1,0 +1,98 @@
+//! A segment of a split test that does not run the sentinel: it walks the same phases on the
+//! same clock and sends its share of the load in the load phases, so the sentinel's segment has
+//! the whole load beside it. It observes nothing of the sentinel, so it judges no check: its
+//! verdict is `inconclusive` and its report says where the sentinel ran.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::evidence::PhaseEvidence;
+use super::execute::{PhaseOutcome, RunOutcome, phases_anchor};
+use super::timeline::Timeline;
+use super::walk::{not_run, phase_anchor, phase_load};
+use crate::config::run::{RunPlan, TargetPlan};
+use crate::engine::run_load_from;
+use crate::verify::status::{PhaseKind, Status};
+
+/// Walks `plan`'s phases with load only (until `stop`).
+pub fn execute_load_only(plan: RunPlan, stop: Arc<AtomicBool>) -> anyhow::Result<RunOutcome> {
+    let TargetPlan::External { target, .. } = &plan.target else {
+        anyhow::bail!("a load-only segment needs an external target");
+    };
+    let target = target.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (anchor, start) = runtime.block_on(phases_anchor(&plan, &stop));
+    let mut phases = Vec::with_capacity(plan.phases.len());
+    for (i, phase) in plan.phases.iter().enumerate() {
+        let offset = plan.phase_start(i);
+        if !sleep_until(anchor.instant + offset, &stop) {
+            phases.push(not_run());
+            continue;
+        }
+        let rate = (phase.kind == PhaseKind::Load).then(|| {
+            phase
+                .load_rate
+                .clone()
+                .unwrap_or_else(|| plan.load.rate.clone())
+        });
+        let load = rate.clone().map(|rate| {
+            let load = phase_load(&plan.load, &target, rate, phase.duration);
+            run_load_from(&load, phase_anchor(anchor, offset), stop.clone(), |_| {})
+        });
+        let end = anchor.instant + offset + phase.duration;
+        sleep_until(end, &stop);
+        let (load, load_error) = match load {
+            Some(Ok(outcome)) => (Some(outcome), None),
+            Some(Err(e)) => (None, Some(e.to_string())),
+            None => (None, None),
+        };
+        phases.push(PhaseOutcome {
+            load,
+            load_error,
+            offered: rate,
+            sentinel: PhaseEvidence::default(),
+            completed: Instant::now() >= end,
+        });
+    }
+    Ok(outcome(plan, target.to_string(), phases, start))
+}
+
+fn outcome(
+    plan: RunPlan,
+    target: String,
+    phases: Vec<PhaseOutcome>,
+    start: Option<crate::engine::start::Start>,
+) -> RunOutcome {
+    let warning = format!(
+        "the sentinel ran in segment {} of {}: this segment (index {}) sent its share of the \
+         load only and judged no check; the verdict is that segment's",
+        plan.sentinel_segment, plan.load.segment.count, plan.load.segment.index
+    );
+    RunOutcome {
+        plan: Arc::new(plan),
+        target,
+        phases,
+        checks: Vec::new(),
+        timeline: Timeline::default(),
+        verdict: Status::Inconclusive,
+        warnings: vec![warning],
+        start,
+    }
+}
+
+/// Sleeps until `until` in steps of at most 100 ms; `false` when stopped first.
+fn sleep_until(until: Instant, stop: &AtomicBool) -> bool {
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return false;
+        }
+        let now = Instant::now();
+        if now >= until {
+            return true;
+        }
+        std::thread::sleep((until - now).min(Duration::from_millis(100)));
+    }
+}

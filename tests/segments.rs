@@ -1,0 +1,264 @@
+//! Execution segments end to end: four `load` processes, each sending a quarter of one seeded
+//! test from a common `--start-at`, against one `serve`; what the pipeline accepted must equal
+//! the sum of their reports and what one process sends alone. Bad segment sets exit 2.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+
+use crate::pipeline::support::{builder, http_client, send};
+use crate::support::{HEAVY, ServeChild as Serve};
+
+/// 98 spans a batch (14 traces of 7) at 980 spans/s for 3 s: a batch every 100 ms, the last
+/// due at 2.9 s, so 30 batches and 2,940 spans, with room for a busy machine at the end.
+const LOAD: [&str; 10] = [
+    "--rate",
+    "980",
+    "--duration",
+    "3s",
+    "--batch",
+    "98",
+    "--seed",
+    "15",
+    "--tenant",
+    "segments",
+];
+const WHOLE_TEST_SPANS: u64 = 2_940;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+}
+
+fn serve() -> Serve {
+    Serve::start(&[])
+}
+
+/// The spans the pipeline accepted for the test's tenant.
+fn accepted(serve: &Serve) -> u64 {
+    let url = format!("http://{}/api/v1/stats", serve.http);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let raw = rt.block_on(send(
+        &http_client(),
+        builder("GET", &url, Some("segments"))
+            .body(Default::default())
+            .unwrap(),
+    ));
+    raw.json()["tenant"]["accepted_spans"].as_u64().unwrap()
+}
+
+/// Starts `load` against `serve` with the test's load and `extra`, writing its report to `json`.
+fn load(serve: &Serve, json: &std::path::Path, extra: &[&str]) -> Child {
+    bin()
+        .args(["load", "--quiet", "--target"])
+        .arg(format!("grpc://{}", serve.grpc))
+        .args(LOAD)
+        .arg("--json")
+        .arg(json)
+        .args(extra)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn finish(mut child: Child, json: &std::path::Path) -> Value {
+    assert!(child.wait().unwrap().success());
+    let report = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    crate::support::assert_matches_schema("load.schema.json", &report);
+    report
+}
+
+fn n(v: &Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
+}
+
+#[test]
+fn four_segments_send_exactly_what_one_process_sends() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let serve = serve();
+    let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(3));
+    let at = at.to_string();
+    let segments: Vec<_> = (0..4)
+        .map(|i| {
+            let json = dir.path().join(format!("segment-{i}.json"));
+            let segment = format!("{i}/4");
+            let args = ["--segment", &segment, "--start-at", &at, "--threads", "1"];
+            (load(&serve, &json, &args), json)
+        })
+        .collect();
+    let reports: Vec<Value> = segments.into_iter().map(|(c, j)| finish(c, &j)).collect();
+    let acked: u64 = reports.iter().map(|r| n(r, "acked_spans")).sum();
+    assert_eq!(
+        accepted(&serve),
+        acked,
+        "the pipeline against the segments' reports"
+    );
+    for (i, r) in reports.iter().enumerate() {
+        assert_eq!(r["segment"]["index"], i, "{r}");
+        assert_eq!(r["segment"]["count"], 4, "{r}");
+        assert_eq!(n(r, "sent_spans"), n(r, "acked_spans"), "{r}");
+        assert_eq!(r["start"]["scheduled"], at.replace('Z', "000Z"), "{r}");
+        // A quarter of the test's 30 batches each, give or take the golden-ratio spread.
+        assert!((5..=10).contains(&n(r, "batches")), "{r}");
+    }
+
+    let json = dir.path().join("whole.json");
+    let whole = finish(load(&serve, &json, &["--threads", "2"]), &json);
+    assert_eq!(
+        n(&whole, "acked_spans"),
+        acked,
+        "one process against four segments"
+    );
+    assert_eq!(acked, WHOLE_TEST_SPANS);
+    assert_eq!(accepted(&serve), 2 * acked);
+    assert!(whole.get("segment").is_none(), "{whole}");
+}
+
+/// Runs `load ARGS` against the discard sink; returns the exit code and stderr.
+fn refused(args: &[&str]) -> (Option<i32>, String) {
+    let out = bin()
+        .args(["load", "--sink", "discard", "--duration", "1s", "--quiet"])
+        .args(args)
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn segment_sets_with_a_gap_or_an_overlap_are_refused() {
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &[
+                "--execution-segment",
+                "0:1/4",
+                "--execution-segment-sequence",
+                "0,1/4,3/4",
+            ],
+            "gap",
+        ),
+        (
+            &[
+                "--execution-segment",
+                "1/4:1/2",
+                "--execution-segment-sequence",
+                "0,1/4,1/2,1/3,1",
+            ],
+            "overlap",
+        ),
+        (&["--execution-segment", "1/2:1/4"], "--execution-segment"),
+        (&["--segment", "4/4"], "--segment 4/4"),
+        (&["--segments", "4"], "JOB_COMPLETION_INDEX"),
+        (&["--start-at", "soon"], "--start-at"),
+    ];
+    for (args, names) in cases {
+        let (code, stderr) = refused(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(names),
+            "{args:?} should name {names}: {stderr}"
+        );
+    }
+    let out = bin()
+        .args([
+            "load",
+            "--sink",
+            "discard",
+            "--duration",
+            "1s",
+            "--quiet",
+            "--segments",
+            "4",
+        ])
+        .env("JOB_COMPLETION_INDEX", "x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("JOB_COMPLETION_INDEX=\"x\""));
+}
+
+/// `run --segment I/2 ARGS` against `serve`, from `at`, writing its report to `json`.
+fn run_segment(serve: &Serve, i: usize, at: &str, json: &std::path::Path) -> Child {
+    let smoke = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/smoke.toml");
+    bin()
+        .arg("run")
+        .arg(smoke)
+        .args(["--target", &format!("grpc://{}", serve.grpc)])
+        .args(["--query-url", &format!("http://{}", serve.http)])
+        .args(["--segment", &format!("{i}/2"), "--start-at", at, "--quiet"])
+        .arg("--json")
+        .arg(json)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// The unruly load's spans the pipeline accepted.
+fn accepted_unruly(serve: &Serve) -> u64 {
+    let url = format!("http://{}/api/v1/stats", serve.http);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let raw = rt.block_on(send(
+        &http_client(),
+        builder("GET", &url, Some("unruly"))
+            .body(Default::default())
+            .unwrap(),
+    ));
+    raw.json()["tenant"]["accepted_spans"].as_u64().unwrap()
+}
+
+#[test]
+fn a_split_run_judges_the_sentinel_once_beside_the_whole_load() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let serve = serve();
+    let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(2));
+    let at = at.to_string();
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            let json = dir.path().join(format!("run-{i}.json"));
+            (run_segment(&serve, i, &at, &json), json)
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for (mut child, json) in children {
+        let code = child.wait().unwrap().code();
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        crate::support::assert_matches_schema("run.schema.json", &report);
+        reports.push((code, report));
+    }
+    let (sentinel, other) = (&reports[0], &reports[1]);
+    assert_eq!(sentinel.1["sentinel_segment"], 0);
+    assert!(
+        !sentinel.1["checks"].as_array().unwrap().is_empty(),
+        "{:#}",
+        sentinel.1
+    );
+    assert_eq!(sentinel.1["verdict"], "pass", "{:#}", sentinel.1);
+    assert_eq!(sentinel.0, Some(0));
+    // The load-only segment observed none of the sentinel: no check, never a pass.
+    assert_eq!(
+        other.1["checks"].as_array().unwrap().len(),
+        0,
+        "{:#}",
+        other.1
+    );
+    assert_eq!(other.1["verdict"], "inconclusive");
+    assert_eq!(other.0, Some(1));
+    let warned = other.1["warnings"].to_string();
+    assert!(warned.contains("the sentinel ran in segment 0"), "{warned}");
+    let load_acked = |r: &Value| r["phases"][2]["load"]["acked_spans"].as_u64().unwrap();
+    let (a, b) = (load_acked(&sentinel.1), load_acked(&other.1));
+    assert!(
+        a.abs_diff(b) < (a + b) / 10,
+        "halves of the load: {a} and {b}"
+    );
+    assert_eq!(
+        accepted_unruly(&serve),
+        a + b,
+        "the pipeline against both segments"
+    );
+}
