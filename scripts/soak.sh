@@ -39,7 +39,7 @@ trap cleanup EXIT
 # Stores small enough to reach their limits within the warm-up, so that a flat line means
 # "bounded", not "not full yet".
 "$BIN" serve --grpc 127.0.0.1:0 --http 127.0.0.1:0 --isolation fair \
-    --traces-per-tenant 500 --traces-mib 32 --span-store-spans 200000 --span-store-mib 64 \
+    --traces-per-tenant 500 --traces-mib 8 --span-store-spans 200000 --span-store-mib 64 \
     --span-store-age 10s --queue-spans 20000 2>"$DIR/serve.log" &
 serve=$!; pids+=("$serve")
 for _ in $(seq 100); do grep -q "API on" "$DIR/serve.log" && break; sleep 0.1; done
