@@ -395,4 +395,30 @@ fn a_split_run_judges_the_sentinel_once_beside_the_whole_load() {
         a + b,
         "the pipeline against both segments"
     );
+    let paths: Vec<_> = (0..2)
+        .map(|i| dir.path().join(format!("run-{i}.json")))
+        .collect();
+    let out = dir.path().join("merged.json");
+    let (code, stderr) = merge(&paths, &out);
+    let merged: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    crate::support::assert_matches_schema("run.schema.json", &merged);
+    assert_eq!(code, Some(0), "{stderr}{merged:#}");
+    assert_eq!(merged["verdict"], "pass", "{merged:#}");
+    // The sentinel's checks judged once: the merged report has exactly its segment's checks.
+    let names = |r: &Value| {
+        let checks = r["checks"].as_array().unwrap().iter();
+        checks
+            .map(|c| format!("{}/{}", c["name"], c["phase"]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&merged), names(&sentinel.1));
+    assert_eq!(load_acked(&merged), a + b, "the merged load phase");
+    assert_eq!(merged["merged_from"].as_array().unwrap().len(), 2);
+    assert!(merged.get("segment").is_none(), "{merged:#}");
+    let warned = merged["warnings"].to_string();
+    assert!(!warned.contains("this segment's share"), "{warned}");
+    // Half of a run is not the run.
+    let (code, stderr) = merge(&paths[1..], &out);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("gap [0, 1/2)"), "{stderr}");
 }

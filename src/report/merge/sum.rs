@@ -6,13 +6,14 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use hdrhistogram::Histogram;
 
-use super::Input;
 use crate::engine::start::START_LAG_BUDGET;
 use crate::error::UsageError;
 use crate::report::load::{LagUs, LatencyUs, LoadReport, StreamReport, rate_warnings, rfc3339};
 use crate::report::mergeable::{self, Histograms, SecondReport};
 use crate::report::percentiles;
 use crate::report::split::StartReport;
+
+type Input = super::Input<LoadReport>;
 
 /// The merged report of `inputs` (already checked to be one run's segments).
 pub fn sum(inputs: &[Input]) -> Result<LoadReport, UsageError> {
