@@ -50,7 +50,7 @@ impl SecondReport {
     }
 }
 
-/// The timeline of a run: where its first second starts and each second's counters.
+/// The per-second reports of a run's seconds of counters, numbered from 1.
 pub fn timeline(counts: &[Counts]) -> Vec<SecondReport> {
     counts
         .iter()
