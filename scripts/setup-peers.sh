@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests in tests/peers.rs talk to, idempotently:
 # - Python packages under target/peers/py: opentelemetry-proto (the independent decoder) and
-#   rotel (its wheel ships the rotel-agent collector binary);
+#   rotel (its wheel ships the rotel-agent collector binary); kubernetes-validate (validates
+#   deploy/kubernetes/ against the Kubernetes OpenAPI schemas it bundles, offline, in
+#   tests/kubernetes.rs);
 # - Debian's prometheus (it ships `promtool`, which checks /metrics in tests/watch.rs), only
 #   when `prometheus` or `promtool` is not on PATH;
 # - Debian's prometheus-alertmanager (tests/peers/alertmanager.rs), only when
@@ -15,14 +17,15 @@ cd "$(dirname "$0")/.."
 OTEL_PROTO_VERSION=1.45.2
 PROTOBUF_VERSION=7.36.2
 ROTEL_VERSION=0.0.1a15
+KUBERNETES_VALIDATE_VERSION=1.37.0
 PY_DIR="$PWD/target/peers/py"
-STAMP="$PY_DIR/.installed-$OTEL_PROTO_VERSION-$PROTOBUF_VERSION-$ROTEL_VERSION"
+STAMP="$PY_DIR/.installed-$OTEL_PROTO_VERSION-$PROTOBUF_VERSION-$ROTEL_VERSION-$KUBERNETES_VALIDATE_VERSION"
 
 if [ ! -f "$STAMP" ]; then
     rm -rf "$PY_DIR"
     python3 -m pip install --quiet --disable-pip-version-check --target "$PY_DIR" \
         "opentelemetry-proto==$OTEL_PROTO_VERSION" "protobuf==$PROTOBUF_VERSION" \
-        "rotel==$ROTEL_VERSION" >&2
+        "rotel==$ROTEL_VERSION" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" >&2
     touch "$STAMP"
 fi
 
@@ -41,6 +44,8 @@ fi
 ROTEL_AGENT="$(find "$PY_DIR" -type f -name rotel-agent | head -n 1)"
 echo "export SPAN_SENTINEL_PY_PATH=$PY_DIR"
 echo "export SPAN_SENTINEL_ROTEL_AGENT=$ROTEL_AGENT"
+# A console script: it runs with PYTHONPATH=$SPAN_SENTINEL_PY_PATH.
+echo "export SPAN_SENTINEL_KUBERNETES_VALIDATE=$PY_DIR/bin/kubernetes-validate"
 echo "export SPAN_SENTINEL_PROMETHEUS=$(command -v prometheus)"
 echo "export SPAN_SENTINEL_PROMTOOL=$(command -v promtool)"
 echo "export SPAN_SENTINEL_ALERTMANAGER=$(command -v prometheus-alertmanager)"

@@ -103,6 +103,33 @@ fn four_segments_send_exactly_what_one_process_sends() {
         assert!((5..=10).contains(&n(r, "batches")), "{r}");
     }
 
+    let paths: Vec<_> = (0..4)
+        .map(|i| dir.path().join(format!("segment-{i}.json")))
+        .collect();
+    let merged = merged_report(&paths, &dir.path().join("merged.json"));
+    assert_eq!(
+        n(&merged, "acked_spans"),
+        accepted(&serve),
+        "merged against the pipeline"
+    );
+    assert_eq!(n(&merged, "sent_spans"), acked, "{merged}");
+    assert_eq!(merged["merged_from"].as_array().unwrap().len(), 4);
+    assert!(merged.get("segment").is_none(), "{merged}");
+    let latency_count = |r: &Value| export_latency(r).len();
+    assert_eq!(
+        latency_count(&merged),
+        reports.iter().map(latency_count).sum::<u64>(),
+        "the merged histogram against the segments'"
+    );
+    assert_eq!(latency_count(&merged), n(&merged, "batches"));
+    let per_second: u64 = merged["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| n(s, "acked_spans"))
+        .sum();
+    assert_eq!(per_second, acked, "the merged timeline against the counts");
+
     let json = dir.path().join("whole.json");
     let whole = finish(load(&serve, &json, &["--threads", "2"]), &json);
     assert_eq!(
@@ -110,9 +137,116 @@ fn four_segments_send_exactly_what_one_process_sends() {
         acked,
         "one process against four segments"
     );
+    assert_eq!(n(&merged, "acked_spans"), n(&whole, "acked_spans"));
+    assert_eq!(merged["test_digest"], whole["test_digest"]);
     assert_eq!(acked, WHOLE_TEST_SPANS);
     assert_eq!(accepted(&serve), 2 * acked);
     assert!(whole.get("segment").is_none(), "{whole}");
+    reports_of_other_runs_or_segment_sets_are_refused(&paths, &json, dir.path());
+}
+
+/// The export-latency histogram of a report, decoded from its V2 serialization.
+fn export_latency(report: &Value) -> hdrhistogram::Histogram<u64> {
+    use base64::Engine as _;
+    let text = report["histograms"]["export_latency_us"].as_str().unwrap();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .unwrap();
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .unwrap()
+}
+
+/// `span-sentinel merge REPORTS --json OUT`: exit code and stderr.
+fn merge(reports: &[std::path::PathBuf], out: &std::path::Path) -> (Option<i32>, String) {
+    let run = bin()
+        .arg("merge")
+        .args(reports)
+        .arg("--json")
+        .arg(out)
+        .output()
+        .unwrap();
+    (
+        run.status.code(),
+        String::from_utf8_lossy(&run.stderr).into_owned(),
+    )
+}
+
+/// Merges `reports` into `out`, which must succeed and match the load schema.
+fn merged_report(reports: &[std::path::PathBuf], out: &std::path::Path) -> Value {
+    let (code, stderr) = merge(reports, out);
+    assert_eq!(code, Some(0), "{stderr}");
+    let merged = serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap();
+    crate::support::assert_matches_schema("load.schema.json", &merged);
+    merged
+}
+
+/// A copy of `report` in `dir` with `edit` applied.
+fn edited(
+    report: &std::path::Path,
+    dir: &std::path::Path,
+    name: &str,
+    edit: impl Fn(&mut Value),
+) -> std::path::PathBuf {
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+    edit(&mut v);
+    let path = dir.join(name);
+    std::fs::write(&path, v.to_string()).unwrap();
+    path
+}
+
+fn reports_of_other_runs_or_segment_sets_are_refused(
+    seg: &[std::path::PathBuf],
+    whole: &std::path::Path,
+    dir: &std::path::Path,
+) {
+    let other_seed = edited(&seg[3], dir, "seed.json", |v| v["seed"] = 16.into());
+    let other_test = edited(&seg[3], dir, "test.json", |v| {
+        v["test_digest"] = format!("sha256:{}", "0".repeat(64)).into()
+    });
+    let old = edited(&seg[3], dir, "old.json", |v| {
+        v.as_object_mut().unwrap().remove("histograms");
+    });
+    let s = |i: usize| seg[i].clone();
+    let w = whole.to_owned();
+    let cases: [(Vec<std::path::PathBuf>, &str, &std::path::Path); 7] = [
+        (vec![s(0), s(1), s(3)], "gap [1/2, 3/4)", &seg[3]),
+        (vec![s(0), s(1), s(2)], "gap [3/4, 1)", &seg[2]),
+        (vec![s(0), s(1), s(1), s(2), s(3)], "overlaps", &seg[1]),
+        (vec![w, s(0), s(1), s(2), s(3)], "overlaps", &seg[0]),
+        (
+            vec![s(0), s(1), s(2), other_seed.clone()],
+            "field `seed`",
+            &other_seed,
+        ),
+        (
+            vec![s(0), s(1), s(2), other_test.clone()],
+            "field `test_digest`",
+            &other_test,
+        ),
+        (
+            vec![s(0), s(1), s(2), old.clone()],
+            "missing field `histograms`",
+            &old,
+        ),
+    ];
+    let out = dir.join("refused.json");
+    for (reports, names, file) in cases {
+        let (code, stderr) = merge(&reports, &out);
+        assert_eq!(code, Some(2), "{reports:?}: {stderr}");
+        assert!(
+            stderr.contains(names),
+            "{reports:?} should say {names}: {stderr}"
+        );
+        let file = file.display().to_string();
+        assert!(
+            stderr.contains(&file),
+            "{reports:?} should name {file}: {stderr}"
+        );
+        assert!(!out.exists(), "a refused merge leaves no report");
+    }
+    // A/A: the same four in any order merge.
+    merged_report(&[s(3), s(1), s(0), s(2)], &out);
 }
 
 /// Runs `load ARGS` against the discard sink; returns the exit code and stderr.
@@ -261,4 +395,30 @@ fn a_split_run_judges_the_sentinel_once_beside_the_whole_load() {
         a + b,
         "the pipeline against both segments"
     );
+    let paths: Vec<_> = (0..2)
+        .map(|i| dir.path().join(format!("run-{i}.json")))
+        .collect();
+    let out = dir.path().join("merged.json");
+    let (code, stderr) = merge(&paths, &out);
+    let merged: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    crate::support::assert_matches_schema("run.schema.json", &merged);
+    assert_eq!(code, Some(0), "{stderr}{merged:#}");
+    assert_eq!(merged["verdict"], "pass", "{merged:#}");
+    // The sentinel's checks judged once: the merged report has exactly its segment's checks.
+    let names = |r: &Value| {
+        let checks = r["checks"].as_array().unwrap().iter();
+        checks
+            .map(|c| format!("{}/{}", c["name"], c["phase"]))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&merged), names(&sentinel.1));
+    assert_eq!(load_acked(&merged), a + b, "the merged load phase");
+    assert_eq!(merged["merged_from"].as_array().unwrap().len(), 2);
+    assert!(merged.get("segment").is_none(), "{merged:#}");
+    let warned = merged["warnings"].to_string();
+    assert!(!warned.contains("this segment's share"), "{warned}");
+    // Half of a run is not the run.
+    let (code, stderr) = merge(&paths[1..], &out);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("gap [0, 1/2)"), "{stderr}");
 }

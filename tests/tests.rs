@@ -5,6 +5,7 @@ mod capacity;
 mod encode;
 mod fidelity;
 mod fuzz;
+mod kubernetes;
 mod load;
 mod otlp_env;
 mod peers;

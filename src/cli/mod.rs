@@ -9,6 +9,7 @@ pub mod completions;
 pub mod fidelity;
 pub mod flags;
 pub mod load;
+pub mod merge;
 pub mod report;
 pub mod run;
 pub mod serve;
@@ -56,6 +57,8 @@ pub enum Command {
     Watch(watch::WatchArgs),
     /// A completion script for bash, zsh or fish on stdout.
     Completions(completions::CompletionsArgs),
+    /// Add up the `load --json` reports of a test's segments into the report of the whole test.
+    Merge(merge::MergeArgs),
     /// Re-render a saved JSON report (terminal, Markdown, HTML), or compare it with a baseline.
     Report(report::ReportArgs),
 }
@@ -96,6 +99,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Watch(args) => watch::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Report(args) => report::run(args),
+        Command::Merge(args) => merge::run(args),
     }
 }
 

@@ -160,7 +160,28 @@ pub fn validate_load(
         target,
         transport: transport_options(&section, headers)?,
         segment: SegmentPlace::WHOLE,
+        seed: section.seed,
+        test_digest: test_digest(&section),
     })
+}
+
+/// `sha256:HEX` of the resolved `[load]` section (profile and flags applied) without what only
+/// says how one process sends (threads, connections, concurrency, gzip, timeouts) and without the
+/// seed (reported beside it): the batch size, duration, rate profile, encoding, tenant header
+/// and streams, which decide the spans of the whole test. Segments of one test share it whatever
+/// each process's threads; `merge` refuses reports whose digests differ.
+pub fn test_digest(section: &LoadSection) -> String {
+    let test = serde_json::json!({
+        "batch": section.batch,
+        "duration_ns": section.duration.as_nanos() as u64,
+        "rate": section.rate,
+        "encoding": section.encoding,
+        "tenant_header": section.tenant_header,
+        "streams": section.streams,
+    });
+    let digest = ring::digest::digest(&ring::digest::SHA256, test.to_string().as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// An error about a dotted profile field: file:line when the profile is known.

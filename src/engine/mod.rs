@@ -42,6 +42,11 @@ pub struct LoadPlan {
     /// The share of the whole test this process sends (the whole test unless segmented) and
     /// its place among the segments.
     pub segment: SegmentPlace,
+    /// Seed of every trace and span ID.
+    pub seed: u64,
+    /// `sha256:HEX` of what decides the spans of the whole test besides the seed (see
+    /// `config::load::test_digest`): segments of one test share it, so `merge` can tell runs apart.
+    pub test_digest: String,
 }
 
 impl LoadPlan {
@@ -132,6 +137,12 @@ pub struct LoadOutcome {
     pub threads: usize,
     /// The share of the whole test's rate this process offered (1 unless segmented).
     pub share: f64,
+    /// Each second of the grid from the anchor, all streams summed: what was sent (and
+    /// answered) in it; the last one may be part of a second.
+    pub timeline: Vec<Counts>,
+    /// Wall-clock start of the grid's first second (the anchor; `--start-at`'s instant when
+    /// given), unix nanoseconds.
+    pub start_unix_ns: u64,
 }
 
 impl LoadOutcome {
@@ -217,6 +228,8 @@ fn collect(
         sending,
         threads: plan.threads,
         share: plan.segment.segment.share(),
+        timeline: seconds.timeline,
+        start_unix_ns: anchor.start_unix_ns,
     })
 }
 
@@ -225,6 +238,8 @@ fn collect(
 /// second included), however the flushes of the workers interleave.
 struct Seconds {
     total: Interval,
+    /// Each reported second's counters, all streams summed.
+    timeline: Vec<Counts>,
     /// The seconds not yet reported; the first is `ticked + 1`.
     pending: std::collections::VecDeque<Interval>,
     ticked: u64,
@@ -237,6 +252,7 @@ impl Seconds {
     fn new(streams: usize, workers: usize) -> Self {
         Self {
             total: Interval::new(streams),
+            timeline: Vec::new(),
             pending: Default::default(),
             ticked: 0,
             flushed: vec![Some(0); workers],
@@ -276,6 +292,7 @@ impl Seconds {
                 .pop_front()
                 .unwrap_or(Interval::new(self.streams));
             self.ticked += 1;
+            self.timeline.push(second.total());
             on_tick(&Tick {
                 elapsed: FLUSH * self.ticked as u32,
                 last: &second,
@@ -290,10 +307,12 @@ impl Seconds {
     fn tick_rest(&mut self, sending: Duration, on_tick: &mut impl FnMut(&Tick<'_>)) {
         while let Some(second) = self.pending.pop_front() {
             let start = FLUSH * self.ticked as u32;
-            if start >= sending {
-                break;
-            }
             self.ticked += 1;
+            self.timeline.push(second.total());
+            if start >= sending {
+                // Answers that came after the sending window: in the timeline, not in progress.
+                continue;
+            }
             let len = (sending - start).min(FLUSH);
             on_tick(&Tick {
                 elapsed: start + len,

@@ -77,6 +77,20 @@ impl fmt::Display for Fraction {
     }
 }
 
+impl PartialOrd for Fraction {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Fraction {
+    /// Exact, by cross-multiplication: `1/3` and `2/6` are equal, `1/3` is below `0.34`.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (u128::from(self.num) * u128::from(other.den))
+            .cmp(&(u128::from(other.num) * u128::from(self.den)))
+    }
+}
+
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 { a.max(1) } else { gcd(b, a % b) }
 }

@@ -2,8 +2,9 @@
 
 use std::fmt::{self, Write as _};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::mergeable::{Histograms, SecondReport};
 use super::split::{SegmentReport, StartReport};
 use super::{human_rate, percentiles};
 use crate::engine::{LoadOutcome, LoadPlan};
@@ -12,7 +13,7 @@ use crate::engine::{LoadOutcome, LoadPlan};
 pub const SCHEMA: &str = "span-sentinel/load/v1";
 
 /// Schedule lag percentiles, µs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LagUs {
     /// Median.
     pub p50: u64,
@@ -23,7 +24,7 @@ pub struct LagUs {
 }
 
 /// Export latency percentiles from the intended send time, µs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LatencyUs {
     /// Median.
     pub p50: u64,
@@ -36,7 +37,7 @@ pub struct LatencyUs {
 }
 
 /// Span accounting of one stream.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StreamReport {
     /// Stream name.
     pub name: String,
@@ -108,10 +109,10 @@ impl fmt::Display for Warning {
 }
 
 /// The JSON report of `span-sentinel load`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadReport {
     /// `span-sentinel/load/v1`.
-    pub schema: &'static str,
+    pub schema: String,
     /// Where spans went.
     pub target: String,
     /// Worker threads.
@@ -156,6 +157,54 @@ pub struct LoadReport {
     /// The scheduled and the actual start; absent without `--start-at`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub start: Option<StartReport>,
+    /// Seed of every trace and span ID.
+    pub seed: u64,
+    /// `sha256:HEX` of what decides the test's spans besides the seed: shared by its segments.
+    pub test_digest: String,
+    /// Wall-clock start of the timeline's first second, RFC 3339 UTC.
+    pub timeline_start: String,
+    /// Each second from the start.
+    pub timeline: Vec<SecondReport>,
+    /// The HDR histograms, lossless (V2, base64).
+    pub histograms: Histograms,
+    /// The reports a `merge` added up; absent for one process's report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+}
+
+/// The warnings of a run's rates and failures.
+pub fn rate_warnings(
+    offered: Option<f64>,
+    achieved: f64,
+    waiting_share: f64,
+    retries: u64,
+    failed: u64,
+) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    if let Some(o) = offered.filter(|o| achieved < o * 0.99) {
+        let percent = 100.0 * (1.0 - achieved / o);
+        let pushed_back = waiting_share >= PUSH_BACK_SHARE
+            || (retries > 0 && waiting_share >= PUSH_BACK_SHARE_WITH_RETRIES);
+        warnings.push(if pushed_back {
+            Warning::TargetPushedBack {
+                percent,
+                retries,
+                waiting_share,
+            }
+        } else {
+            Warning::FellBehind { percent }
+        });
+    }
+    if failed > 0 {
+        warnings.push(Warning::Failed { spans: failed });
+    }
+    warnings
+}
+
+/// RFC 3339 UTC, µs, of unix nanoseconds.
+pub fn rfc3339(unix_ns: u64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_nanos(unix_ns);
+    humantime::format_rfc3339_micros(at).to_string()
 }
 
 /// The loud warning of a TLS target whose certificate was not verified.
@@ -184,26 +233,13 @@ impl LoadReport {
                 p999: v[2],
                 max: v[3],
             });
-        let mut warnings = Vec::new();
-        if let Some(o) = offered.filter(|o| achieved < o * 0.99) {
-            let percent = 100.0 * (1.0 - achieved / o);
-            let pushed_back = waiting_share >= PUSH_BACK_SHARE
-                || (total.retries > 0 && waiting_share >= PUSH_BACK_SHARE_WITH_RETRIES);
-            warnings.push(if pushed_back {
-                Warning::TargetPushedBack {
-                    percent,
-                    retries: total.retries,
-                    waiting_share,
-                }
-            } else {
-                Warning::FellBehind { percent }
-            });
-        }
-        if total.failed > 0 {
-            warnings.push(Warning::Failed {
-                spans: total.failed,
-            });
-        }
+        let warnings = rate_warnings(
+            offered,
+            achieved,
+            waiting_share,
+            total.retries,
+            total.failed,
+        );
         let streams = plan
             .streams
             .iter()
@@ -218,7 +254,7 @@ impl LoadReport {
             })
             .collect();
         Self {
-            schema: SCHEMA,
+            schema: SCHEMA.to_owned(),
             target: plan.target.to_string(),
             headers: crate::transport::redacted_headers(&plan.transport.headers),
             threads: plan.threads,
@@ -242,6 +278,12 @@ impl LoadReport {
             streams,
             segment: SegmentReport::of(&plan.segment),
             start: None,
+            seed: plan.seed,
+            test_digest: plan.test_digest.clone(),
+            timeline_start: rfc3339(outcome.start_unix_ns),
+            timeline: super::mergeable::timeline(&outcome.timeline),
+            histograms: Histograms::of(&outcome.total.lag_us, &outcome.total.latency_us),
+            merged_from: Vec::new(),
             warnings: insecure_warning(plan)
                 .into_iter()
                 .chain(warnings.iter().map(ToString::to_string))
@@ -268,6 +310,14 @@ impl LoadReport {
             super::count(self.threads as u64, "thread"),
             self.duration_s
         );
+        if !self.merged_from.is_empty() {
+            let _ = writeln!(
+                s,
+                "merged {} (seed {})",
+                super::count(self.merged_from.len() as u64, "report"),
+                self.seed
+            );
+        }
         if let Some(seg) = &self.segment {
             let _ = writeln!(
                 s,

@@ -12,6 +12,8 @@ pub mod fidelity;
 pub mod html;
 pub mod load;
 pub mod markdown;
+pub mod merge;
+pub mod mergeable;
 pub mod progress;
 pub mod run;
 pub mod saved;

@@ -152,6 +152,16 @@ pub struct RunReport {
     /// The scheduled and the actual start; absent without `--start-at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<StartReport>,
+    /// Seed of the load's trace and span IDs, shared by the segments of one test (absent from
+    /// reports written before `merge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_seed: Option<u64>,
+    /// `sha256:HEX` of what decides the load's spans besides its seed (as in `load` reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_digest: Option<String>,
+    /// The reports a `merge` added up; absent for one process's report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
 }
 
 fn delay(values: &[std::time::Duration]) -> DelayMs {
@@ -264,6 +274,9 @@ impl RunReport {
             segment,
             sentinel_segment: sentinel_segment.filter(|_| o.plan.load.segment.count > 1),
             start,
+            load_seed: Some(o.plan.load.seed),
+            test_digest: Some(o.plan.load.test_digest.clone()),
+            merged_from: Vec::new(),
         }
     }
 
