@@ -323,3 +323,21 @@ fn the_interference_matrix_reproduces_twice_each_way() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_generator_limit_outside_zero_to_one_is_refused_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("limit.toml");
+    let base = std::fs::read_to_string(profile("false-alarms.toml")).unwrap();
+    for bad in ["0", "1.5"] {
+        let toml = base.replacen("[checks]", &format!("[checks]\ngenerator_limit = {bad}"), 1);
+        std::fs::write(&path, toml).unwrap();
+        let err = run_plan(&RunOverrides {
+            profile: Some(path.clone()),
+            ..RunOverrides::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("checks.generator_limit"), "{bad}: {err}");
+    }
+}

@@ -350,6 +350,10 @@ pub fn build(
         field(&e.field, &e.message)
     })?;
     validate_phases(&s.phases).map_err(|(i, e)| field(&format!("phases.{i}"), &e))?;
+    let limit = s.checks.generator_limit;
+    if !(limit > 0.0 && limit <= 1.0) {
+        return Err(field("checks.generator_limit", "must lie in (0, 1]"));
+    }
     let tenant_header = HeaderName::from_bytes(s.load.tenant_header.as_bytes())
         .map_err(|_| field("load.tenant_header", "is not a valid header name"))?;
     let tenant = HeaderValue::from_str(&s.sentinel.tenant)

@@ -15,10 +15,6 @@ use crate::verify::checks::{self, Check, CheckTolerances};
 use crate::verify::power;
 use crate::verify::status::{PhaseKind, Status};
 
-/// A load phase whose load reached less than this share of its offered rate (or sent for less
-/// than this share of the phase) did not put the target under the load it claims to.
-pub const GENERATOR_LIMIT: f64 = 0.9;
-
 /// Judges every phase of a run; `phases` holds one outcome per phase of `plan`.
 pub fn judge(plan: &RunPlan, phases: &[PhaseOutcome]) -> Vec<Check> {
     let judged: Vec<_> = plan
@@ -108,7 +104,7 @@ fn sharpen(
     if c.status >= Status::Degraded && phase.kind != PhaseKind::Baseline {
         queue_wait(&mut c, ev, baseline);
     }
-    if let Some(why) = unsound(phase, o) {
+    if let Some(why) = unsound(phase, o, tol.generator_limit) {
         // A phase cut short leaves its last traces unlooked-for and its last burst unfinished:
         // a drop seen there is the cut, not the target, so it cannot be called degraded.
         c.status = match c.status {
@@ -121,7 +117,7 @@ fn sharpen(
 }
 
 /// Why a phase's checks cannot stand for what the phase claims, if they cannot.
-pub fn unsound(phase: &Phase, o: &PhaseOutcome) -> Option<String> {
+pub fn unsound(phase: &Phase, o: &PhaseOutcome, limit: f64) -> Option<String> {
     if !o.completed {
         return Some("the phase did not finish (the run was stopped or could not go on)".into());
     }
@@ -136,7 +132,7 @@ pub fn unsound(phase: &Phase, o: &PhaseOutcome) -> Option<String> {
     };
     let sent = load.total.total().sent as f64;
     let window = load.sending.as_secs_f64();
-    if window < GENERATOR_LIMIT * phase.duration.as_secs_f64() {
+    if window < limit * phase.duration.as_secs_f64() {
         return Some(format!(
             "the load sent for {window:.1} s of the phase's {:.1} s",
             phase.duration.as_secs_f64()
@@ -149,8 +145,9 @@ pub fn unsound(phase: &Phase, o: &PhaseOutcome) -> Option<String> {
         .and_then(|r| r.cumulative(window))
         .map(|spans| spans * load.share);
     match offered {
-        Some(offered) if sent < GENERATOR_LIMIT * offered => Some(format!(
-            "the load reached {} of the {} spans/s offered (below {GENERATOR_LIMIT} of it; its \
+        Some(offered) if sent < limit * offered => Some(format!(
+            "the load reached {} of the {} spans/s offered (below {limit} of it, \
+             checks.generator_limit; its \
              workers waited for the target's answers {:.0}% of the time)",
             crate::report::human_rate(sent / window.max(1e-9)),
             crate::report::human_rate(offered / window.max(1e-9)),

@@ -44,6 +44,10 @@ pub struct CheckTolerances {
     /// See `delay_factor`.
     #[serde(with = "dur")]
     pub delay_slack: Duration,
+    /// A load phase whose load reached less than this share of its offered rate (or sent for
+    /// less than this share of the phase) did not put the target under the load it claims to:
+    /// its checks are at least `inconclusive`.
+    pub generator_limit: f64,
 }
 
 impl Default for CheckTolerances {
@@ -61,6 +65,7 @@ impl Default for CheckTolerances {
             clear_limit: Duration::from_secs(5),
             delay_factor: 2.0,
             delay_slack: Duration::from_secs(1),
+            generator_limit: 0.9,
         }
     }
 }
