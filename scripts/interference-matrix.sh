@@ -21,9 +21,11 @@ for isolation in shared fair; do
   row="" hits=0
   for i in $(seq 1 "$n"); do
     code=0
+    rm -f "$out/run.json"
     "$bin" run profiles/interference.toml --isolation "$isolation" --quiet --seed "$i" \
       --json "$out/run.json" >"$out/run.txt" || code=$?
-    verdict="$(grep -o '"verdict": *"[a-z]*"' "$out/run.json" | head -1 | grep -o '[a-z]*"$' | tr -d '"')"
+    # No report (a run that could not start) is no verdict, never the previous run's.
+    verdict="$(grep -o '"verdict": *"[a-z]*"' "$out/run.json" 2>/dev/null | head -1 | grep -o '[a-z]*"$' | tr -d '"')" || verdict=none
     row="$row $verdict"
     if [[ "$verdict" == "$expected" && "$code" == "$expected_code" ]]; then
       hits=$((hits + 1))

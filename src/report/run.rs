@@ -159,9 +159,17 @@ pub struct RunReport {
     /// `sha256:HEX` of what decides the load's spans besides its seed (as in `load` reports).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_digest: Option<String>,
+    /// `[checks] generator_limit` the load phases were judged with, so that `merge` judges the
+    /// summed load by the same share (absent from older reports: the default then applied).
+    #[serde(default = "default_generator_limit")]
+    pub generator_limit: f64,
     /// The reports a `merge` added up; absent for one process's report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+}
+
+fn default_generator_limit() -> f64 {
+    crate::verify::checks::CheckTolerances::default().generator_limit
 }
 
 fn delay(values: &[std::time::Duration]) -> DelayMs {
@@ -276,6 +284,7 @@ impl RunReport {
             start,
             load_seed: Some(o.plan.load.seed),
             test_digest: Some(o.plan.load.test_digest.clone()),
+            generator_limit: o.plan.checks.generator_limit,
             merged_from: Vec::new(),
         }
     }

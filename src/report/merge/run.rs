@@ -7,7 +7,6 @@
 use crate::error::UsageError;
 use crate::report::human_rate;
 use crate::report::run::{LoadSummary, RunReport};
-use crate::run::verdict::GENERATOR_LIMIT;
 use crate::verify::checks;
 use crate::verify::status::Status;
 
@@ -79,17 +78,18 @@ fn add(m: &mut RunReport, other: &Input) -> Result<(), UsageError> {
 /// Passing checks of a load phase whose whole load fell short of its offered rate become
 /// inconclusive: the target was not under the load the phase claims.
 fn judge_again(m: &mut RunReport) {
+    let limit = m.generator_limit;
     for p in m.phases.iter().filter(|p| p.kind == "load" && p.completed) {
         let l = &p.load;
         let sent = (l.acked_spans + l.rejected_spans + l.failed_spans) as f64;
         let Some(offered) = l.offered_spans_per_sec.map(|r| r * p.duration_s) else {
             continue;
         };
-        if sent >= GENERATOR_LIMIT * offered {
+        if sent >= limit * offered {
             continue;
         }
         let why = format!(
-            "the load of all segments reached {} of the {} spans/s offered (below {GENERATOR_LIMIT} of it)",
+            "the load of all segments reached {} of the {} spans/s offered (below {limit} of it, checks.generator_limit)",
             human_rate(sent / p.duration_s.max(1e-9)),
             human_rate(offered / p.duration_s.max(1e-9)),
         );
