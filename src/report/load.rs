@@ -36,6 +36,18 @@ pub struct LatencyUs {
     pub max: u64,
 }
 
+impl LatencyUs {
+    /// The percentiles of a latency histogram in µs; `None` when it is empty.
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Option<Self> {
+        percentiles(h, &[0.5, 0.99, 0.999, 1.0]).map(|v| Self {
+            p50: v[0],
+            p99: v[1],
+            p999: v[2],
+            max: v[3],
+        })
+    }
+}
+
 /// Span accounting of one stream.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StreamReport {
@@ -225,14 +237,8 @@ impl LoadReport {
         let latency = plan
             .target
             .is_network()
-            .then(|| percentiles(&outcome.total.latency_us, &[0.5, 0.99, 0.999, 1.0]))
-            .flatten()
-            .map(|v| LatencyUs {
-                p50: v[0],
-                p99: v[1],
-                p999: v[2],
-                max: v[3],
-            });
+            .then(|| LatencyUs::of(&outcome.total.latency_us))
+            .flatten();
         let warnings = rate_warnings(
             offered,
             achieved,

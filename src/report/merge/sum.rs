@@ -38,14 +38,8 @@ pub fn sum(inputs: &[Input]) -> Result<LoadReport, UsageError> {
     m.export_latency_us = inputs
         .iter()
         .any(|i| i.report.export_latency_us.is_some())
-        .then(|| percentiles(&latency, &[0.5, 0.99, 0.999, 1.0]))
-        .flatten()
-        .map(|v| LatencyUs {
-            p50: v[0],
-            p99: v[1],
-            p999: v[2],
-            max: v[3],
-        });
+        .then(|| LatencyUs::of(&latency))
+        .flatten();
     m.histograms = Histograms::of(&lag, &latency);
     (m.timeline_start, m.timeline) = timeline(inputs)?;
     m.segment = None;
