@@ -85,7 +85,7 @@ impl Default for CapacitySection {
 }
 
 /// How a capacity test chooses its steps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanKind {
     /// Each step's rate decided from the previous step's evidence.
@@ -93,6 +93,19 @@ pub enum PlanKind {
     Search,
     /// Fixed steps known before the run, every one run to its end.
     Staircase,
+}
+
+impl<'de> Deserialize<'de> for PlanKind {
+    /// Names the field in the error, whatever wrong value it holds.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "search" => Ok(Self::Search),
+            "staircase" => Ok(Self::Staircase),
+            other => Err(serde::de::Error::custom(format!(
+                "`plan` is {other:?}: must be \"search\" or \"staircase\""
+            ))),
+        }
+    }
 }
 
 /// How the search moves between rates.
