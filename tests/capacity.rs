@@ -237,3 +237,40 @@ fn ctrl_c_ends_a_capacity_process_with_the_steps_measured_so_far() {
     assert_eq!(steps[0]["phase"], "step-1", "{r:#}");
     assert_matches_schema("capacity.schema.json", &r);
 }
+
+/// Without segments a staircase runs like `capacity`: every step, in order, whatever the one
+/// before showed, with the capacity read off the steps.
+#[test]
+fn a_staircase_without_segments_runs_every_step() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let _slot = crate::pipeline::support::shared_slot();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("staircase.toml");
+    let text = SHORT.replace("[capacity]\n", "[capacity]\nplan = \"staircase\"\n");
+    std::fs::write(&profile, text).unwrap();
+    let json = dir.path().join("capacity.json");
+    let code = span_sentinel::cli::main_with_args([
+        "span-sentinel",
+        "capacity",
+        profile.to_str().unwrap(),
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_matches_schema("capacity.schema.json", &r);
+    assert_eq!(code, ExitCode::SUCCESS, "{r:#}");
+    assert_eq!(
+        (&r["plan"], &r["finished"]),
+        (&"staircase".into(), &true.into())
+    );
+    let steps = r["steps"].as_array().unwrap();
+    let offered: Vec<f64> = steps
+        .iter()
+        .map(|s| s["offered_spans_per_sec"].as_f64().unwrap())
+        .collect();
+    assert_eq!(offered, [20000.0, 40000.0], "{r:#}");
+    assert!(steps.iter().all(|s| s["purpose"] == "staircase"), "{r:#}");
+    assert!(r.get("segment").is_none(), "{r:#}");
+    crate::segments::assert_conclusion_fits_its_steps(&r);
+}

@@ -422,3 +422,226 @@ fn a_split_run_judges_the_sentinel_once_beside_the_whole_load() {
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("gap [0, 1/2)"), "{stderr}");
 }
+
+/// A staircase of two steps (4k, then 8k spans/s, 3 s each) beside the sentinel: warmup 1 s,
+/// baseline 6 s, then step and settle (4 s) twice.
+const STAIRCASE: &str = "[capacity]\nplan = \"staircase\"\nstart_spans_per_sec = 4000.0\n\
+    growth = 2.0\nmax_spans_per_sec = 8000.0\nstep = \"3s\"\nsettle = \"4s\"\nwarmup = \"1s\"\n\
+    baseline = \"6s\"\ntime_limit = \"40s\"\n\
+    [sentinel]\ntraces_per_sec = 60.0\nsettle = \"1s\"\nfreshness_timeout = \"3s\"\n\
+    [load]\nthreads = 1\n[checks]\nmin_traces = 10\n";
+
+/// `capacity PROFILE --target serve --query-url serve ARGS --json JSON`.
+fn capacity(
+    serve: &Serve,
+    profile: &std::path::Path,
+    json: &std::path::Path,
+    extra: &[&str],
+) -> Child {
+    bin()
+        .arg("capacity")
+        .arg(profile)
+        .args(["--target", &format!("grpc://{}", serve.grpc)])
+        .args(["--query-url", &format!("http://{}", serve.http)])
+        .args(["--quiet", "--seed", "21", "--json"])
+        .arg(json)
+        .args(extra)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Each step's acked spans, by phase name.
+fn step_acked(r: &Value) -> Vec<(String, u64)> {
+    let steps = r["steps"].as_array().unwrap().iter();
+    steps
+        .map(|s| (s["phase"].as_str().unwrap().to_owned(), n(s, "acked_spans")))
+        .collect()
+}
+
+/// The conclusion a staircase's steps imply, read in order as `capacity` reads them: the last
+/// step that held before the first that gave way.
+pub(crate) fn assert_conclusion_fits_its_steps(r: &Value) {
+    let steps = r["steps"].as_array().unwrap();
+    let mut good = None;
+    let mut end = "max_reached";
+    for s in steps {
+        match s["status"].as_str().unwrap() {
+            "pass" if s["generator_limited"] == true => {
+                good = s["acked_spans_per_sec"].as_f64();
+                end = "generator_limited";
+                break;
+            }
+            "pass" => good = s["acked_spans_per_sec"].as_f64(),
+            "inconclusive" => {
+                end = "inconclusive";
+                break;
+            }
+            _ => {
+                end = "degraded";
+                assert_eq!(
+                    r["first_degraded_spans_per_sec"], s["offered_spans_per_sec"],
+                    "{r:#}"
+                );
+                break;
+            }
+        }
+    }
+    assert_eq!(r["end"], end, "{r:#}");
+    assert_eq!(r["capacity_at_least"].as_f64(), good, "{r:#}");
+    let sustainable = if end == "degraded" { good } else { None };
+    assert_eq!(
+        r["max_sustainable_spans_per_sec"].as_f64(),
+        sustainable,
+        "{r:#}"
+    );
+}
+
+#[test]
+fn a_staircase_split_over_two_segments_merges_into_one_capacity_report() {
+    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("staircase.toml");
+    std::fs::write(&profile, STAIRCASE).unwrap();
+    let serve = serve();
+    let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(2));
+    let at = at.to_string();
+    let paths: Vec<_> = (0..2)
+        .map(|i| dir.path().join(format!("capacity-{i}.json")))
+        .collect();
+    let children: Vec<_> = (0..2)
+        .map(|i| {
+            let seg = format!("{i}/2");
+            let args = ["--segment", seg.as_str(), "--start-at", at.as_str()];
+            capacity(&serve, &profile, &paths[i], &args)
+        })
+        .collect();
+    let mut reports = Vec::new();
+    for (mut child, json) in children.into_iter().zip(&paths) {
+        let code = child.wait().unwrap().code();
+        let report: Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+        crate::support::assert_matches_schema("capacity.schema.json", &report);
+        assert_eq!(code, Some(0), "{report:#}");
+        reports.push(report);
+    }
+    let (sentinel, other) = (&reports[0], &reports[1]);
+    assert_eq!(sentinel["plan"], "staircase");
+    assert_eq!(
+        sentinel["staircase_spans_per_sec"],
+        serde_json::json!([4000.0, 8000.0])
+    );
+    // Both segments ran both steps, whatever the first step showed; only segment 0 judged.
+    assert_eq!(step_acked(sentinel).len(), 2, "{sentinel:#}");
+    assert_eq!(step_acked(other).len(), 2, "{other:#}");
+    for s in other["steps"].as_array().unwrap() {
+        assert_eq!(s["status"], "inconclusive", "{other:#}");
+        assert_eq!(
+            s["offered_spans_per_sec"].as_f64(),
+            Some(
+                s["phase"]
+                    .as_str()
+                    .map_or(0.0, |p| if p == "step-1" { 2000.0 } else { 4000.0 })
+            ),
+            "{other:#}"
+        );
+    }
+    let out = dir.path().join("merged.json");
+    let (code, stderr) = merge(&paths, &out);
+    let merged: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    crate::support::assert_matches_schema("capacity.schema.json", &merged);
+    assert_eq!(code, Some(0), "{stderr}{merged:#}");
+    // Each merged step's load is the sum of the segments', and all of it reached the pipeline.
+    let (a, b, m) = (step_acked(sentinel), step_acked(other), step_acked(&merged));
+    for k in 0..2 {
+        assert_eq!(m[k].1, a[k].1 + b[k].1, "{}", m[k].0);
+    }
+    let total: u64 = m.iter().map(|s| s.1).sum();
+    assert_eq!(
+        accepted_unruly(&serve),
+        total,
+        "the pipeline against both segments"
+    );
+    for (k, s) in merged["steps"].as_array().unwrap().iter().enumerate() {
+        let offered = s["offered_spans_per_sec"].as_f64().unwrap();
+        assert_eq!(offered, [4000.0, 8000.0][k], "{merged:#}");
+        // The sentinel's checks kept, judged once.
+        let names = |r: &Value| r["steps"][k]["checks"].as_array().unwrap().len();
+        assert!(
+            names(&merged) >= names(sentinel) - 2 && names(&merged) > 0,
+            "{merged:#}"
+        );
+    }
+    assert_conclusion_fits_its_steps(&merged);
+    assert!(merged.get("segment").is_none(), "{merged:#}");
+    assert_eq!(merged["merged_from"].as_array().unwrap().len(), 2);
+    capacity_merges_refused(&paths, dir.path());
+}
+
+/// Half of the staircase, one segment twice, or a search are refused.
+fn capacity_merges_refused(paths: &[std::path::PathBuf], dir: &std::path::Path) {
+    let out = dir.join("refused.json");
+    let (code, stderr) = merge(&paths[1..], &out);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("gap [0, 1/2)"), "{stderr}");
+    let (code, stderr) = merge(&[paths[0].clone(), paths[0].clone()], &out);
+    assert_eq!(
+        (code, stderr.contains("overlaps")),
+        (Some(2), true),
+        "{stderr}"
+    );
+    let search = edited(&paths[1], dir, "search.json", |v| {
+        v["plan"] = "search".into()
+    });
+    let (code, stderr) = merge(&[paths[0].clone(), search], &out);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("field `plan`"), "{stderr}");
+    let other = edited(&paths[1], dir, "other.json", |v| {
+        v["staircase_spans_per_sec"] = serde_json::json!([4000.0, 9000.0])
+    });
+    let (code, stderr) = merge(&[paths[0].clone(), other], &out);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("field `staircase_spans_per_sec`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_search_with_segments_is_refused_naming_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("search.toml");
+    std::fs::write(
+        &profile,
+        STAIRCASE.replace("plan = \"staircase\"", "plan = \"search\""),
+    )
+    .unwrap();
+    let out = bin()
+        .arg("capacity")
+        .arg(&profile)
+        .args([
+            "--target",
+            "grpc://127.0.0.1:1",
+            "--query-url",
+            "http://127.0.0.1:1",
+        ])
+        .args(["--segment", "0/2", "--quiet"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("capacity.plan") && stderr.contains("staircase"),
+        "{stderr}"
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, STAIRCASE.replace("\"staircase\"", "\"stairs\"")).unwrap();
+    let out = bin()
+        .arg("capacity")
+        .arg(&bad)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("plan"), "{stderr}");
+}

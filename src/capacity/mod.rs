@@ -1,8 +1,11 @@
 //! `span-sentinel capacity`: a baseline with the sentinel alone, then the unruly load raised step
 //! by step beside it until a sentinel check degrades. The run's phase walker does the walking;
 //! this module lays the steps out as phases (`plan`) and decides each step's rate from the
-//! previous step's judged evidence (`search`): grow, confirm, bisect, stop.
+//! previous step's judged evidence (`search`): grow, confirm, bisect, stop — or, for a fixed
+//! staircase that segments can share, runs every step and reads the capacity off them
+//! afterwards (`staircase`).
 
 pub mod search;
+pub mod staircase;
 
 pub use search::{CapacityResult, End, Search, StepResult};

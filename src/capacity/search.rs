@@ -30,6 +30,8 @@ pub enum Purpose {
     Confirm,
     /// Between the last good and the first bad rate.
     Bisect,
+    /// A step of a fixed staircase (`plan = "staircase"`), run whatever the previous showed.
+    Staircase,
 }
 
 /// How one check fared in a step.
@@ -96,6 +98,82 @@ fn refused(limit: f64, sent: u64, rejected: u64, failed: u64) -> Option<StepChec
             limit * 100.0
         ),
     })
+}
+
+/// The step of `load` at `offered` spans/s (this process's share of it), with the sentinel's
+/// `checks` (empty in a segment without the sentinel) and the load's own pseudo-checks.
+pub fn measure(
+    settings: &SearchSettings,
+    phase: String,
+    (offered, purpose): (f64, Purpose),
+    load: &crate::engine::LoadOutcome,
+    checks: Vec<StepCheck>,
+) -> StepResult {
+    let t = load.total.total();
+    let secs = load.sending.as_secs_f64().max(1e-9);
+    let offered = offered * settings.share;
+    let achieved = t.sent as f64 / secs;
+    let waiting = load.waiting_for_acks_share();
+    let mut step = StepResult {
+        phase,
+        purpose,
+        offered_spans_per_sec: offered,
+        achieved_spans_per_sec: achieved,
+        acked_spans_per_sec: t.acked as f64 / secs,
+        load_duration_s: load.sending.as_secs_f64(),
+        acked_spans: t.acked,
+        rejected_spans: t.rejected,
+        failed_spans: t.failed,
+        generator_limited: false,
+        waiting_for_acks_share: waiting,
+        status: Status::Inconclusive,
+        checks: Vec::new(),
+    };
+    step.judge_load(
+        settings.generator_limit,
+        settings.refused_limit,
+        t.sent,
+        checks,
+    );
+    step
+}
+
+/// The pseudo-checks a step's own load decides (not the sentinel's).
+const LOAD_CHECKS: [&str; 2] = ["load_backpressure", "load_refused"];
+
+impl StepResult {
+    /// Sets the step's status from the sentinel's `checks` and its load's pseudo-checks,
+    /// judged from its counters with these limits (`sent` spans in all); with no sentinel
+    /// check the step is inconclusive. `merge` judges each summed step this way again.
+    pub fn judge_load(
+        &mut self,
+        generator_limit: f64,
+        refused_limit: f64,
+        sent: u64,
+        mut checks: Vec<StepCheck>,
+    ) {
+        let short = shortfall(
+            generator_limit,
+            self.offered_spans_per_sec,
+            self.achieved_spans_per_sec,
+            self.waiting_for_acks_share,
+        );
+        checks.retain(|c| !LOAD_CHECKS.contains(&c.name.as_ref()));
+        let sentinel = !checks.is_empty();
+        checks.extend(short.backpressure);
+        checks.extend(refused(
+            refused_limit,
+            sent,
+            self.rejected_spans,
+            self.failed_spans,
+        ));
+        self.generator_limited = short.generator_limited;
+        self.status = match checks.iter().map(|c| c.status).max() {
+            Some(s) if sentinel || s >= Status::Degraded => s,
+            _ => Status::Inconclusive,
+        };
+        self.checks = checks;
+    }
 }
 
 /// One measured step.
@@ -254,6 +332,9 @@ impl Search {
 
     /// What the search concluded so far.
     pub fn result(&self) -> CapacityResult {
+        if self.settings.staircase.is_some() {
+            return super::staircase::conclude(&self.steps, self.end);
+        }
         let good = self.last_good.map(|i| self.steps[i].acked_spans_per_sec);
         let end = self.end.unwrap_or(End::Stopped);
         CapacityResult {
@@ -309,40 +390,11 @@ impl Search {
                 evidence: c.evidence,
             })
             .collect();
-        let t = load.total.total();
-        let secs = load.sending.as_secs_f64().max(1e-9);
-        let achieved = t.sent as f64 / secs;
-        let waiting = load.waiting_for_acks_share();
-        let short = shortfall(self.settings.generator_limit, offered, achieved, waiting);
-        let mut checks = checks;
-        checks.extend(short.backpressure);
-        checks.extend(refused(
-            self.settings.refused_limit,
-            t.sent,
-            t.rejected,
-            t.failed,
-        ));
-        let status = checks
-            .iter()
-            .map(|c| c.status)
-            .max()
-            .unwrap_or(Status::Inconclusive);
-        self.steps.push(StepResult {
-            phase: name,
-            purpose,
-            offered_spans_per_sec: offered,
-            achieved_spans_per_sec: achieved,
-            acked_spans_per_sec: t.acked as f64 / secs,
-            load_duration_s: load.sending.as_secs_f64(),
-            acked_spans: t.acked,
-            rejected_spans: t.rejected,
-            failed_spans: t.failed,
-            generator_limited: short.generator_limited,
-            waiting_for_acks_share: waiting,
-            status,
-            checks,
-        });
-        self.decide();
+        let step = measure(&self.settings, name, (offered, purpose), load, checks);
+        self.steps.push(step);
+        if self.settings.staircase.is_none() {
+            self.decide();
+        }
     }
 
     /// Sets the next rate and purpose, or the end, from the last step.
@@ -378,7 +430,7 @@ impl Search {
             .find(|c| c.status >= Status::Degraded)
             .map_or(String::new(), |c| c.name.to_string());
         match step.purpose {
-            Purpose::Grow => self.purpose = Purpose::Confirm,
+            Purpose::Grow | Purpose::Staircase => self.purpose = Purpose::Confirm,
             Purpose::Confirm | Purpose::Bisect => {
                 if self.first_bad.as_ref().is_none_or(|(b, _)| offered < *b) {
                     self.first_bad = Some((offered, gave_way));
@@ -404,7 +456,7 @@ impl Search {
 }
 
 impl Conductor for Search {
-    fn next(&mut self, index: usize, _phase: &Phase) -> Next {
+    fn next(&mut self, index: usize, phase: &Phase) -> Next {
         if index < 3 {
             return Next::Run(None);
         }
@@ -413,6 +465,11 @@ impl Conductor for Search {
         }
         if index % 2 == 0 {
             return Next::Run(None);
+        }
+        if let Some(RateProfile::Constant { spans_per_sec }) = &phase.load_rate {
+            // A staircase step: its rate is the plan's, whatever the steps before showed.
+            self.rate = *spans_per_sec;
+            self.purpose = Purpose::Staircase;
         }
         Next::Run(Some(RateProfile::Constant {
             spans_per_sec: self.rate,
@@ -460,6 +517,8 @@ mod tests {
 
     fn search() -> Search {
         let settings = SearchSettings {
+            staircase: None,
+            share: 1.0,
             start: 100.0,
             growth: Growth::Factor(2.0),
             max: 10_000.0,

@@ -13,15 +13,18 @@ use crate::config::rate;
 
 use super::flags::{OutputArgs, TargetArgs};
 use super::load::parse_duration;
-use crate::capacity::{End, Search};
+use crate::capacity::search::{Purpose, measure};
+use crate::capacity::{End, Search, StepResult};
 use crate::config::Overrides;
-use crate::config::capacity::{CapacityOverrides, capacity_plan};
+use crate::config::capacity::{CapacityOverrides, CapacityPlan, SearchSettings, capacity_plan};
 use crate::config::run::TargetPlan;
 use crate::pipeline::Isolation;
-use crate::report::capacity::{CapacityReport, ReportContext};
+use crate::report::capacity::{CapacityReport, ReportContext, SplitFields, StepLimits};
 use crate::report::progress::Printer;
+use crate::report::split::{SegmentReport, StartReport};
 use crate::report::{JsonOut, TextOut};
-use crate::run::execute::execute_with;
+use crate::run::execute::{RunOutcome, execute_with};
+use crate::run::load_only::execute_load_only;
 
 /// Flags of `span-sentinel capacity`.
 #[derive(Debug, Clone, Default, Args)]
@@ -57,6 +60,13 @@ pub struct CapacityArgs {
     /// The highest rate tried (`[capacity] max_spans_per_sec`).
     #[arg(long, value_name = "RATE", value_parser = rate::parse_positive)]
     pub max: Option<f64>,
+    /// With segments (`plan = "staircase"` only): the index of the segment that runs the
+    /// sentinel (default 0); the others send their share of every step and judge nothing.
+    #[arg(long, value_name = "K")]
+    pub sentinel_segment: Option<usize>,
+    /// Execution segments and a common start (`plan = "staircase"` only).
+    #[command(flatten)]
+    pub split: super::flags::SplitArgs,
     /// Exit 1 when the capacity found is below this many spans/s (a release gate).
     #[arg(long, value_name = "RATE", value_parser = rate::parse)]
     pub require: Option<f64>,
@@ -72,10 +82,14 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
             crate::error::UsageError::new("--require: must be a rate ≥ 0 (spans/s)").into(),
         );
     }
+    let process_start = std::time::SystemTime::now();
     let plan = capacity_plan(&CapacityOverrides {
         run: Overrides {
             isolation: args.isolation,
             seed: args.seed,
+            segment: args.split.segment_flags(),
+            sentinel_segment: args.sentinel_segment,
+            start_at: args.split.start_at.map(|s| s.instant(process_start)),
             ..args.target.overrides()
         },
         start: args.start,
@@ -98,7 +112,12 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
             .map(|p| p.display().to_string()),
         time_limit_s: plan.search.time_limit.as_secs_f64(),
         require: args.require,
+        plan: plan.kind,
+        split: split_fields(&plan),
     };
+    if !plan.run.runs_sentinel() {
+        return load_only(plan, &cx, &args.output);
+    }
     let outs = Arc::new(Mutex::new((outputs.json, outputs.html)));
     let mut progress = args.output.progress();
     let mut search = Search::new(
@@ -118,6 +137,7 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     let mut report = CapacityReport::new(&cx, &search, true);
     report.target = outcome.target;
     report.warnings = outcome.warnings;
+    with_start(&mut report, outcome.start.as_ref());
     write_outputs(&outs, &report)?;
     print!("{}", report.summary());
     if matches!(report.result.end, End::Stopped | End::LoadError) {
@@ -129,6 +149,82 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What `merge` needs besides the steps: the segment, the load's seed and digest, the limits
+/// the steps are judged by and the staircase.
+fn split_fields(plan: &CapacityPlan) -> SplitFields {
+    let load = &plan.run.load;
+    let segmented = load.segment.count > 1;
+    SplitFields {
+        segment: SegmentReport::of(&load.segment),
+        sentinel_segment: segmented.then_some(plan.run.sentinel_segment),
+        start: None,
+        load_seed: Some(load.seed),
+        test_digest: Some(load.test_digest.clone()),
+        limits: Some(StepLimits {
+            generator_limit: plan.search.generator_limit,
+            refused_limit: plan.search.refused_limit,
+        }),
+        staircase_spans_per_sec: plan.search.staircase.clone().unwrap_or_default(),
+        merged_from: Vec::new(),
+    }
+}
+
+/// Records the actual start against `--start-at`, warning when it was late.
+fn with_start(report: &mut CapacityReport, start: Option<&crate::engine::start::Start>) {
+    if let Some(start) = start {
+        let (start, warning) = StartReport::of(start);
+        report.split.start = Some(start);
+        report.warnings.extend(warning);
+    }
+}
+
+/// A segment without the sentinel: it walks the staircase's phases on the common clock,
+/// sends its share of every step and judges nothing; its report carries each step's load for
+/// `merge`.
+fn load_only(
+    plan: CapacityPlan,
+    cx: &ReportContext,
+    output: &OutputArgs,
+) -> anyhow::Result<ExitCode> {
+    let outputs = output.open()?;
+    let stop = Arc::new(AtomicBool::new(false));
+    crate::cli::stop_on_ctrl_c(&stop);
+    let settings = plan.search.clone();
+    let outcome = execute_load_only(plan.run, stop)?;
+    let search = Search::new(settings.clone(), Default::default(), |_| {});
+    let mut report = CapacityReport::new(cx, &search, true);
+    report.steps = load_only_steps(&settings, &outcome);
+    report.result = crate::capacity::staircase::conclude(&report.steps, Some(End::TimeLimit));
+    report.target = outcome.target.clone();
+    report.warnings = outcome.warnings.clone();
+    with_start(&mut report, outcome.start.as_ref());
+    if let Some(json) = outputs.json {
+        json.write(&report)?;
+    }
+    print!("{}", report.summary());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each step's load, without the sentinel's checks: inconclusive until merged.
+fn load_only_steps(settings: &SearchSettings, outcome: &RunOutcome) -> Vec<StepResult> {
+    let rates = settings.staircase.as_deref().unwrap_or_default();
+    let phases = outcome.plan.phases.iter().zip(&outcome.phases);
+    phases
+        .filter(|(p, _)| p.name.starts_with("step-"))
+        .zip(rates)
+        .filter_map(|((p, o), &rate)| {
+            let load = o.load.as_ref()?;
+            Some(measure(
+                settings,
+                p.name.clone(),
+                (rate, Purpose::Staircase),
+                load,
+                Vec::new(),
+            ))
+        })
+        .collect()
 }
 
 /// The JSON and HTML outputs, shared by the step callback and the end of the command.

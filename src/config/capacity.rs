@@ -22,6 +22,10 @@ use crate::verify::status::PhaseKind;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CapacitySection {
+    /// `search` (the default: grow, confirm, bisect, deciding each step from the last) or
+    /// `staircase` (the fixed steps start, start×growth (or +increment), … up to the maximum,
+    /// each run to its end whatever the previous one showed: what segments can share).
+    pub plan: PlanKind,
     /// Offered load of the first step, spans per second.
     #[serde(deserialize_with = "super::rate::de")]
     pub start_spans_per_sec: f64,
@@ -63,6 +67,7 @@ pub struct CapacitySection {
 impl Default for CapacitySection {
     fn default() -> Self {
         Self {
+            plan: PlanKind::Search,
             start_spans_per_sec: 100_000.0,
             growth: 2.0,
             increment: 0.0,
@@ -79,9 +84,37 @@ impl Default for CapacitySection {
     }
 }
 
+/// How a capacity test chooses its steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanKind {
+    /// Each step's rate decided from the previous step's evidence.
+    #[default]
+    Search,
+    /// Fixed steps known before the run, every one run to its end.
+    Staircase,
+}
+
+impl<'de> Deserialize<'de> for PlanKind {
+    /// Names the field in the error, whatever wrong value it holds.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "search" => Ok(Self::Search),
+            "staircase" => Ok(Self::Staircase),
+            other => Err(serde::de::Error::custom(format!(
+                "`plan` is {other:?}: must be \"search\" or \"staircase\""
+            ))),
+        }
+    }
+}
+
 /// How the search moves between rates.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchSettings {
+    /// The steps' rates when the plan is a staircase (`None`: the adaptive search).
+    pub staircase: Option<Vec<f64>>,
+    /// This process's share of the load (1 without segments).
+    pub share: f64,
     /// First rate.
     pub start: f64,
     /// How the rate grows after a good step.
@@ -118,6 +151,17 @@ impl SearchSettings {
         };
         next.min(self.max)
     }
+
+    /// The staircase's rates: start, then grown until the maximum (the last step is the
+    /// maximum itself).
+    pub fn steps(&self) -> Vec<f64> {
+        let mut out = vec![self.start];
+        while *out.last().unwrap_or(&self.max) < self.max {
+            let next = self.grow(*out.last().unwrap_or(&self.max));
+            out.push(next);
+        }
+        out
+    }
 }
 
 /// A validated capacity search.
@@ -127,6 +171,8 @@ pub struct CapacityPlan {
     pub run: RunPlan,
     /// How it moves between rates.
     pub search: SearchSettings,
+    /// `search` or `staircase`.
+    pub kind: PlanKind,
 }
 
 /// Flags of `capacity` that override the profile.
@@ -161,13 +207,24 @@ pub fn capacity_plan(o: &CapacityOverrides) -> Result<CapacityPlan, UsageError> 
     c.step = o.step.unwrap_or(c.step);
     c.max_spans_per_sec = o.max.unwrap_or(c.max_spans_per_sec);
     let c = c.clone();
-    let settings = validate(&c, &profile, source.as_ref())?;
+    let mut settings = validate(&c, &profile, source.as_ref())?;
     let period = c.step + c.settle;
     profile.sentinel.bursts = bursts(&c, period);
     let mut run = build(profile, source.as_ref(), &o.run)?;
-    run.phases = phases(&c, settings.max_steps);
+    let segmented = !run.load.segment.segment.is_whole();
+    if segmented && settings.staircase.is_none() {
+        return Err(field_error(
+            source.as_ref(),
+            "capacity.plan",
+            "is \"search\", which decides each step from the previous one's evidence: segments \
+             cannot share that decision; use plan = \"staircase\" with --segment",
+        ));
+    }
+    settings.share = run.load.segment.segment.share();
+    run.phases = phases(&c, settings.max_steps, settings.staircase.as_deref());
     Ok(CapacityPlan {
         run,
+        kind: c.plan,
         search: settings,
     })
 }
@@ -211,6 +268,31 @@ fn validate(
     let per_step = c.step + c.settle;
     let room = c.time_limit.saturating_sub(fixed);
     let max_steps = (room.as_secs_f64() / per_step.as_secs_f64()).floor() as usize;
+    let staircase = (c.plan == PlanKind::Staircase).then(|| {
+        let s = SearchSettings {
+            staircase: None,
+            share: 1.0,
+            start: c.start_spans_per_sec,
+            growth,
+            max: c.max_spans_per_sec,
+            bisect: 0,
+            generator_limit: c.generator_limit,
+            max_steps,
+            time_limit: c.time_limit,
+            refused_limit: c.refused_limit,
+        };
+        s.steps()
+    });
+    if let Some(steps) = staircase.as_ref().filter(|s| s.len() > max_steps) {
+        return bad(
+            "time_limit",
+            &format!(
+                "leaves room for {max_steps} steps, but the staircase from start_spans_per_sec \
+                 to max_spans_per_sec has {}: raise time_limit or max_spans_per_sec, or shorten step",
+                steps.len()
+            ),
+        );
+    }
     if max_steps == 0 {
         return bad(
             "time_limit",
@@ -219,7 +301,10 @@ fn validate(
             ),
         );
     }
+    let max_steps = staircase.as_ref().map_or(max_steps, Vec::len);
     Ok(SearchSettings {
+        staircase,
+        share: 1.0,
         start: c.start_spans_per_sec,
         growth,
         max: c.max_spans_per_sec,
@@ -253,7 +338,9 @@ fn bursts(c: &CapacitySection, period: Duration) -> BurstSchedule {
     }
 }
 
-fn phases(c: &CapacitySection, steps: usize) -> Vec<Phase> {
+/// The phases; a staircase's step phases carry their rate, so that a segment without the
+/// sentinel walks the same steps.
+fn phases(c: &CapacitySection, steps: usize, staircase: Option<&[f64]>) -> Vec<Phase> {
     let p = |name: String, kind, duration| Phase {
         name,
         kind,
@@ -266,7 +353,11 @@ fn phases(c: &CapacitySection, steps: usize) -> Vec<Phase> {
         p("settle-0".into(), PhaseKind::Warmup, c.settle),
     ];
     for k in 1..=steps {
-        out.push(p(format!("step-{k}"), PhaseKind::Load, c.step));
+        let mut step = p(format!("step-{k}"), PhaseKind::Load, c.step);
+        step.load_rate = staircase
+            .and_then(|s| s.get(k - 1))
+            .map(|&r| crate::engine::RateProfile::Constant { spans_per_sec: r });
+        out.push(step);
         out.push(p(format!("settle-{k}"), PhaseKind::Warmup, c.settle));
     }
     out

@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::human_rate;
+use super::split::{SegmentReport, StartReport};
 use crate::capacity::search::{CapacityResult, Search, StepResult};
+use crate::config::capacity::PlanKind;
 use crate::verify::checks::Check;
 
 /// Name and version of the JSON layout.
@@ -40,6 +42,52 @@ pub struct CapacityReport {
     pub steps: Vec<StepResult>,
     /// What the user should know.
     pub warnings: Vec<String>,
+    /// `search` or `staircase` (absent from reports written before the staircase: `search`).
+    #[serde(default)]
+    pub plan: PlanKind,
+    /// What `merge` needs to add up the segments of a staircase and judge each step again.
+    #[serde(flatten)]
+    pub split: SplitFields,
+}
+
+/// The fields a `merge` of a staircase's segments reads (as `run` reports carry them).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SplitFields {
+    /// The segment of the test this process ran; absent for the whole test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment: Option<SegmentReport>,
+    /// Which segment ran the sentinel; absent for the whole test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentinel_segment: Option<usize>,
+    /// The scheduled and the actual start; absent without `--start-at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<StartReport>,
+    /// Seed of the load's trace and span IDs, shared by the segments of one test.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_seed: Option<u64>,
+    /// `sha256:HEX` of what decides the load's spans besides its seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_digest: Option<String>,
+    /// `[capacity] generator_limit` and `refused_limit` the steps were judged with, so that
+    /// `merge` judges the summed load of each step the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<StepLimits>,
+    /// The staircase's rates for the whole test, spans/s (empty for a search): segments of one
+    /// test share them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub staircase_spans_per_sec: Vec<f64>,
+    /// The reports a `merge` added up; absent for one process's report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
+}
+
+/// The limits a step's load is judged by.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StepLimits {
+    /// `[capacity] generator_limit`.
+    pub generator_limit: f64,
+    /// `[capacity] refused_limit`.
+    pub refused_limit: f64,
 }
 
 /// Context every capacity report shares.
@@ -55,6 +103,10 @@ pub struct ReportContext {
     pub time_limit_s: f64,
     /// `--require`.
     pub require: Option<f64>,
+    /// `search` or `staircase`.
+    pub plan: PlanKind,
+    /// Segment, seeds and limits for `merge`.
+    pub split: SplitFields,
 }
 
 impl CapacityReport {
@@ -77,6 +129,8 @@ impl CapacityReport {
             baseline: search.baseline.clone(),
             steps: search.steps.clone(),
             warnings: search.warnings.clone(),
+            plan: cx.plan,
+            split: cx.split.clone(),
         }
     }
 
@@ -171,7 +225,11 @@ impl CapacityReport {
             }
             (End::LoadError, _) => "the load could not run".to_string(),
             (End::Inconclusive, _) => {
-                let step = self.steps.last();
+                let step = self
+                    .steps
+                    .iter()
+                    .find(|s| s.status == crate::verify::status::Status::Inconclusive)
+                    .or(self.steps.last());
                 format!(
                     "capacity at least {at_least} spans/s: {} was inconclusive ({}), so it neither held nor gave way",
                     step.map_or("a step", |s| s.phase.as_str()),

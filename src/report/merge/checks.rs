@@ -6,6 +6,7 @@ use std::path::Path;
 use super::Input;
 use crate::engine::Fraction;
 use crate::error::UsageError;
+use crate::report::capacity::CapacityReport;
 use crate::report::load::LoadReport;
 use crate::report::run::RunReport;
 use crate::report::split::SegmentReport;
@@ -41,6 +42,16 @@ impl<'a> Key<'a> {
             seed: ("load_seed", i.report.load_seed),
             digest: i.report.test_digest.as_deref(),
             segment: i.report.segment.as_ref(),
+        }
+    }
+
+    /// The key of a `capacity` report.
+    pub fn of_capacity(i: &'a Input<CapacityReport>) -> Self {
+        Self {
+            path: &i.path,
+            seed: ("load_seed", i.report.split.load_seed),
+            digest: i.report.split.test_digest.as_deref(),
+            segment: i.report.split.segment.as_ref(),
         }
     }
 

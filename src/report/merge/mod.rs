@@ -3,9 +3,12 @@
 //!
 //! `load` reports: counts summed, HDR histograms added, timelines aligned by wall-clock second
 //! (`sum`). `run` reports: the load of every phase summed beside the sentinel segment's
-//! evidence, and the verdict judged again with the whole load (`run`). `checks` refuses what
+//! evidence, and the verdict judged again with the whole load (`run`). `capacity` reports of a
+//! fixed staircase: each step's load summed, each step judged again, the capacity read off the
+//! merged steps (`capacity`). `checks` refuses what
 //! cannot be merged, naming the file and the field.
 
+mod capacity;
 mod checks;
 mod run;
 mod sum;
@@ -14,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 
+use super::capacity::{self as capacity_report, CapacityReport};
 use super::load::{self, LoadReport};
 use super::run::{self as run_report, RunReport};
 use crate::error::UsageError;
@@ -34,6 +38,8 @@ pub enum Merged {
     Load(Box<LoadReport>),
     /// From `run` reports.
     Run(Box<RunReport>),
+    /// From the `capacity` reports of a fixed staircase.
+    Capacity(Box<CapacityReport>),
 }
 
 fn named(path: &Path, msg: impl std::fmt::Display) -> UsageError {
@@ -48,15 +54,16 @@ fn read_value(path: &Path) -> Result<(serde_json::Value, String), UsageError> {
         serde_json::from_str(&text).map_err(|e| named(path, format!("not valid JSON: {e}")))?;
     let schema = value.get("schema").and_then(|s| s.as_str());
     let schema = match schema {
-        Some(s @ (load::SCHEMA | run_report::SCHEMA)) => s.to_owned(),
+        Some(s @ (load::SCHEMA | run_report::SCHEMA | capacity_report::SCHEMA)) => s.to_owned(),
         other => {
             return Err(named(
                 path,
                 format!(
-                    "field `schema` is {}: merge adds up {} or {} reports",
+                    "field `schema` is {}: merge adds up {}, {} or {} reports",
                     other.map_or("missing".into(), |s| format!("{s:?}")),
                     load::SCHEMA,
-                    run_report::SCHEMA
+                    run_report::SCHEMA,
+                    capacity_report::SCHEMA
                 ),
             ));
         }
@@ -80,7 +87,7 @@ fn parse<R: DeserializeOwned>(
     })
 }
 
-/// Reads the reports (all `load`, or all `run`), checks that they are the segments of one run
+/// Reads the reports (all `load`, all `run` or all `capacity`), checks that they are the segments of one run
 /// covering the test exactly once, and adds them up.
 pub fn merge(paths: &[PathBuf]) -> Result<Merged, UsageError> {
     let mut values = Vec::with_capacity(paths.len());
@@ -109,6 +116,15 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, UsageError> {
         checks::same_run(&keys)?;
         checks::cover_once(&keys)?;
         Ok(Merged::Load(Box::new(sum::sum(&inputs)?)))
+    } else if kind == capacity_report::SCHEMA {
+        let inputs: Vec<Input<CapacityReport>> = values
+            .into_iter()
+            .map(|(p, (v, _))| parse(p, v))
+            .collect::<Result<_, _>>()?;
+        let keys: Vec<_> = inputs.iter().map(checks::Key::of_capacity).collect();
+        checks::same_run(&keys)?;
+        checks::cover_once(&keys)?;
+        Ok(Merged::Capacity(Box::new(capacity::merge(&inputs)?)))
     } else {
         let inputs: Vec<Input<RunReport>> = values
             .into_iter()
