@@ -54,8 +54,10 @@ pub struct RuleStatus {
     pub error_ratio: f64,
     /// Spans in the window at the last evaluation.
     pub window_spans: u64,
+    /// When the ratio went below the threshold, and the clear-delay fault in force then (a
+    /// burst that ends while the fault is on clears late even if the fault ends meanwhile).
     #[serde(skip)]
-    below_since: Option<Instant>,
+    below_since: Option<(Instant, std::time::Duration)>,
     #[serde(skip)]
     above_since: Option<Instant>,
 }
@@ -263,8 +265,8 @@ fn step(
             None
         }
         AlertState::Firing => {
-            let since = *status.below_since.get_or_insert(now);
-            if now.duration_since(since) >= rule.clear_after() + faults.clear_delay {
+            let (since, held) = *status.below_since.get_or_insert((now, faults.clear_delay));
+            if now.duration_since(since) >= rule.clear_after() + held {
                 status.below_since = None;
                 Some(AlertState::Ok)
             } else {
