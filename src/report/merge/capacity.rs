@@ -118,12 +118,8 @@ pub fn merge(inputs: &[Input]) -> Result<CapacityReport, UsageError> {
     let mut m = s.report.clone();
     for other in inputs.iter().filter(|i| !std::ptr::eq(*i, s)) {
         add(&mut m, other)?;
-        let theirs = other.report.warnings.iter();
-        m.warnings.extend(
-            theirs
-                .filter(|w| !w.contains("the sentinel ran in segment"))
-                .map(|w| format!("{}: {w}", other.path.display())),
-        );
+        m.warnings
+            .extend(super::segment_warnings(&other.path, &other.report.warnings));
     }
     let limits = m.split.limits.ok_or_else(|| {
         refuse(

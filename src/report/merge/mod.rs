@@ -31,6 +31,18 @@ pub struct Input<R> {
     pub report: R,
 }
 
+/// A load-only segment's warnings as the merged report carries them, each named by its file;
+/// "the sentinel ran in segment …" is dropped, since the merged report judges the whole test.
+pub fn segment_warnings<'a>(
+    path: &'a std::path::Path,
+    warnings: &'a [String],
+) -> impl Iterator<Item = String> + 'a {
+    warnings
+        .iter()
+        .filter(|w| !w.contains("the sentinel ran in segment"))
+        .map(move |w| format!("{}: {w}", path.display()))
+}
+
 /// What `merge` wrote: the report of the whole test.
 #[derive(Debug, Clone)]
 pub enum Merged {

@@ -111,12 +111,8 @@ pub fn merge(inputs: &[Input]) -> Result<RunReport, UsageError> {
     m.warnings.retain(|w| !w.contains(own_share));
     for other in inputs.iter().filter(|i| !std::ptr::eq(*i, s)) {
         add(&mut m, other)?;
-        let theirs = other.report.warnings.iter();
-        m.warnings.extend(
-            theirs
-                .filter(|w| !w.contains("the sentinel ran in segment"))
-                .map(|w| format!("{}: {w}", other.path.display())),
-        );
+        m.warnings
+            .extend(super::segment_warnings(&other.path, &other.report.warnings));
     }
     judge_again(&mut m);
     m.warnings.push(format!(
