@@ -16,7 +16,8 @@ fn shapes() -> impl Strategy<Value = TraceShape> {
         1u16..4,
         1u16..4,
         0u16..4,
-        1u64..1000,
+        // Both sides of the template's 1024-value digit table.
+        1u64..3000,
         0u32..40,
     )
         .prop_map(

@@ -9,7 +9,6 @@
 use thiserror::Error;
 
 use super::{SeqRange, layout, plain};
-use crate::model::stream::hex8;
 use crate::model::{StreamModel, ids};
 use crate::wire::{Fields, Value, WireError};
 
@@ -30,7 +29,7 @@ pub enum TemplateError {
 }
 
 /// Marks a root span's missing parent.
-const NO_PARENT: u16 = u16::MAX;
+const NO_PARENT: u32 = u32::MAX;
 /// Start time used when encoding the template; any non-zero value keeps the field present.
 const TEMPLATE_START_NS: u64 = 1_700_000_000_000_000_000;
 
@@ -38,8 +37,10 @@ const TEMPLATE_START_NS: u64 = 1_700_000_000_000_000_000;
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
     trace: u32,
-    node: u16,
-    parent: u16,
+    /// Index of the span's draws in `Template::draws` (trace-major, then node).
+    draw: u32,
+    /// Index of the parent's draws, `NO_PARENT` for a root.
+    parent: u32,
     start_offset_ns: u64,
     trace_id_at: u32,
     span_id_at: u32,
@@ -49,6 +50,17 @@ struct Slot {
     status_at: u32,
 }
 
+/// What a span's hashes decide, drawn for every span of a batch before any byte is written.
+#[derive(Debug, Clone, Copy, Default)]
+struct Draw {
+    /// The span's hash: its ID, and its children's parent ID.
+    hash: u64,
+    /// The second-level hash that picks status and attribute values.
+    choice: u64,
+    /// The span's duration.
+    duration_ns: u64,
+}
+
 /// A pre-encoded batch of `traces` traces of one stream, patched in place per send.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -56,7 +68,7 @@ pub struct Template {
     slots: Vec<Slot>,
     attr_at: Vec<u32>,
     attrs_per_span: usize,
-    keys: Vec<u64>,
+    draws: Vec<Draw>,
     trace_ids: Vec<[u8; 16]>,
     stream: u32,
 }
@@ -81,7 +93,7 @@ impl Template {
             slots: Vec::with_capacity(order.len()),
             attr_at: Vec::with_capacity(order.len() * attrs_per_span),
             attrs_per_span,
-            keys: vec![0; traces],
+            draws: vec![Draw::default(); traces * model.spans_per_trace()],
             trace_ids: vec![[0; 16]; traces],
             stream: model.index,
             bytes,
@@ -97,7 +109,7 @@ impl Template {
 
     /// Traces in one batch.
     pub fn traces(&self) -> usize {
-        self.keys.len()
+        self.trace_ids.len()
     }
 
     /// Size of one encoded batch in bytes (the same for every batch).
@@ -146,10 +158,12 @@ impl Template {
         node: u16,
     ) -> Result<(), TemplateError> {
         let bad = |what| TemplateError::Shape { span, what };
+        let nodes = model.spans_per_trace();
+        let parent = model.nodes[usize::from(node)].parent;
         let mut slot = Slot {
             trace: trace as u32,
-            node,
-            parent: model.nodes[usize::from(node)].parent.unwrap_or(NO_PARENT),
+            draw: (trace * nodes + usize::from(node)) as u32,
+            parent: parent.map_or(NO_PARENT, |p| (trace * nodes + usize::from(p)) as u32),
             start_offset_ns: model.start_offset_ns(node),
             ..Slot::default()
         };
@@ -193,37 +207,28 @@ impl Template {
     }
 
     /// Patches the batch for `seqs` starting at `start_unix_ns` and returns its bytes.
+    ///
+    /// Two passes: the first draws every span's hashes and duration in trace order (each span
+    /// hash once, so a child reuses its parent's instead of hashing it again, and the duration
+    /// table's lookups run back to back); the second writes the fields in byte order.
     pub fn patch(&mut self, model: &StreamModel, seqs: SeqRange, start_unix_ns: u64) -> &[u8] {
         debug_assert_eq!(
             model.index, self.stream,
             "template patched with another stream's model"
         );
-        for (t, (key, id)) in self
-            .keys
-            .iter_mut()
-            .zip(self.trace_ids.iter_mut())
-            .enumerate()
-        {
-            *key = model.trace_key(seqs.nth(t));
-            *id = ids::trace_id(*key);
-        }
+        self.draw(model, seqs);
         let n_attrs = self.attrs_per_span;
         let bytes = &mut self.bytes[..];
+        let draws = &self.draws[..];
         for (i, slot) in self.slots.iter().enumerate() {
-            let key = self.keys[slot.trace as usize];
-            let hash = ids::span_hash(key, slot.node);
-            let choice = StreamModel::choice_hash(hash);
-            put(
-                bytes,
-                slot.trace_id_at,
-                &self.trace_ids[slot.trace as usize],
-            );
-            put(bytes, slot.span_id_at, &ids::span_id(hash));
+            let draw = draws[slot.draw as usize];
+            put(bytes, slot.trace_id_at, &self.trace_ids[slot.trace as usize]);
+            put(bytes, slot.span_id_at, &ids::span_id(draw.hash));
             if slot.parent != NO_PARENT {
                 put(
                     bytes,
                     slot.parent_at,
-                    &ids::span_id(ids::span_hash(key, slot.parent)),
+                    &ids::span_id(draws[slot.parent as usize].hash),
                 );
             }
             let start = start_unix_ns.saturating_add(slot.start_offset_ns);
@@ -231,22 +236,38 @@ impl Template {
             put(
                 bytes,
                 slot.end_at,
-                &start
-                    .saturating_add(model.duration_ns(choice))
-                    .to_le_bytes(),
+                &start.saturating_add(draw.duration_ns).to_le_bytes(),
             );
-            bytes[slot.status_at as usize] = model.status(choice).code() as u8;
-            for (a, &at) in self.attr_at[i * n_attrs..(i + 1) * n_attrs]
-                .iter()
-                .enumerate()
-            {
-                hex8(
-                    model.attribute_value(choice, a as u16),
-                    &mut bytes[at as usize..],
-                );
+            bytes[slot.status_at as usize] = model.status(draw.choice).code() as u8;
+            let attr_at = &self.attr_at[i * n_attrs..(i + 1) * n_attrs];
+            for (a, &at) in attr_at.iter().enumerate() {
+                put(bytes, at, &model.attribute_digits(draw.choice, a as u16));
             }
         }
         &self.bytes
+    }
+
+    /// The first pass of `patch`: trace IDs, and every span's draws in trace order.
+    fn draw(&mut self, model: &StreamModel, seqs: SeqRange) {
+        let nodes = model.spans_per_trace();
+        for (t, (id, draws)) in self
+            .trace_ids
+            .iter_mut()
+            .zip(self.draws.chunks_exact_mut(nodes))
+            .enumerate()
+        {
+            let key = model.trace_key(seqs.nth(t));
+            *id = ids::trace_id(key);
+            for (node, draw) in draws.iter_mut().enumerate() {
+                let hash = ids::span_hash(key, node as u16);
+                let choice = StreamModel::choice_hash(hash);
+                *draw = Draw {
+                    hash,
+                    choice,
+                    duration_ns: model.duration_ns(choice),
+                };
+            }
+        }
     }
 }
 

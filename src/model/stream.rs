@@ -78,7 +78,13 @@ pub struct StreamModel {
     key: u64,
     error_threshold: u64,
     durations: LatencyTable,
+    /// The 8 hex digits of every attribute value, when the cardinality is small enough for the
+    /// table to stay in the L1 cache; empty otherwise.
+    attribute_digits: Vec<[u8; 8]>,
 }
+
+/// Largest attribute cardinality whose digits are tabulated (8 KiB).
+const DIGIT_TABLE_MAX: u64 = 1024;
 
 impl StreamModel {
     /// Compiles a spec; the error names the offending field.
@@ -103,6 +109,7 @@ impl StreamModel {
             key,
             error_threshold: (spec.error_ratio * (1u64 << 32) as f64).round() as u64,
             durations: LatencyTable::new(&sampler, ids::mix64(key ^ 0x1a7e_5c1e)),
+            attribute_digits: digit_table(shape.attribute_cardinality),
             spec,
         })
     }
@@ -148,19 +155,56 @@ impl StreamModel {
         ((u128::from(h) * u128::from(self.spec.shape.attribute_cardinality)) >> 64) as u32
     }
 
+    /// The 8 hex digits the value of attribute `attr` of a span is written as.
+    #[inline(always)]
+    pub fn attribute_digits(&self, choice: u64, attr: u16) -> [u8; 8] {
+        let value = self.attribute_value(choice, attr);
+        match self.attribute_digits.get(value as usize) {
+            Some(digits) => *digits,
+            None => {
+                let mut digits = [0; 8];
+                hex8(value, &mut digits);
+                digits
+            }
+        }
+    }
+
     /// Spans per trace.
     pub fn spans_per_trace(&self) -> usize {
         self.nodes.len()
     }
 }
 
+/// The digits of every value below `cardinality`, or nothing when there are too many.
+fn digit_table(cardinality: u64) -> Vec<[u8; 8]> {
+    if cardinality > DIGIT_TABLE_MAX {
+        return Vec::new();
+    }
+    (0..cardinality as u32)
+        .map(|value| {
+            let mut digits = [0; 8];
+            hex8(value, &mut digits);
+            digits
+        })
+        .collect()
+}
+
 /// Writes `value` as 8 lowercase hex digits.
+///
+/// Branch-free and without a table: the nibbles are spread one per byte of a `u64`, turned into
+/// ASCII all at once, and stored with one 8-byte write (the load engine writes two per span).
 #[inline(always)]
 pub fn hex8(value: u32, out: &mut [u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (i, b) in out[..8].iter_mut().enumerate() {
-        *b = HEX[((value >> (28 - 4 * i)) & 0xf) as usize];
-    }
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let x = u64::from(value);
+    let x = ((x & 0xffff_0000) << 16) | (x & 0xffff);
+    let x = ((x & 0x0000_ff00_0000_ff00) << 8) | (x & 0x0000_00ff_0000_00ff);
+    // Byte i (from the least significant) now holds nibble i of `value`.
+    let x = ((x & 0x00f0_00f0_00f0_00f0) << 4) | (x & 0x000f_000f_000f_000f);
+    // 1 in every byte whose nibble is 10 or more: those become 'a'..'f', 39 past '9' + 1.
+    let letters = ((x + 6 * ONES) >> 4) & ONES;
+    let ascii = x + u64::from(b'0') * ONES + letters * u64::from(b'a' - b'0' - 10);
+    out[..8].copy_from_slice(&ascii.to_be_bytes());
 }
 
 #[cfg(test)]
@@ -202,5 +246,9 @@ mod tests {
         let mut buf = [0u8; 8];
         hex8(0xdeadbeef, &mut buf);
         assert_eq!(&buf, b"deadbeef");
+        for v in (0..200_000u64).map(|i| ids::mix64(i) as u32).chain([0, u32::MAX, 0x0a0a_0a0a]) {
+            hex8(v, &mut buf);
+            assert_eq!(std::str::from_utf8(&buf).unwrap(), format!("{v:08x}"));
+        }
     }
 }
