@@ -175,6 +175,21 @@ fn discard_sink_paces_and_reports_no_export_latency() {
     assert_accounted(&report);
 }
 
+/// The discard sink serializes as asked, so `--encoding json` measures what JSON costs the
+/// generator: the same batches, in many more bytes.
+#[test]
+fn discard_sink_serializes_in_the_encoding_asked_for() {
+    let bytes_per_span = |encoding: &str| {
+        let args = ["--sink", "discard", "--rate", "20000", "--duration", "1s"];
+        let (code, report) = load(&[&args[..], &["--encoding", encoding]].concat());
+        assert_eq!(code, 0, "{report}");
+        assert_accounted(&report);
+        n(&report, "bytes") as f64 / n(&report, "sent_spans") as f64
+    };
+    let (protobuf, json) = (bytes_per_span("protobuf"), bytes_per_span("json"));
+    assert!(json > 2.0 * protobuf, "json {json} B/span, protobuf {protobuf}");
+}
+
 #[test]
 fn a_generator_that_falls_behind_stops_at_the_end_and_says_so() {
     // Regression: a worker behind schedule kept sending its backlog past the end, so a rate it

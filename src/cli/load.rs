@@ -48,7 +48,8 @@ pub fn parse_header(s: &str) -> Result<(String, String), String> {
 /// Sinks that are not a network target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Sink {
-    /// Encode and count, send nowhere: measures the generator alone.
+    /// Encode (in `--encoding`, gzipped with `--gzip`) and count, send nowhere: measures the
+    /// generator alone.
     Discard,
 }
 

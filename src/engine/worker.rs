@@ -292,6 +292,9 @@ impl<'a> Worker<'a> {
         counts.batches += 1;
         counts.bytes += bytes.len() as u64;
         if exporter.is_discard() {
+            if exporter.discard_gzips() {
+                std::hint::black_box(crate::transport::http::gzip(bytes));
+            }
             std::hint::black_box(bytes);
             counts.acked += spans;
             return None;

@@ -164,7 +164,7 @@ fn request_headers(opts: &TransportOptions) -> HeaderMap {
 }
 
 /// Compresses a body with gzip at the fast level: the generator's CPU is the scarce resource.
-fn gzip(body: &[u8]) -> Bytes {
+pub fn gzip(body: &[u8]) -> Bytes {
     let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 4 + 64), Compression::fast());
     encoder
         .write_all(body)

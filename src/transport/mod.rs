@@ -91,8 +91,14 @@ impl Default for TransportOptions {
 /// connections and are cheap (an `Arc`).
 #[derive(Debug, Clone)]
 pub enum Exporter {
-    /// Sends nothing and acknowledges every span at once.
-    Discard,
+    /// Sends nothing and acknowledges every span at once; it still serializes in `encoding`
+    /// and, with `gzip`, compresses each body, so it measures what a generator pays for both.
+    Discard {
+        /// How bodies are serialized (`--encoding`).
+        encoding: Encoding,
+        /// Compress each body as the OTLP/HTTP exporter would (`--gzip`).
+        gzip: bool,
+    },
     /// OTLP/gRPC.
     Grpc(GrpcExporter),
     /// OTLP/HTTP (protobuf or JSON).
@@ -121,7 +127,10 @@ impl Exporter {
             }
         };
         match target {
-            Target::Discard => Ok(Exporter::Discard),
+            Target::Discard => Ok(Exporter::Discard {
+                encoding: opts.encoding,
+                gzip: opts.gzip,
+            }),
             Target::Grpc { endpoint } => GrpcExporter::connect(endpoint, opts)
                 .await
                 .map(Exporter::Grpc)
@@ -137,13 +146,19 @@ impl Exporter {
     pub fn encoding(&self) -> Encoding {
         match self {
             Exporter::Http(http) => http.encoding(),
-            Exporter::Discard | Exporter::Grpc(_) => Encoding::Protobuf,
+            Exporter::Discard { encoding, .. } => *encoding,
+            Exporter::Grpc(_) => Encoding::Protobuf,
         }
     }
 
     /// True for the discard sink, which the engine short-cuts (no copy, no future).
     pub fn is_discard(&self) -> bool {
-        matches!(self, Exporter::Discard)
+        matches!(self, Exporter::Discard { .. })
+    }
+
+    /// Whether the discard sink compresses what it is handed.
+    pub fn discard_gzips(&self) -> bool {
+        matches!(self, Exporter::Discard { gzip: true, .. })
     }
 
     /// Exports one batch of `spans` spans, already encoded as an `ExportTraceServiceRequest`
@@ -159,7 +174,7 @@ impl Exporter {
         let this = self.clone();
         async move {
             match this {
-                Exporter::Discard => Delivery {
+                Exporter::Discard { .. } => Delivery {
                     acked: spans,
                     ..Delivery::default()
                 },
