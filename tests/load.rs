@@ -187,7 +187,10 @@ fn discard_sink_serializes_in_the_encoding_asked_for() {
         n(&report, "bytes") as f64 / n(&report, "sent_spans") as f64
     };
     let (protobuf, json) = (bytes_per_span("protobuf"), bytes_per_span("json"));
-    assert!(json > 2.0 * protobuf, "json {json} B/span, protobuf {protobuf}");
+    assert!(
+        json > 2.0 * protobuf,
+        "json {json} B/span, protobuf {protobuf}"
+    );
 }
 
 #[test]
