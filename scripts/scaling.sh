@@ -13,12 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-3}
 repeat=${2:-3}
-bin=target/release/span-sentinel
-[ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
-tmp=$(mktemp -d)
-serve_pid=
-cleanup() { [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
+. scripts/bench-lib.sh
 
 # profile DEPTH FAN_OUT ATTRIBUTES PAYLOAD: a one-stream profile of that shape.
 profile() {
@@ -49,7 +44,8 @@ d = r["duration_s"]
 print(r["acked_spans"] / d, r["bytes"] / d)' "$tmp/load.json"
     python3 -c 'import json, sys; print(int(open(sys.argv[2]).read()) + json.load(open(sys.argv[1]))["acked_spans"])' \
       "$tmp/load.json" "$tmp/acked" >"$tmp/acked.next" && mv "$tmp/acked.next" "$tmp/acked"
-  done | sort -g | awk -v m=$(((repeat + 1) / 2)) 'NR == m'
+  done >"$tmp/runs"
+  sort -g -k1 "$tmp/runs" | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'
 }
 
 row() { # LABEL then load ARGS (a generator row)
@@ -58,10 +54,6 @@ row() { # LABEL then load ARGS (a generator row)
   printf '| generator | %s | %.1f M | %.0f MB/s | %.0f |\n' "$label" \
     "$(echo "$spans / 1000000" | bc -l)" "$(echo "$bytes / 1000000" | bc -l)" \
     "$(echo "$bytes / $spans" | bc -l)"
-}
-
-metric() { # NAME: the pipeline's counter summed over tenants
-  curl -sf "http://$http/metrics" | awk -v n="span_sentinel_pipeline_$1{" 'index($0, n) == 1 { s += $2 } END { printf "%d", s }'
 }
 
 pipeline_row() { # LABEL then load ARGS
@@ -96,12 +88,7 @@ for a in 0 8 32; do row "$a attributes" --threads 1 --profile "$(profile 3 2 "$a
 for p in 256 4096; do row "$p payload bytes" --threads 1 --profile "$(profile 3 2 2 "$p")"; done
 for b in 64 4096; do row "batch $b" --threads 1 --batch "$b" --profile "$(profile 3 2 2 0)"; done
 
-"$bin" serve --grpc 127.0.0.1:0 --http 127.0.0.1:0 --traces-mib 64 >"$tmp/serve.log" 2>&1 &
-serve_pid=$!
-for _ in $(seq 50); do grep -q "OTLP/gRPC on" "$tmp/serve.log" && break; sleep 0.1; done
-grpc=$(sed -n 's/.*OTLP\/gRPC on \([^,]*\),.*/\1/p' "$tmp/serve.log")
-http=$(sed -n 's/.*OTLP\/HTTP + API on \([^ ]*\) .*/\1/p' "$tmp/serve.log")
-[ -n "$grpc" ] && [ -n "$http" ] || { cat "$tmp/serve.log" >&2; exit 1; }
+start_serve
 pipeline_row "default" --profile "$(profile 3 2 2 0)"
 for a in 0 8 32; do pipeline_row "$a attributes" --profile "$(profile 3 2 "$a" 0)"; done
 for p in 256 4096; do pipeline_row "$p payload bytes" --profile "$(profile 3 2 2 "$p")"; done
