@@ -222,7 +222,11 @@ impl Template {
         let draws = &self.draws[..];
         for (i, slot) in self.slots.iter().enumerate() {
             let draw = draws[slot.draw as usize];
-            put(bytes, slot.trace_id_at, &self.trace_ids[slot.trace as usize]);
+            put(
+                bytes,
+                slot.trace_id_at,
+                &self.trace_ids[slot.trace as usize],
+            );
             put(bytes, slot.span_id_at, &ids::span_id(draw.hash));
             if slot.parent != NO_PARENT {
                 put(

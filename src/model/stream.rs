@@ -246,7 +246,10 @@ mod tests {
         let mut buf = [0u8; 8];
         hex8(0xdeadbeef, &mut buf);
         assert_eq!(&buf, b"deadbeef");
-        for v in (0..200_000u64).map(|i| ids::mix64(i) as u32).chain([0, u32::MAX, 0x0a0a_0a0a]) {
+        for v in (0..200_000u64)
+            .map(|i| ids::mix64(i) as u32)
+            .chain([0, u32::MAX, 0x0a0a_0a0a])
+        {
             hex8(v, &mut buf);
             assert_eq!(std::str::from_utf8(&buf).unwrap(), format!("{v:08x}"));
         }
