@@ -8,7 +8,8 @@
 #   bash scripts/sentinel-cost.sh 3
 #
 # SENTINEL_CPUS and LOAD_CPUS choose the CPUs (default 0 and 1). With UNPINNED=1 a third row
-# runs the same load with neither side pinned. The binary is target/release/span-sentinel
+# runs the load as it runs by default, a thread per core, with neither side pinned: what the
+# placement saves the sentinel from. The binary is target/release/span-sentinel
 # (built if missing), or $SPAN_SENTINEL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,18 +21,17 @@ out="$(mktemp -d)"
 load_pid=""
 trap '[[ -n "$load_pid" ]] && kill "$load_pid" 2>/dev/null; rm -rf "$out"' EXIT
 
-# run_one ROW I: one run of the profile; the load beside it unless ROW is `alone`, both pinned
-# unless ROW is `unpinned`.
+# run_one ROW I: one run of the profile; the load beside it unless ROW is `alone`, one thread
+# and both sides pinned unless ROW is `unpinned`.
 run_one() {
   local row="$1" i="$2"
-  local pin=() load_pin=()
-  if [[ "$row" != unpinned ]]; then
-    pin=(--sentinel-cpus "$sentinel_cpus")
-    load_pin=(--load-cpus "$load_cpus")
+  local pin=(--sentinel-cpus "$sentinel_cpus") load_flags=(--threads 1 --load-cpus "$load_cpus")
+  if [[ "$row" == unpinned ]]; then
+    pin=() load_flags=()
   fi
   if [[ "$row" != alone ]]; then
-    "$bin" load --sink discard --rate max --threads 1 --duration 10m --quiet \
-      --json "$out/$row-$i.load.json" "${load_pin[@]}" >/dev/null 2>&1 &
+    "$bin" load --sink discard --rate max --duration 10m --quiet \
+      --json "$out/$row-$i.load.json" "${load_flags[@]}" >/dev/null 2>&1 &
     load_pid=$!
     sleep 1
   fi
@@ -59,7 +59,7 @@ out, n, s_cpus, l_cpus, rows = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.a
 label = {
     "alone": f"no load (sentinel on CPU {s_cpus})",
     "pinned": f"load at max on CPU {l_cpus}, sentinel on CPU {s_cpus}",
-    "unpinned": "load at max, nothing pinned",
+    "unpinned": "load at max, a thread per core, nothing pinned",
 }
 def med(values):
     values = [v for v in values if v is not None]
@@ -67,7 +67,7 @@ def med(values):
 def fmt(v, digits=0):
     return "-" if v is None else f"{v:.{digits}f}"
 print(f"baseline of profiles/sentinel-cost.toml, median of {n} runs (ms; alert delays: p50 of each run's bursts)")
-print(f"{'':44} {'fresh p50':>9} {'fresh p99':>9} {'fire':>6} {'clear':>6} {'bursts':>7} {'verdict':>8} {'load spans/s':>13}")
+print(f"{'':48} {'fresh p50':>9} {'fresh p99':>9} {'fire':>6} {'clear':>6} {'bursts':>7} {'verdict':>8} {'load spans/s':>13}")
 for row in rows:
     cols = {k: [] for k in ("f50", "f99", "fire", "clear", "rate")}
     bursts = detected = 0
@@ -93,7 +93,7 @@ for row in rows:
             pass
     passed = f"{verdicts.count('pass')}/{len(verdicts)} pass"
     rate = med(cols["rate"])
-    print(f"{label[row]:44} {fmt(med(cols['f50']), 1):>9} {fmt(med(cols['f99']), 1):>9} "
+    print(f"{label[row]:48} {fmt(med(cols['f50']), 1):>9} {fmt(med(cols['f99']), 1):>9} "
           f"{fmt(med(cols['fire'])):>6} {fmt(med(cols['clear'])):>6} {detected:>3}/{bursts:<3} "
           f"{passed:>8} {('-' if rate is None else f'{rate / 1e6:.1f} M'):>13}")
 EOF
