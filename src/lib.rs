@@ -23,6 +23,7 @@ pub mod fidelity;
 pub mod harness;
 pub mod model;
 pub mod pipeline;
+pub mod placement;
 pub mod progress;
 pub mod report;
 pub mod run;

@@ -10,6 +10,7 @@ mod load;
 mod otlp_env;
 mod peers;
 mod pipeline;
+mod placement;
 mod report;
 mod run;
 mod segments;

@@ -14,6 +14,7 @@ pub use crate::config::load::RateArg;
 use crate::config::load::{LoadOverrides, load_plan};
 use crate::encode::Encoding;
 use crate::engine::{Anchor, run_load_from, start};
+use crate::placement::CpuList;
 use crate::report::load::LoadReport;
 use crate::report::{JsonOut, progress};
 
@@ -116,6 +117,9 @@ pub struct LoadArgs {
     /// Execution segments and a common start.
     #[command(flatten)]
     pub split: super::flags::SplitArgs,
+    /// Pin the worker threads to these CPUs, as taskset writes them: 0, 0,1 or 0-3.
+    #[arg(long, value_name = "LIST", value_parser = CpuList::parse)]
+    pub load_cpus: Option<CpuList>,
 }
 
 impl LoadArgs {
@@ -140,6 +144,7 @@ impl LoadArgs {
             profile: self.profile.clone(),
             tls: self.tls.options(),
             segment: self.split.segment_flags(),
+            cpus: self.load_cpus.clone(),
         }
     }
 }

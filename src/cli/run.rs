@@ -12,6 +12,7 @@ use super::flags::{OutputArgs, TargetArgs};
 use crate::config::Overrides;
 use crate::config::run::{AlertSource, run_plan, with_alertmanager};
 use crate::pipeline::Isolation;
+use crate::placement::{CpuList, Placement};
 use crate::report::run::RunReport;
 use crate::run::execute::execute;
 use crate::run::load_only::execute_load_only;
@@ -49,6 +50,14 @@ pub struct RunArgs {
     /// send their share of the load through the same phases and judge nothing.
     #[arg(long, value_name = "K")]
     pub sentinel_segment: Option<usize>,
+    /// Pin the load engine's worker threads to these CPUs, as taskset writes them: 0, 0,1 or
+    /// 0-3. Give the sentinel others (--sentinel-cpus), so the load cannot take its CPU.
+    #[arg(long, value_name = "LIST", value_parser = CpuList::parse)]
+    pub load_cpus: Option<CpuList>,
+    /// Pin the sentinel's threads to these CPUs (the embedded pipeline's go with them: they
+    /// share one runtime). Must not share a CPU with --load-cpus.
+    #[arg(long, value_name = "LIST", value_parser = CpuList::parse)]
+    pub sentinel_cpus: Option<CpuList>,
     /// Execution segments and a common start.
     #[command(flatten)]
     pub split: super::flags::SplitArgs,
@@ -67,6 +76,10 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         segment: args.split.segment_flags(),
         sentinel_segment: args.sentinel_segment,
         start_at: args.split.start_at.map(|s| s.instant(process_start)),
+        placement: Placement {
+            load_cpus: args.load_cpus.clone(),
+            sentinel_cpus: args.sentinel_cpus.clone(),
+        },
         ..args.target.overrides()
     })?;
     if let Some(url) = &args.alertmanager {

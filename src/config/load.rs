@@ -12,6 +12,7 @@ use crate::encode::Encoding;
 use crate::engine::{LoadPlan, RateProfile, SegmentPlace};
 use crate::error::UsageError;
 use crate::model::{FieldError, StreamModel};
+use crate::placement::CpuList;
 use crate::transport::{ClientTls, RetryPolicy, Target, TlsOptions, TransportOptions};
 
 /// `--rate`: spans per second, or `max`.
@@ -62,6 +63,8 @@ pub struct LoadOverrides {
     pub tls: TlsOptions,
     /// The segment flags: which share of the test this process sends.
     pub segment: super::segment::SegmentFlags,
+    /// `--load-cpus`: the CPUs the worker threads are pinned to.
+    pub cpus: Option<CpuList>,
 }
 
 /// Reads the profile (if any) and the `OTEL_EXPORTER_OTLP_*` variables, applies the flags
@@ -108,7 +111,18 @@ pub fn load_plan_with_env(args: &LoadOverrides, env: &OtlpEnv) -> Result<LoadPla
     let mut plan = validate_load(apply_flags(section, args), source.as_ref(), target, headers)?;
     plan.transport.tls = tls;
     plan.segment = args.segment.resolve(|v| std::env::var(v).ok())?;
+    plan.cpus = checked_cpus("--load-cpus", args.cpus.as_ref())?;
     Ok(plan)
+}
+
+/// `cpus` when every one of them is a CPU this process may use; the error names `flag`.
+pub fn checked_cpus(flag: &str, cpus: Option<&CpuList>) -> Result<Option<CpuList>, UsageError> {
+    let Some(cpus) = cpus else {
+        return Ok(None);
+    };
+    cpus.check()
+        .map_err(|e| UsageError::new(format!("{flag} {cpus}: {e}")))?;
+    Ok(Some(cpus.clone()))
 }
 
 /// Turns a `[load]` section into a plan for `target`; errors point into `source` when given.
@@ -162,6 +176,7 @@ pub fn validate_load(
         segment: SegmentPlace::WHOLE,
         seed: section.seed,
         test_digest: test_digest(&section),
+        cpus: None,
     })
 }
 

@@ -57,4 +57,6 @@ pub struct Overrides {
     pub sentinel_segment: Option<usize>,
     /// `--start-at`, as a wall-clock instant.
     pub start_at: Option<std::time::SystemTime>,
+    /// `--load-cpus` and `--sentinel-cpus`: where the threads of `run` go.
+    pub placement: crate::placement::Placement,
 }

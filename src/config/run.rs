@@ -14,13 +14,14 @@ use super::peer::PeerSection;
 use super::sentinel::{SentinelPlan, SentinelSection};
 use super::{Overrides, Profile, ProfileSource};
 use crate::config::duration as dur;
-use crate::config::load::{field_error, parse_headers, validate_load};
+use crate::config::load::{checked_cpus, field_error, parse_headers, validate_load};
 use crate::config::otlp_env::OtlpEnv;
 use crate::engine::SegmentPlace;
 use crate::engine::{LoadPlan, RateProfile};
 use crate::error::UsageError;
 use crate::model::FieldError;
 use crate::pipeline::{Isolation, PipelineConfig};
+use crate::placement::{CpuList, Placement};
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::errors::ErrorStream;
 use crate::transport::{ClientTls, Target};
@@ -258,6 +259,9 @@ pub struct RunPlan {
     pub sentinel_segment: usize,
     /// `--start-at`: the wall-clock instant the first phase starts.
     pub start_at: Option<std::time::SystemTime>,
+    /// `--sentinel-cpus`: the CPUs of the sentinel's threads and of the embedded pipeline's
+    /// (unset: any). The load's are `load.cpus`.
+    pub sentinel_cpus: Option<CpuList>,
 }
 
 impl RunPlan {
@@ -274,6 +278,14 @@ impl RunPlan {
     /// Index of the phase at `offset` from the start (the last phase past the end).
     pub fn phase_at(&self, offset: Duration) -> usize {
         phase_at(&self.phases, offset)
+    }
+
+    /// Where the threads of the run go.
+    pub fn placement(&self) -> Placement {
+        Placement {
+            load_cpus: self.load.cpus.clone(),
+            sentinel_cpus: self.sentinel_cpus.clone(),
+        }
     }
 
     /// The part of the plan the sentinel's tasks use.
@@ -414,6 +426,8 @@ pub fn build(
     load.transport.tls = tls.clone();
     load.segment = o.segment.resolve(|v| std::env::var(v).ok())?;
     let sentinel_segment = sentinel_segment(o, &load.segment, external)?;
+    let placement = checked_placement(&o.placement)?;
+    load.cpus = placement.load_cpus;
     Ok(RunPlan {
         seed: o.seed.or(s.sentinel.seed).unwrap_or_else(rand::random),
         phases: s
@@ -439,6 +453,26 @@ pub fn build(
         alertmanager: None,
         sentinel_segment,
         start_at: o.start_at,
+        sentinel_cpus: placement.sentinel_cpus,
+    })
+}
+
+/// `--load-cpus` and `--sentinel-cpus`, each of CPUs this process may use, and apart: sharing a
+/// CPU would defeat the placement's purpose, a core the load cannot take from the sentinel.
+fn checked_placement(p: &Placement) -> Result<Placement, UsageError> {
+    let load_cpus = checked_cpus("--load-cpus", p.load_cpus.as_ref())?;
+    let sentinel_cpus = checked_cpus("--sentinel-cpus", p.sentinel_cpus.as_ref())?;
+    if let (Some(l), Some(s)) = (&load_cpus, &sentinel_cpus) {
+        if l.overlaps(s) {
+            return Err(UsageError::new(format!(
+                "--load-cpus {l} and --sentinel-cpus {s} share a CPU: give each its own, or \
+                 leave one unset"
+            )));
+        }
+    }
+    Ok(Placement {
+        load_cpus,
+        sentinel_cpus,
     })
 }
 

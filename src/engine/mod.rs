@@ -20,6 +20,7 @@ pub use stats::{Counts, Interval};
 
 use crate::error::UnreachableError;
 use crate::model::StreamModel;
+use crate::placement::{self, CpuList};
 use crate::transport::{Target, TransportOptions};
 
 /// A validated load: everything the engine needs, immutable while it runs.
@@ -47,6 +48,8 @@ pub struct LoadPlan {
     /// `sha256:HEX` of what decides the spans of the whole test besides the seed (see
     /// `config::load::test_digest`): segments of one test share it, so `merge` can tell runs apart.
     pub test_digest: String,
+    /// `--load-cpus`: the CPUs the worker threads are pinned to (unset: any).
+    pub cpus: Option<CpuList>,
 }
 
 impl LoadPlan {
@@ -176,9 +179,16 @@ pub fn run_load_from(
     std::thread::scope(|scope| {
         for index in 0..plan.threads {
             let worker = worker::Worker::new(index, plan, anchor, stop.clone(), tx.clone());
+            let cpus = plan.cpus.as_ref();
             std::thread::Builder::new()
                 .name(format!("load-{index}"))
-                .spawn_scoped(scope, move || worker.run())
+                .spawn_scoped(scope, move || {
+                    if let Some(cpus) = cpus {
+                        // Checked against the machine when the plan was made.
+                        placement::pin_current_thread(cpus).expect("pin a worker to --load-cpus");
+                    }
+                    worker.run()
+                })
                 .expect("spawn a worker thread");
         }
         drop(tx);

@@ -32,13 +32,23 @@ pub struct Harness {
     peer: Option<PeerProcess>,
 }
 
-/// Builds the runtime (two worker threads named `thread_name`), sets the target of `plan` up,
-/// runs `body` on it and closes the harness on every path before returning `body`'s result.
+/// Builds the runtime (two worker threads named `thread_name`, on `--sentinel-cpus` when
+/// given), sets the target of `plan` up, runs `body` on it and closes the harness on every path
+/// before returning `body`'s result.
 pub fn run<T>(
     plan: &RunPlan,
     thread_name: &str,
     body: impl AsyncFnOnce(&Harness) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
+    // Every thread of the runtime, and the pipeline's workers it starts, inherit the calling
+    // thread's CPUs; the load engine's workers pin themselves to `--load-cpus`.
+    let _pinned = match &plan.sentinel_cpus {
+        Some(cpus) => Some(
+            crate::placement::Pinned::new(cpus)
+                .with_context(|| format!("pinning the sentinel to --sentinel-cpus {cpus}"))?,
+        ),
+        None => None,
+    };
     block_on(thread_name, async {
         let harness = Harness::open(plan).await?;
         let out = body(&harness).await;

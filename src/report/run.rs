@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::human_rate;
 use super::split::{SegmentReport, StartReport};
+use crate::placement::Placement;
 use crate::run::evidence::TraceCounts;
 use crate::run::execute::{PhaseOutcome, RunOutcome};
 use crate::run::timeline::Timeline;
@@ -166,6 +167,10 @@ pub struct RunReport {
     /// The reports a `merge` added up; absent for one process's report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
+    /// The CPUs the load's and the sentinel's threads were pinned to (`--load-cpus`,
+    /// `--sentinel-cpus`); null when neither was.
+    #[serde(default)]
+    pub placement: Option<Placement>,
 }
 
 fn default_generator_limit() -> f64 {
@@ -286,6 +291,7 @@ impl RunReport {
             test_digest: Some(o.plan.load.test_digest.clone()),
             generator_limit: o.plan.checks.generator_limit,
             merged_from: Vec::new(),
+            placement: Some(o.plan.placement()).filter(|p| !p.is_unpinned()),
         }
     }
 
