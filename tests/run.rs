@@ -37,6 +37,8 @@ fn smoke_profile_passes_with_every_trace_and_burst_verified() {
     let code = span_sentinel::cli::main_with_args(argv);
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_matches_schema("run.schema.json", &report);
+    // Nothing pinned, so no placement to report.
+    assert!(report.get("placement").is_none(), "{}", report["placement"]);
     assert_eq!(report["verdict"], "pass", "{report:#}");
     assert_eq!(code, std::process::ExitCode::SUCCESS);
     for phase in report["phases"]

@@ -168,8 +168,9 @@ pub struct RunReport {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub merged_from: Vec<String>,
     /// The CPUs the load's and the sentinel's threads were pinned to (`--load-cpus`,
-    /// `--sentinel-cpus`); null when neither was.
-    #[serde(default)]
+    /// `--sentinel-cpus`); absent when neither was, as in reports written before placement.
+    /// A merged report keeps the sentinel's segment's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<Placement>,
 }
 
