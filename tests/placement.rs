@@ -139,8 +139,9 @@ fn load_and_sentinel_threads_run_on_the_cpus_asked_for() {
         .spawn()
         .unwrap();
     let pid = child.id();
-    // Every CPU list each kind of thread was seen with, over the whole run.
-    let mut seen: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
+    // Each thread's kind and the CPU list it was last seen with: a load worker is born with its
+    // parent's CPUs and pins itself as its first step, so a poll may catch it just before.
+    let mut last: BTreeMap<u32, (&str, String)> = BTreeMap::new();
     let deadline = Instant::now() + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
         let threads = threads_of(pid);
@@ -154,11 +155,15 @@ fn load_and_sentinel_threads_run_on_the_cpus_asked_for() {
                 _ if tid == pid && loaded => "main",
                 _ => continue,
             };
-            seen.entry(kind).or_default().insert(cpus);
+            last.insert(tid, (kind, cpus));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     let status = child.wait().unwrap();
+    let mut seen: BTreeMap<&str, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for (kind, cpus) in last.into_values() {
+        seen.entry(kind).or_default().insert(cpus);
+    }
     let one = |cpu: &str| std::collections::BTreeSet::from([cpu.to_owned()]);
     assert_eq!(seen.get("load"), Some(&one(&load)), "{seen:?}");
     for kind in ["sentinel", "pipeline", "main"] {
