@@ -39,8 +39,7 @@ pub fn build_span(model: &StreamModel, seq: u64, node: u16, start_unix_ns: u64) 
     let start = start_unix_ns.saturating_add(model.start_offset_ns(node));
     let mut attributes: Vec<KeyValue> = (0..model.spec.shape.attributes)
         .map(|a| {
-            let mut value = [0u8; 8];
-            hex8(model.attribute_value(choice, a), &mut value);
+            let value = hex8(model.attribute_value(choice, a));
             string_attr(&format!("attr.{a}"), String::from_utf8_lossy(&value))
         })
         .collect();

@@ -161,11 +161,7 @@ impl StreamModel {
         let value = self.attribute_value(choice, attr);
         match self.attribute_digits.get(value as usize) {
             Some(digits) => *digits,
-            None => {
-                let mut digits = [0; 8];
-                hex8(value, &mut digits);
-                digits
-            }
+            None => hex8(value),
         }
     }
 
@@ -180,31 +176,25 @@ fn digit_table(cardinality: u64) -> Vec<[u8; 8]> {
     if cardinality > DIGIT_TABLE_MAX {
         return Vec::new();
     }
-    (0..cardinality as u32)
-        .map(|value| {
-            let mut digits = [0; 8];
-            hex8(value, &mut digits);
-            digits
-        })
-        .collect()
+    (0..cardinality as u32).map(hex8).collect()
 }
 
-/// Writes `value` as 8 lowercase hex digits.
+/// `value` as 8 lowercase hex digits.
 ///
 /// Branch-free and without a table: the nibbles are spread one per byte of a `u64`, turned into
-/// ASCII all at once, and stored with one 8-byte write (the load engine writes two per span).
+/// ASCII all at once.
 #[inline(always)]
-pub fn hex8(value: u32, out: &mut [u8]) {
+pub fn hex8(value: u32) -> [u8; 8] {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let x = u64::from(value);
     let x = ((x & 0xffff_0000) << 16) | (x & 0xffff);
     let x = ((x & 0x0000_ff00_0000_ff00) << 8) | (x & 0x0000_00ff_0000_00ff);
     // Byte i (from the least significant) now holds nibble i of `value`.
     let x = ((x & 0x00f0_00f0_00f0_00f0) << 4) | (x & 0x000f_000f_000f_000f);
-    // 1 in every byte whose nibble is 10 or more: those become 'a'..'f', 39 past '9' + 1.
+    // 1 in every byte whose nibble is 10 or more: those need 'a' - '0' - 10 = 39 more.
     let letters = ((x + 6 * ONES) >> 4) & ONES;
     let ascii = x + u64::from(b'0') * ONES + letters * u64::from(b'a' - b'0' - 10);
-    out[..8].copy_from_slice(&ascii.to_be_bytes());
+    ascii.to_be_bytes()
 }
 
 #[cfg(test)]
@@ -243,15 +233,12 @@ mod tests {
             .map(|c| model.attribute_value(ids::mix64(c), 0))
             .collect();
         assert_eq!(seen.len(), 3);
-        let mut buf = [0u8; 8];
-        hex8(0xdeadbeef, &mut buf);
-        assert_eq!(&buf, b"deadbeef");
+        assert_eq!(&hex8(0xdeadbeef), b"deadbeef");
         for v in (0..200_000u64)
             .map(|i| ids::mix64(i) as u32)
             .chain([0, u32::MAX, 0x0a0a_0a0a])
         {
-            hex8(v, &mut buf);
-            assert_eq!(std::str::from_utf8(&buf).unwrap(), format!("{v:08x}"));
+            assert_eq!(std::str::from_utf8(&hex8(v)).unwrap(), format!("{v:08x}"));
         }
     }
 }
