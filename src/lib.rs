@@ -29,6 +29,7 @@ pub mod report;
 pub mod run;
 pub mod sentinel;
 pub mod transport;
+pub mod units;
 pub mod verify;
 pub mod watch;
 pub mod wire;

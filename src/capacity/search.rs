@@ -72,8 +72,8 @@ fn shortfall(limit: f64, offered: f64, achieved: f64, waiting: f64) -> Shortfall
         evidence: format!(
             "the target took {} of {} spans/s offered: the load's workers waited for its \
              answers {:.0}% of the time with every in-flight slot taken",
-            crate::report::human_rate(achieved),
-            crate::report::human_rate(offered),
+            crate::units::rate::human(achieved),
+            crate::units::rate::human(offered),
             waiting * 100.0
         ),
     });

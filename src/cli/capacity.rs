@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::config::rate;
+use crate::units::rate;
 
 use super::flags::{OutputArgs, TargetArgs};
 use super::load::parse_duration;
@@ -258,8 +258,8 @@ fn on_step(
             printer.println(&format!(
                 "[{}] offered {} achieved {} spans/s: {}",
                 st.phase,
-                crate::report::human_rate(st.offered_spans_per_sec),
-                crate::report::human_rate(st.achieved_spans_per_sec),
+                crate::units::rate::human(st.offered_spans_per_sec),
+                crate::units::rate::human(st.achieved_spans_per_sec),
                 st.status.as_str()
             ));
         }

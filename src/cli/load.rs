@@ -23,14 +23,14 @@ pub fn parse_rate(s: &str) -> Result<RateArg, String> {
     if s.eq_ignore_ascii_case("max") {
         return Ok(RateArg::Max);
     }
-    crate::config::rate::parse_positive(s)
+    crate::units::rate::parse_positive(s)
         .map(RateArg::PerSec)
         .map_err(|e| format!("{e}, or max"))
 }
 
 /// Parses a human duration flag such as `30s`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let d = crate::config::duration::parse(s)?;
+    let d = crate::units::duration::parse(s)?;
     if d.is_zero() {
         Err("must be longer than zero".into())
     } else {

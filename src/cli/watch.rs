@@ -54,7 +54,7 @@ pub struct WatchArgs {
 }
 
 fn positive_duration(s: &str) -> Result<Duration, String> {
-    match crate::config::duration::parse(s)? {
+    match crate::units::duration::parse(s)? {
         d if d.is_zero() => Err("must be positive (e.g. 60s)".into()),
         d => Ok(d),
     }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Overrides;
 use super::run::{Phase, RunPlan, build};
-use crate::config::duration as dur;
+use crate::units::duration as dur;
 use crate::config::load::field_error;
 use crate::config::{Profile, ProfileSource};
 use crate::error::UsageError;
@@ -27,15 +27,15 @@ pub struct CapacitySection {
     /// each run to its end whatever the previous one showed: what segments can share).
     pub plan: PlanKind,
     /// Offered load of the first step, spans per second.
-    #[serde(deserialize_with = "super::rate::de")]
+    #[serde(deserialize_with = "crate::units::rate::de")]
     pub start_spans_per_sec: f64,
     /// Each step multiplies the rate by this (> 1) — unless `increment` is set.
     pub growth: f64,
     /// Each step adds this many spans per second instead (0: multiply by `growth`).
-    #[serde(deserialize_with = "super::rate::de")]
+    #[serde(deserialize_with = "crate::units::rate::de")]
     pub increment: f64,
     /// The highest rate tried; a search that holds there reports "at least this".
-    #[serde(deserialize_with = "super::rate::de")]
+    #[serde(deserialize_with = "crate::units::rate::de")]
     pub max_spans_per_sec: f64,
     /// How long each step's load runs.
     #[serde(with = "dur")]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::duration as dur;
+use crate::units::duration as dur;
 use super::load::field_error;
 use super::run::{RunPlan, TargetPlan, build};
 use super::{Overrides, Profile};

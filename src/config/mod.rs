@@ -5,14 +5,12 @@
 //! line; see docs/configuration.md.
 
 pub mod capacity;
-pub mod duration;
 pub mod fidelity;
 pub mod headers;
 pub mod load;
 pub mod otlp_env;
 pub mod peer;
 pub mod profile;
-pub mod rate;
 pub mod run;
 pub mod segment;
 pub mod sentinel;

@@ -14,7 +14,7 @@ pub struct PeerSection {
     /// Where spans go: the peer's OTLP receiver, e.g. `grpc://{peer_grpc}`.
     pub target: String,
     /// How long the peer may take to open its receiver.
-    #[serde(with = "super::duration", default = "default_startup")]
+    #[serde(with = "crate::units::duration", default = "default_startup")]
     pub startup_timeout: Duration,
 }
 

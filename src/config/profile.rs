@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
 use super::capacity::CapacitySection;
-use super::duration as dur;
+use crate::units::duration as dur;
 use super::fidelity::FidelitySection;
 use super::peer::PeerSection;
 use super::run::{EmbeddedSection, PhaseSpec, default_phases};

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::peer::PeerSection;
 use super::sentinel::{SentinelPlan, SentinelSection};
 use super::{Overrides, Profile, ProfileSource};
-use crate::config::duration as dur;
+use crate::units::duration as dur;
 use crate::config::load::{checked_cpus, field_error, parse_headers, validate_load};
 use crate::config::otlp_env::OtlpEnv;
 use crate::engine::SegmentPlace;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::duration as dur;
+use crate::units::duration as dur;
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::arrival::ArrivalSpec;
 use crate::sentinel::errors::BurstSchedule;

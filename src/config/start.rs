@@ -17,7 +17,7 @@ impl StartAt {
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
         if let Some(rel) = s.strip_prefix('+') {
-            return super::duration::parse(rel)
+            return crate::units::duration::parse(rel)
                 .map(StartAt::After)
                 .map_err(|e| format!("{s:?}: {e}"));
         }

@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::duration as dur;
+use crate::units::duration as dur;
 
 /// One step of a `steps` profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateStep {
     /// Rate during the step, in spans per second.
-    #[serde(deserialize_with = "crate::config::rate::de")]
+    #[serde(deserialize_with = "crate::units::rate::de")]
     pub spans_per_sec: f64,
     /// How long the step lasts.
     #[serde(with = "dur")]
@@ -28,16 +28,16 @@ pub enum RateProfile {
     /// A constant rate.
     Constant {
         /// Spans per second.
-        #[serde(deserialize_with = "crate::config::rate::de")]
+        #[serde(deserialize_with = "crate::units::rate::de")]
         spans_per_sec: f64,
     },
     /// A linear ramp from `from` to `to` over `over`, then `to`.
     Ramp {
         /// Rate at the start.
-        #[serde(deserialize_with = "crate::config::rate::de")]
+        #[serde(deserialize_with = "crate::units::rate::de")]
         from: f64,
         /// Rate at the end of the ramp and after.
-        #[serde(deserialize_with = "crate::config::rate::de")]
+        #[serde(deserialize_with = "crate::units::rate::de")]
         to: f64,
         /// Length of the ramp.
         #[serde(with = "dur")]
@@ -51,10 +51,10 @@ pub enum RateProfile {
     /// `mean + amplitude * sin(2π t / period)`.
     Sine {
         /// Mean rate.
-        #[serde(deserialize_with = "crate::config::rate::de")]
+        #[serde(deserialize_with = "crate::units::rate::de")]
         mean: f64,
         /// Amplitude (at most the mean, so the rate never goes negative).
-        #[serde(deserialize_with = "crate::config::rate::de")]
+        #[serde(deserialize_with = "crate::units::rate::de")]
         amplitude: f64,
         /// Period of one cycle.
         #[serde(with = "dur")]
@@ -63,10 +63,10 @@ pub enum RateProfile {
     /// On/off bursts: `on_spans_per_sec` for `on`, then `off_spans_per_sec` for `off`, repeated.
     Bursts {
         /// Rate inside a burst.
-        #[serde(deserialize_with = "crate::config::rate::de")]
+        #[serde(deserialize_with = "crate::units::rate::de")]
         on_spans_per_sec: f64,
         /// Rate between bursts (may be 0).
-        #[serde(deserialize_with = "crate::config::rate::de")]
+        #[serde(deserialize_with = "crate::units::rate::de")]
         off_spans_per_sec: f64,
         /// Length of a burst.
         #[serde(with = "dur")]

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Exp, LogNormal, Pareto, Uniform, Weibull};
 use serde::{Deserialize, Serialize};
 
-use crate::config::duration as dur;
+use crate::units::duration as dur;
 
 /// A distribution of span durations. Durations are written as `"250us"`, `"20ms"`, `"1.5s"`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

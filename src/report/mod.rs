@@ -151,16 +151,7 @@ pub fn percentiles(h: &hdrhistogram::Histogram<u64>, qs: &[f64]) -> Option<Vec<u
     (!h.is_empty()).then(|| qs.iter().map(|q| h.value_at_quantile(*q)).collect())
 }
 
-/// Human form of a rate: `19.8M`, `512.0k`, `37`.
-pub fn human_rate(v: f64) -> String {
-    if v >= 1e6 {
-        format!("{:.2}M", v / 1e6)
-    } else if v >= 1e3 {
-        format!("{:.1}k", v / 1e3)
-    } else {
-        format!("{v:.0}")
-    }
-}
+pub use crate::units::rate::human as human_rate;
 
 /// A check's value as the reports print it: four decimals, more when that leaves fewer than
 /// three significant digits, so a small value shows where it stands against its limit

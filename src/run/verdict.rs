@@ -149,8 +149,8 @@ pub fn unsound(phase: &Phase, o: &PhaseOutcome, limit: f64) -> Option<String> {
             "the load reached {} of the {} spans/s offered (below {limit} of it, \
              checks.generator_limit; its \
              workers waited for the target's answers {:.0}% of the time)",
-            crate::report::human_rate(sent / window.max(1e-9)),
-            crate::report::human_rate(offered / window.max(1e-9)),
+            crate::units::rate::human(sent / window.max(1e-9)),
+            crate::units::rate::human(offered / window.max(1e-9)),
             load.waiting_for_acks_share() * 100.0
         )),
         _ => None,

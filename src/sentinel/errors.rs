@@ -7,7 +7,7 @@ use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind};
 use serde::{Deserialize, Serialize};
 
 use super::ambient::{int_attr, string_attr};
-use crate::config::duration as dur;
+use crate::units::duration as dur;
 use crate::model::ids;
 
 /// Stream index of the error stream in ID derivation.

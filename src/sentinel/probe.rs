@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::duration as dur;
+use crate::units::duration as dur;
 
 /// How the probe is built.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::measures::{Measure, measures};
 use super::status::{PhaseKind, Status};
-use crate::config::duration as dur;
+use crate::units::duration as dur;
 
 /// How strict the checks are.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
 //! Durations in profiles and flags are human-readable (`"500us"`, `"20ms"`, `"1m30s"`), parsed
-//! with humantime. Use as `#[serde(with = "crate::config::duration")]`.
+//! with humantime. Use as `#[serde(with = "crate::units::duration")]`.
 
 use std::time::Duration;
 
