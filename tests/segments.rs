@@ -7,8 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use crate::pipeline::support::{builder, http_client, send};
-use crate::support::{HEAVY, ServeChild as Serve};
+use crate::support::pipeline::{builder, http_client, send};
+use crate::support::{ServeChild as Serve, bin, n};
 
 /// 98 spans a batch (14 traces of 7) at 980 spans/s for 3 s: a batch every 100 ms, the last
 /// due at 2.9 s, so 30 batches and 2,940 spans, with room for a busy machine at the end.
@@ -25,10 +25,6 @@ const LOAD: [&str; 10] = [
     "segments",
 ];
 const WHOLE_TEST_SPANS: u64 = 2_940;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
-}
 
 fn serve() -> Serve {
     Serve::start(&[])
@@ -68,13 +64,8 @@ fn finish(mut child: Child, json: &std::path::Path) -> Value {
     report
 }
 
-fn n(v: &Value, key: &str) -> u64 {
-    v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
-}
-
 #[test]
 fn four_segments_send_exactly_what_one_process_sends() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let serve = serve();
     let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(3));
@@ -346,7 +337,6 @@ fn accepted_unruly(serve: &Serve) -> u64 {
 
 #[test]
 fn a_split_run_judges_the_sentinel_once_beside_the_whole_load() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let serve = serve();
     let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(2));
@@ -499,7 +489,6 @@ pub(crate) fn assert_conclusion_fits_its_steps(r: &Value) {
 
 #[test]
 fn a_staircase_split_over_two_segments_merges_into_one_capacity_report() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("staircase.toml");
     std::fs::write(&profile, STAIRCASE).unwrap();
