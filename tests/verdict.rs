@@ -286,26 +286,30 @@ fn script(name: &str, n: u32) -> (bool, String, String) {
     )
 }
 
+/// The script works and raises no false alarm in two runs. Its statistics (N >= 50) are the
+/// script's own run, not the suite's: `bash scripts/false-alarms.sh 50`.
 #[test]
-fn the_a_a_script_raises_no_false_alarm_in_five_runs() {
-    let (ok, stdout, stderr) = script("false-alarms.sh", 5);
+fn the_a_a_script_raises_no_false_alarm_in_two_runs() {
+    let (ok, stdout, stderr) = script("false-alarms.sh", 2);
     assert!(ok, "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("false alarms: 0 of 5 runs"),
+        stdout.contains("false alarms: 0 of 2 runs"),
         "{stdout}\n{stderr}"
     );
 }
 
+/// The script works and gives the expected verdict each way. How often it reproduces (N = 20)
+/// is the script's own run, not the suite's: `bash scripts/interference-matrix.sh 20`.
 #[test]
-fn the_interference_matrix_reproduces_twice_each_way() {
-    let (ok, stdout, stderr) = script("interference-matrix.sh", 2);
+fn the_interference_matrix_gives_the_expected_verdict_each_way() {
+    let (ok, stdout, stderr) = script("interference-matrix.sh", 1);
     assert!(ok, "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("shared  expected degraded    2 of 2"),
+        stdout.contains("shared  expected degraded    1 of 1"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("fair    expected pass        2 of 2"),
+        stdout.contains("fair    expected pass        1 of 1"),
         "{stdout}"
     );
 }
