@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-NEXTEST_VERSION=0.9.88
+NEXTEST_VERSION=0.9.148
 PROFILE=ci
 
 quick=false
@@ -70,7 +70,9 @@ peers() {
 
 # cargo-nextest at the pinned version, installed when missing or different.
 nextest() {
-    if [ "$(cargo nextest --version 2>/dev/null | head -1)" != "cargo-nextest ${NEXTEST_VERSION}" ]; then
+    local have
+    have="$(cargo nextest --version 2>/dev/null | head -1 | cut -d' ' -f2)"
+    if [ "$have" != "$NEXTEST_VERSION" ]; then
         cargo install cargo-nextest --locked --version "$NEXTEST_VERSION"
     fi
 }
@@ -92,7 +94,7 @@ if $quick; then
     stage clippy clippy
     stage peers peers
     stage nextest nextest
-    stage tests tests --profile quick
+    stage tests tests -E 'group(@global) | group(watch-production)'
     exit 0
 fi
 
