@@ -185,7 +185,7 @@ fn a_time_limit_with_no_room_for_a_step_names_the_field() {
 #[test]
 fn ctrl_c_ends_a_capacity_process_with_the_steps_measured_so_far() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("capacity.json");
     let mut child = bin()

@@ -3,7 +3,7 @@
 //! they were, and bad lists exit 2 naming the flag.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use span_sentinel::placement::allowed_cpus;

@@ -1,7 +1,6 @@
 //! `span-sentinel run` end to end against the embedded pipeline: the smoke profile passes, and
 //! every fault the pipeline is made to commit fails the check that should catch it.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 

@@ -5,12 +5,11 @@
 //! every report: header values given by flag or file appear in no output.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
-use serde_json::Value;
 
 use crate::support::{ServeChild as Serve, bin, profile, read_json};
 

@@ -3,7 +3,7 @@
 //! webhook), and a fault per check that switches on only while the load phase runs, each of
 //! which must give `degraded` naming that check and no other.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

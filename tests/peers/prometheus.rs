@@ -2,13 +2,11 @@
 //! `/metrics` and evaluates `prometheus/rules.yml`; `run --alerts prometheus://...` reads the
 //! alert's state from Prometheus, and every sentinel burst must fire and clear it there.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use span_sentinel::config::Overrides as RunOverrides;
 use span_sentinel::config::run::{AlertSource, TargetPlan, run_plan};

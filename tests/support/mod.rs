@@ -7,7 +7,6 @@
 //! runs every test in its own process, so a helper can hold no lock and share no server.
 
 #![allow(dead_code)] // each test module uses a different subset
-#![allow(unused_imports)] // the same: not every module uses every re-export
 
 pub mod bin;
 pub mod files;
