@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 NEXTEST_VERSION=0.9.148
-PROFILE=ci
+# The Cargo profile the suite builds with; SUITE_PROFILE=release reuses a release build.
+PROFILE="${SUITE_PROFILE:-ci}"
 
 quick=false
 case "${1:-}" in

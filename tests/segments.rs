@@ -308,7 +308,7 @@ fn segment_sets_with_a_gap_or_an_overlap_are_refused() {
 
 /// `run --segment I/2 ARGS` against `serve`, from `at`, writing its report to `json`.
 fn run_segment(serve: &Serve, i: usize, at: &str, json: &std::path::Path) -> Child {
-    let smoke = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/smoke.toml");
+    let smoke = crate::support::profile("smoke.toml");
     bin()
         .arg("run")
         .arg(smoke)

@@ -337,7 +337,7 @@ fn bad_watch_flags_and_profile_fields_exit_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("bad.toml:3"), "{stderr}");
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/continuous.toml");
+    let shipped = crate::support::profile("continuous.toml");
     let plan = watch_plan(&WatchOverrides {
         run: RunOverrides {
             profile: Some(shipped),

@@ -73,7 +73,7 @@ impl Setup {
     }
 
     fn plan(&self) -> RunPlan {
-        let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/alertmanager.toml");
+        let profile = crate::support::profile("alertmanager.toml");
         let alerts = format!("prometheus://127.0.0.1:{}", self.prometheus);
         let mut plan = run_plan(&RunOverrides {
             profile: Some(profile),

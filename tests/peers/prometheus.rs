@@ -3,7 +3,6 @@
 //! alert's state from Prometheus, and every sentinel burst must fire and clear it there.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
@@ -23,7 +22,7 @@ fn prometheus_fires_and_clears_the_alert_for_every_burst() {
     let pipeline_http = SocketAddr::from(([127, 0, 0, 1], pipeline_port));
     let _prometheus = start_prometheus(dir.path(), prometheus_port, pipeline_http, None);
 
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/prometheus.toml");
+    let profile = crate::support::profile("prometheus.toml");
     let alerts: AlertSource = format!("prometheus://127.0.0.1:{prometheus_port}")
         .parse()
         .unwrap();

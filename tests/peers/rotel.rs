@@ -24,7 +24,7 @@ use crate::support::peers::{free_port, peer_path};
 #[test]
 fn rotel_profile_passes_with_rotel_in_the_path() {
     // Runs alone (.config/nextest.toml): a collector or Prometheus is one more busy process.
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/rotel.toml");
+    let profile = crate::support::profile("rotel.toml");
     let mut plan = run_plan(&RunOverrides {
         profile: Some(profile),
         seed: Some(7),
@@ -84,7 +84,7 @@ fn use_installed_rotel(peer: Option<&mut PeerSection>) {
 
 /// profiles/rotel.toml with a shorter `[capacity]` search: 50k, 300k, 1.8M spans/s offered.
 fn short_rotel_capacity_profile(dir: &Path) -> std::path::PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/rotel.toml");
+    let path = crate::support::profile("rotel.toml");
     let mut profile: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
     let capacity = profile["capacity"].as_table_mut().unwrap();
     for (key, value) in [
