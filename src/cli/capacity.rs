@@ -13,7 +13,7 @@ use crate::units::rate;
 
 use super::flags::{OutputArgs, TargetArgs};
 use super::load::parse_duration;
-use crate::capacity::search::{Purpose, measure};
+use crate::capacity::step::{Purpose, measure};
 use crate::capacity::{End, Search, StepResult};
 use crate::config::Overrides;
 use crate::config::capacity::{CapacityOverrides, CapacityPlan, SearchSettings, capacity_plan};
