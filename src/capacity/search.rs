@@ -12,7 +12,7 @@ use crate::config::capacity::{SearchSettings, step_phase};
 use crate::config::run::Phase;
 use crate::engine::RateProfile;
 use crate::run::evidence::PhaseEvidence;
-use crate::run::execute::PhaseOutcome;
+use crate::run::walk::PhaseOutcome;
 use crate::run::walk::{Conductor, Next};
 use crate::verify::checks::{self, Check, CheckTolerances};
 use crate::verify::status::{PhaseKind, Status};
