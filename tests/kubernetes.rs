@@ -282,10 +282,7 @@ fn the_watch_deployment_probes_its_metrics_listener_and_its_args_parse() {
     );
     let plan =
         span_sentinel::config::watch::watch_plan(&span_sentinel::config::watch::WatchOverrides {
-            run: span_sentinel::config::Overrides {
-                isolation: watch.isolation,
-                ..watch.target.overrides()
-            },
+            run: watch.sentinel.apply(watch.target.overrides()),
             window: watch.window,
             duration: watch.duration,
             metrics_addr: watch.metrics_addr,
