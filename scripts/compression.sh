@@ -4,7 +4,8 @@
 # Markdown table:
 #   - spans/s: `load --sink discard --rate max --threads 1 --compression C --compression-level L`
 #     (the discard sink compresses every body and drops it), the median of REPEAT runs of
-#     SECONDS each (defaults 3 and 3);
+#     SECONDS each (defaults 3 and 3), and the same runs' spans per CPU-second of the whole
+#     process (user + system time), which a machine shared with other work lowers less;
 #   - ratio: encoded bytes over the bytes that reached a small OTLP/HTTP sink on loopback
 #     (`Content-Length` of every request), from a 2 s run at 100,000 spans/s.
 # Usage: scripts/compression.sh [SECONDS] [REPEAT]    (needs `cargo build --release`)
@@ -54,27 +55,35 @@ assert r["acked_spans"] == r["sent_spans"] > 0, r
 print("%.2f" % (r["bytes"] / wire))' "$tmp/ratio.json" "$tmp/sink.out"
 }
 
-# rate ARGS: the median spans/s of REPEAT discard runs.
+# rate ARGS: "spans/s spans-per-CPU-second", each the median of REPEAT discard runs.
 rate() {
+  : >"$tmp/rates"; : >"$tmp/cpu_rates"
   for _ in $(seq "$repeat"); do
-    "$bin" load --quiet --sink discard --rate max --threads 1 --duration "${seconds}s" \
-      --json "$tmp/load.json" "$@" >/dev/null
-    python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["achieved_spans_per_sec"])' \
-      "$tmp/load.json"
-  done >"$tmp/rates"
-  median "$tmp/rates"
+    python3 - "$tmp/load.json" "$bin" load --quiet --sink discard --rate max --threads 1 \
+      --duration "${seconds}s" --json "$tmp/load.json" "$@" >>"$tmp/both" <<'PY'
+import json, resource, subprocess, sys
+subprocess.run(sys.argv[2:], check=True, stdout=subprocess.DEVNULL)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+r = json.load(open(sys.argv[1]))
+print(r["achieved_spans_per_sec"], r["sent_spans"] / (usage.ru_utime + usage.ru_stime))
+PY
+  done
+  awk '{ print $1 }' "$tmp/both" >"$tmp/rates"
+  awk '{ print $2 }' "$tmp/both" >"$tmp/cpu_rates"
+  rm -f "$tmp/both"
+  echo "$(median "$tmp/rates") $(median "$tmp/cpu_rates")"
 }
 
 row() { # CODEC LEVEL (LEVEL "-" for none)
   local args=(--compression "$1")
   [ "$2" != - ] && args+=(--compression-level "$2")
-  local r; r=$(rate "${args[@]}")
-  printf '| %s | %s | %.1f M | %s |\n' "$1" "$2" "$(echo "$r / 1000000" | bc -l)" \
-    "$(ratio "${args[@]}")"
+  local r c; read -r r c < <(rate "${args[@]}")
+  printf '| %s | %s | %.1f M | %.1f M | %s |\n' "$1" "$2" "$(echo "$r / 1000000" | bc -l)" \
+    "$(echo "$c / 1000000" | bc -l)" "$(ratio "${args[@]}")"
 }
 
-echo "| codec | level | spans/s (1 thread, discard) | ratio |"
-echo "|---|---:|---:|---:|"
+echo "| codec | level | spans/s (1 thread, discard) | spans per CPU-second | ratio |"
+echo "|---|---:|---:|---:|---:|"
 row none -
 for level in 1 3 6 9; do row gzip "$level"; done
 for level in -7 -5 -3 -1 1 3 6; do row zstd "$level"; done
