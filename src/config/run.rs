@@ -2,6 +2,10 @@
 //! `[pipeline]`, `[load]`) + flags → one validated, immutable `RunPlan`.
 
 use crate::sentinel::origin::Origin;
+pub use crate::sentinel::plan::AlertSource;
+use crate::sentinel::plan::{PhaseWindow, SentinelPlan, SentinelSection};
+pub use crate::verify::alertmanager::AlertmanagerPlan;
+use crate::verify::alertmanager::RunSide;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +15,6 @@ use http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use super::peer::PeerSection;
-use super::sentinel::{SentinelPlan, SentinelSection};
 use super::{Overrides, Profile, ProfileSource};
 use crate::config::load::{checked_cpus, field_error, parse_headers, validate_load};
 use crate::config::otlp_env::OtlpEnv;
@@ -125,60 +128,10 @@ pub enum TargetPlan {
     },
 }
 
-/// Where the sentinel reads its alert's state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AlertSource {
-    /// The target's own alert history (`GET /api/v1/alerts` of the query API), with webhook
-    /// notifications.
-    Target,
-    /// A Prometheus server's `GET /api/v1/alerts`, polled; notifications are expected only
-    /// through `--alertmanager`.
-    Prometheus {
-        /// Base URL of its HTTP API, e.g. `http://127.0.0.1:9090`.
-        base_url: String,
-    },
-}
-
-impl std::str::FromStr for AlertSource {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "target" {
-            return Ok(AlertSource::Target);
-        }
-        match s.strip_prefix("prometheus://") {
-            Some(authority) if !authority.is_empty() && !authority.contains('/') => {
-                Ok(AlertSource::Prometheus {
-                    base_url: format!("http://{authority}"),
-                })
-            }
-            _ => Err(format!(
-                "{s:?}: use prometheus://HOST:PORT (a Prometheus server) or target"
-            )),
-        }
-    }
-}
-
 /// Where the sentinel's webhook receiver listens for Alertmanager when
 /// `--alertmanager-webhook` is not given (prometheus/alertmanager.yml posts there).
 pub const DEFAULT_ALERTMANAGER_WEBHOOK: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9097);
-
-/// `--alertmanager URL`: Prometheus's alert reaches the sentinel through this Alertmanager.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertmanagerPlan {
-    /// Base URL of its HTTP API, e.g. `http://127.0.0.1:9093`.
-    pub base_url: String,
-    /// Where the sentinel's webhook receiver listens (the address its receiver posts to).
-    pub webhook: SocketAddr,
-}
-
-impl AlertmanagerPlan {
-    /// The URL Alertmanager's receiver must post to.
-    pub fn webhook_url(&self) -> String {
-        format!("http://{}/alertmanager", self.webhook)
-    }
-}
 
 /// Adds `--alertmanager URL` (and where the sentinel receives its notifications) to `plan`:
 /// only with `--alerts prometheus://...`, the Prometheus that sends it the alert.
@@ -223,6 +176,18 @@ pub struct Phase {
     pub duration: Duration,
     /// The load's rate in this phase when it differs from `[load].rate` (capacity steps).
     pub load_rate: Option<RateProfile>,
+}
+
+impl Phase {
+    /// A profile's phase, at the load's own rate.
+    fn from_spec(p: &PhaseSpec) -> Self {
+        Phase {
+            name: p.name.clone(),
+            kind: p.kind,
+            duration: p.duration,
+            load_rate: None,
+        }
+    }
 }
 
 /// A validated run.
@@ -288,14 +253,32 @@ impl RunPlan {
         }
     }
 
+    /// The part of the plan the Alertmanager check uses.
+    pub fn alertmanager_side(&self) -> RunSide<'_> {
+        RunSide {
+            tenant_header: &self.tenant_header,
+            tenant: &self.tenant,
+            tls: &self.tls,
+            alert: &self.sentinel.alert.name,
+            sentinel_tenant: &self.sentinel.tenant,
+            alerts: &self.alerts,
+        }
+    }
+
     /// The part of the plan the sentinel's tasks use.
     pub fn sentinel_plan(&self) -> SentinelPlan {
         SentinelPlan {
             sentinel: self.sentinel.clone(),
             seed: self.seed,
-            phases: self.phases.clone(),
+            phases: self
+                .phases
+                .iter()
+                .map(|p| PhaseWindow {
+                    name: p.name.clone(),
+                    duration: p.duration,
+                })
+                .collect(),
             alerts: self.alerts.clone(),
-            checks: self.checks.clone(),
             tenant: self.tenant.clone(),
             origin: Origin::new(&self.sentinel.tenant, self.seed),
         }
@@ -357,19 +340,7 @@ pub fn build(
     o: &Overrides,
 ) -> Result<RunPlan, UsageError> {
     let field = |path: &str, msg: &str| field_error(source, path, msg);
-    s.sentinel.validate().map_err(|e| {
-        let e = FieldError::from_message("sentinel.", e);
-        field(&e.field, &e.message)
-    })?;
-    validate_phases(&s.phases).map_err(|(i, e)| field(&format!("phases.{i}"), &e))?;
-    let limit = s.checks.generator_limit;
-    if !(limit > 0.0 && limit <= 1.0) {
-        return Err(field("checks.generator_limit", "must lie in (0, 1]"));
-    }
-    let tenant_header = HeaderName::from_bytes(s.load.tenant_header.as_bytes())
-        .map_err(|_| field("load.tenant_header", "is not a valid header name"))?;
-    let tenant = HeaderValue::from_str(&s.sentinel.tenant)
-        .map_err(|_| field("sentinel.tenant", "is not a valid header value"))?;
+    let (tenant_header, tenant) = validate_sections(&s, source)?;
     let env = match &o.env {
         Some(env) => env.clone(),
         None => OtlpEnv::from_process()?,
@@ -406,15 +377,7 @@ pub fn build(
         (None, None) => TargetPlan::Embedded(Box::new(embedded(&s, o, &tenant_header)?)),
     };
     let external = matches!(target, TargetPlan::External { .. });
-    let flag_headers = super::headers::from_flags(&o.headers, o.header_file.as_deref())?;
-    let (tls, headers) = if external {
-        env.apply_to(&mut s.load);
-        (env.fill_tls(&o.tls), env.merge_headers(&flag_headers))
-    } else {
-        (o.tls.clone(), flag_headers)
-    };
-    let tls = ClientTls::new(&tls).map_err(|e| UsageError::new(e.to_string()))?;
-    let headers = parse_headers(&headers)?;
+    let (tls, headers) = tls_and_headers(&mut s, o, &env, external)?;
     if s.peer.is_some() && !matches!(target, TargetPlan::Embedded(_)) {
         return Err(field(
             "peer",
@@ -430,16 +393,7 @@ pub fn build(
     load.cpus = placement.load_cpus;
     Ok(RunPlan {
         seed: o.seed.or(s.sentinel.seed).unwrap_or_else(rand::random),
-        phases: s
-            .phases
-            .iter()
-            .map(|p| Phase {
-                name: p.name.clone(),
-                kind: p.kind,
-                duration: p.duration,
-                load_rate: None,
-            })
-            .collect(),
+        phases: s.phases.iter().map(Phase::from_spec).collect(),
         sentinel: s.sentinel,
         load,
         target,
@@ -455,6 +409,48 @@ pub fn build(
         start_at: o.start_at,
         sentinel_cpus: placement.sentinel_cpus,
     })
+}
+
+/// Checks the sections `build` reads before the target: the sentinel, the phases, the
+/// generator limit, and the tenant header and value; returns the last two.
+fn validate_sections(
+    s: &Profile,
+    source: Option<&ProfileSource>,
+) -> Result<(HeaderName, HeaderValue), UsageError> {
+    let field = |path: &str, msg: &str| field_error(source, path, msg);
+    s.sentinel.validate().map_err(|e| {
+        let e = FieldError::from_message("sentinel.", e);
+        field(&e.field, &e.message)
+    })?;
+    validate_phases(&s.phases).map_err(|(i, e)| field(&format!("phases.{i}"), &e))?;
+    let limit = s.checks.generator_limit;
+    if !(limit > 0.0 && limit <= 1.0) {
+        return Err(field("checks.generator_limit", "must lie in (0, 1]"));
+    }
+    let tenant_header = HeaderName::from_bytes(s.load.tenant_header.as_bytes())
+        .map_err(|_| field("load.tenant_header", "is not a valid header name"))?;
+    let tenant = HeaderValue::from_str(&s.sentinel.tenant)
+        .map_err(|_| field("sentinel.tenant", "is not a valid header value"))?;
+    Ok((tenant_header, tenant))
+}
+
+/// The TLS and headers of every connection to the target: the flags', completed by the
+/// `OTEL_EXPORTER_OTLP_*` variables (which also fill `[load]`) when the target is external.
+fn tls_and_headers(
+    s: &mut Profile,
+    o: &Overrides,
+    env: &OtlpEnv,
+    external: bool,
+) -> Result<(ClientTls, Vec<(HeaderName, HeaderValue)>), UsageError> {
+    let flag_headers = super::headers::from_flags(&o.headers, o.header_file.as_deref())?;
+    let (tls, headers) = if external {
+        env.apply_to(&mut s.load);
+        (env.fill_tls(&o.tls), env.merge_headers(&flag_headers))
+    } else {
+        (o.tls.clone(), flag_headers)
+    };
+    let tls = ClientTls::new(&tls).map_err(|e| UsageError::new(e.to_string()))?;
+    Ok((tls, parse_headers(&headers)?))
 }
 
 /// `--load-cpus` and `--sentinel-cpus`, each of CPUs this process may use, and apart: sharing a
