@@ -295,7 +295,7 @@ fn bad_compression_exits_2_naming_the_flag() {
     );
     let dir = tempfile::tempdir().unwrap();
     let profiles = [
-        ("[load]\ncompression = \"brotli\"\n", "load.compression"),
+        ("[load]\ncompression = \"brotli\"\n", "p.toml:2:"),
         (
             "[load]\ncompression = \"zstd\"\ncompression_level = 99\n",
             "load.compression_level",
