@@ -141,7 +141,8 @@ fn check_compression_flags(
         .map_err(|e| UsageError::new(format!("--compression-level {level}: {e}")))?;
     if matches!(target, Target::Grpc { .. }) {
         return Err(UsageError::new(format!(
-            "--compression-level {level}: OTLP/gRPC is compressed by tonic at its own level; drop the flag or use an OTLP/HTTP target"
+            "--compression-level {level}: OTLP/gRPC is compressed by tonic at its own level; \
+             drop the flag or use an OTLP/HTTP target"
         )));
     }
     Ok(())
