@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # How the cost of a span grows, measured on the machine at hand. Prints one Markdown table:
-#   - the generator (`load --sink discard --rate max`): spans/s and MB/s against threads (1, 2),
-#     spans per trace (1, 7, 100), attributes per span (0, 8, 32), payload bytes (0, 256, 4096),
-#     batch size (64, 512, 4096), and the default stream serialized as OTLP/JSON and gzipped;
+#   - the generator (`load --sink discard --rate max`): spans/s against threads (1, 2), spans per
+#     trace (1, 7, 100), attributes per span (0, 8, 32), payload bytes (0, 256, 4096), batch size
+#     (64, 512, 4096), and the default stream serialized as OTLP/JSON and compressed with gzip
+#     and zstd (their default levels). No bytes/s for these rows: the discard sink reads nothing,
+#     so batch size times batches per second (a patched template's constant payload bytes
+#     included, which nobody writes or reads per batch) is no throughput of any memory or wire;
+#     bytes/span is the encoded size of a span before compression;
 #   - the pipeline (`load --rate max --threads 1` into `serve`, both on this machine): spans/s
 #     accepted against the same span sizes, with accepted == acked == processed checked.
 # Every row varies one thing from the default stream (7 spans per trace, 2 attributes of 8 hex
@@ -51,9 +55,8 @@ print(r["acked_spans"] / d, r["bytes"] / d)' "$tmp/load.json"
 row() { # LABEL then load ARGS (a generator row)
   local label=$1; shift
   read -r spans bytes < <(measure --sink discard "$@")
-  printf '| generator | %s | %.1f M | %.0f MB/s | %.0f |\n' "$label" \
-    "$(echo "$spans / 1000000" | bc -l)" "$(echo "$bytes / 1000000" | bc -l)" \
-    "$(echo "$bytes / $spans" | bc -l)"
+  printf '| generator | %s | %.1f M | — | %.0f |\n' "$label" \
+    "$(echo "$spans / 1000000" | bc -l)" "$(echo "$bytes / $spans" | bc -l)"
 }
 
 pipeline_row() { # LABEL then load ARGS
@@ -76,12 +79,13 @@ pipeline_row() { # LABEL then load ARGS
   }
 }
 
-echo "| stage | varied | spans/s | bytes/s | bytes/span |"
+echo "| stage | varied | spans/s | bytes/s (loopback) | bytes/span |"
 echo "|---|---|---:|---:|---:|"
 row "default (1 thread)" --threads 1 --profile "$(profile 3 2 2 0)"
 row "2 threads" --threads 2 --profile "$(profile 3 2 2 0)"
 row "OTLP/JSON" --threads 1 --encoding json --profile "$(profile 3 2 2 0)"
-row "gzip" --threads 1 --gzip --profile "$(profile 3 2 2 0)"
+row "gzip (level 1)" --threads 1 --compression gzip --profile "$(profile 3 2 2 0)"
+row "zstd (level 1)" --threads 1 --compression zstd --profile "$(profile 3 2 2 0)"
 row "1 span per trace" --threads 1 --profile "$(profile 1 0 2 0)"
 row "100 spans per trace" --threads 1 --profile "$(profile 2 99 2 0)"
 for a in 0 8 32; do row "$a attributes" --threads 1 --profile "$(profile 3 2 "$a" 0)"; done

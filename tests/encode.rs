@@ -1,12 +1,13 @@
 //! The template encoder against the plain prost path: patched batches must decode to exactly the
-//! spans that were meant, over many shapes, seeds and sequence numbers.
+//! spans that were meant, over many shapes, seeds and sequence numbers; the same for the OTLP/JSON
+//! template against the plain JSON serializer.
 
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use proptest::prelude::*;
 use prost::Message;
-use span_sentinel::encode::{SeqRange, Template, plain};
+use span_sentinel::encode::{JsonTemplate, SeqRange, Template, json, plain};
 use span_sentinel::model::{LatencyDistribution, StreamModel, StreamSpec, TraceShape};
 
 fn shapes() -> impl Strategy<Value = TraceShape> {
@@ -80,6 +81,49 @@ proptest! {
             let decoded = ExportTraceServiceRequest::decode(&patched[..]).unwrap();
             prop_assert_eq!(&decoded, &meant);
             prop_assert_eq!(patched, meant.encode_to_vec());
+        }
+    }
+}
+
+/// Start times: mostly of 19 digits (the patched path), some outside (the plain fallback), and
+/// some right at the edge, where a span's end may leave the 19 digits.
+fn json_starts() -> impl Strategy<Value = u64> {
+    prop_oneof![
+        6 => 1_000_000_000_000_000_000u64..9_000_000_000_000_000_000,
+        1 => 0u64..1_000_000_000_000_000_000,
+        1 => 9_999_999_999_000_000_000u64..u64::MAX,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn patched_json_template_parses_to_the_plain_serialization(
+        shape in shapes(),
+        latency in latencies(),
+        error_ratio in 0.0f64..=1.0,
+        seed in any::<u64>(),
+        stream in 0u32..16,
+        traces in 1usize..6,
+        batches in prop::collection::vec((any::<u64>(), 1u64..64, json_starts()), 1..5),
+    ) {
+        let spec = StreamSpec { shape, latency, error_ratio, ..StreamSpec::default() };
+        let model = StreamModel::new(spec, seed, stream).unwrap();
+        let mut template = JsonTemplate::new(&model, traces).unwrap();
+        prop_assert_eq!(template.spans(), traces * model.spans_per_trace());
+        for (first, stride, start) in batches {
+            let seqs = SeqRange { first, stride };
+            let patched = template.patch(&model, seqs, start).to_vec();
+            let meant = plain::build_request(&model, seqs, traces, start);
+            let parsed: ExportTraceServiceRequest = serde_json::from_slice(&patched).unwrap();
+            prop_assert_eq!(&parsed, &meant);
+            let mut reference = Vec::new();
+            json::write_request(&meant, &mut reference);
+            prop_assert_eq!(
+                serde_json::from_slice::<serde_json::Value>(&patched).unwrap(),
+                serde_json::from_slice::<serde_json::Value>(&reference).unwrap()
+            );
         }
     }
 }

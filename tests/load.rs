@@ -253,6 +253,95 @@ fn bad_flags_exit_2_naming_the_flag() {
     }
 }
 
+/// Bad compression flags and fields exit 2 naming the flag (or the profile field).
+#[test]
+fn bad_compression_exits_2_naming_the_flag() {
+    let discard = ["load", "--sink", "discard", "--duration", "1s"];
+    let cases: &[(&[&str], &str)] = &[
+        (&["--compression", "brotli"], "--compression"),
+        (
+            &["--compression", "zstd", "--compression-level", "40"],
+            "--compression-level 40: 40 is not a zstd level",
+        ),
+        (
+            &["--gzip", "--compression-level", "0"],
+            "--compression-level 0: 0 is not a gzip level",
+        ),
+        (
+            &["--compression-level", "3"],
+            "--compression-level 3: a level needs a codec",
+        ),
+        (&["--gzip", "--compression", "zstd"], "--gzip"),
+    ];
+    for (args, needle) in cases {
+        let Ran { code, stderr, .. } = run_bin(&[&discard[..], args].concat());
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    let grpc = [
+        "load",
+        "--target",
+        "grpc://127.0.0.1:1",
+        "--compression",
+        "zstd",
+        "--compression-level",
+        "3",
+    ];
+    let Ran { code, stderr, .. } = run_bin(&grpc);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--compression-level 3: OTLP/gRPC is compressed by tonic"),
+        "{stderr}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = [
+        ("[load]\ncompression = \"brotli\"\n", "p.toml:2:"),
+        (
+            "[load]\ncompression = \"zstd\"\ncompression_level = 99\n",
+            "load.compression_level",
+        ),
+        ("[load]\ngzip = true\ncompression = \"zstd\"\n", "load.gzip"),
+    ];
+    for (text, field) in profiles {
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, text).unwrap();
+        let Ran { code, stderr, .. } =
+            run_bin(&[&discard[..], &["--profile", path.to_str().unwrap()]].concat());
+        assert_eq!(code, Some(2), "{text}: {stderr}");
+        assert!(stderr.contains(field), "{text}: {stderr}");
+    }
+}
+
+/// zstd over OTLP/gRPC: every message arrives marked `grpc-encoding: zstd` and decodes.
+#[test]
+fn grpc_zstd_compresses_every_request() {
+    let server = grpc_server(always(Answer::Accept));
+    let target = format!("grpc://{}", server.addr);
+    let args = ["--target", &target, "--rate", "5000", "--duration", "1s"];
+    let (code, report) = load(&[&args[..], &["--threads", "1", "--compression", "zstd"]].concat());
+    assert_eq!(code, 0, "{report}");
+    assert!(server.seen.requests() > 0, "{report}");
+    assert_eq!(n(&report, "acked_spans"), server.seen.accepted_spans());
+    let zstd = server.seen.zstd.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(zstd, server.seen.requests());
+    assert_accounted(&report);
+}
+
+/// The discard sink pays for the codec asked for, and JSON goes through its template.
+#[test]
+fn discard_sink_compresses_with_every_codec() {
+    for codec in ["gzip", "zstd", "none"] {
+        for encoding in ["protobuf", "json"] {
+            let args = ["--sink", "discard", "--rate", "20000", "--duration", "1s"];
+            let extra = ["--compression", codec, "--encoding", encoding];
+            let (code, report) = load(&[&args[..], &extra[..]].concat());
+            assert_eq!(code, 0, "{codec} {encoding}: {report}");
+            assert!(n(&report, "acked_spans") > 0, "{report}");
+            assert_accounted(&report);
+        }
+    }
+}
+
 #[test]
 fn bad_profiles_exit_2_naming_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();

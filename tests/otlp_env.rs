@@ -152,15 +152,20 @@ fn headers_row() {
 #[test]
 fn compression_row() {
     let none = with_target();
-    assert!(!plan(&none, &[]).transport.gzip);
-    assert!(plan(&none, &[("COMPRESSION", "gzip")]).transport.gzip);
+    assert!(!plan(&none, &[]).transport.compression.is_on());
+    assert!(
+        plan(&none, &[("COMPRESSION", "gzip")])
+            .transport
+            .compression
+            .is_on()
+    );
     let both = [("COMPRESSION", "gzip"), ("TRACES_COMPRESSION", "none")];
-    assert!(!plan(&none, &both).transport.gzip);
+    assert!(!plan(&none, &both).transport.compression.is_on());
     let flag = LoadOverrides {
         gzip: true,
         ..with_target()
     };
-    assert!(plan(&flag, &both).transport.gzip);
+    assert!(plan(&flag, &both).transport.compression.is_on());
 }
 
 #[test]

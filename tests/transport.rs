@@ -8,7 +8,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use http::{HeaderName, HeaderValue};
-use span_sentinel::transport::{Delivery, Exporter, RetryPolicy, Target, TransportOptions};
+use span_sentinel::transport::{
+    Codec, Compression, Delivery, Exporter, RetryPolicy, Target, TransportOptions,
+};
 use tokio::task::JoinSet;
 
 use crate::support::{
@@ -146,7 +148,7 @@ async fn http_gzip_bodies_are_decompressed_and_counted() {
     let target = http_target(&server);
     let seen = std::sync::Arc::clone(&server.seen);
     let opts = TransportOptions {
-        gzip: true,
+        compression: Compression::gzip(),
         ..options(2, 4)
     };
     acked_equals_server_count(server, target, opts).await;
@@ -154,26 +156,40 @@ async fn http_gzip_bodies_are_decompressed_and_counted() {
 }
 
 #[tokio::test]
+async fn http_zstd_bodies_are_decompressed_and_counted() {
+    let server = http_server(always(Answer::Accept));
+    let target = http_target(&server);
+    let seen = std::sync::Arc::clone(&server.seen);
+    let opts = TransportOptions {
+        compression: Compression::new(Codec::Zstd, Some(-3)).unwrap(),
+        ..options(2, 4)
+    };
+    acked_equals_server_count(server, target, opts).await;
+    assert_eq!(seen.zstd.load(Ordering::SeqCst), 300);
+}
+
+#[tokio::test]
 async fn bodies_arrive_byte_for_byte_with_tenant_and_extra_headers() {
-    let cases = [
-        ("grpc", false),
-        ("grpc", true),
-        ("http", false),
-        ("http", true),
-    ];
-    for (protocol, gzip) in cases {
+    let codecs = [Codec::None, Codec::Gzip, Codec::Zstd];
+    let cases = ["grpc", "http"]
+        .into_iter()
+        .flat_map(|p| codecs.into_iter().map(move |c| (p, c)));
+    for (protocol, codec) in cases {
         let (server, target) = script_server(protocol == "grpc", always(Answer::Accept));
         let opts = TransportOptions {
-            gzip,
+            compression: Compression::new(codec, None).unwrap(),
             ..options(1, 1)
         };
         let body = encoded_batch(17, 42);
         let exporter = Exporter::connect(&target, &opts).await.unwrap();
         let d = exporter.export(tenant(), body.clone(), 17).await;
-        assert_eq!(d.acked, 17, "{protocol} gzip={gzip}");
+        assert_eq!(d.acked, 17, "{protocol} {codec:?}");
         assert_eq!(*server.seen.last_request.lock().unwrap(), body.to_vec());
         assert_eq!(server.seen.with_extra_header.load(Ordering::SeqCst), 1);
-        assert_eq!(server.seen.gzipped.load(Ordering::SeqCst), u64::from(gzip));
+        let gzip = u64::from(codec == Codec::Gzip);
+        assert_eq!(server.seen.gzipped.load(Ordering::SeqCst), gzip);
+        let zstd = u64::from(codec == Codec::Zstd);
+        assert_eq!(server.seen.zstd.load(Ordering::SeqCst), zstd, "{protocol}");
         let tenants = server.seen.tenants.lock().unwrap().clone();
         assert_eq!(tenants.into_iter().collect::<Vec<_>>(), [TENANT]);
     }

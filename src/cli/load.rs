@@ -17,6 +17,7 @@ use crate::engine::{Anchor, run_load_from, start};
 use crate::placement::CpuList;
 use crate::report::load::LoadReport;
 use crate::report::{JsonOut, progress};
+use crate::transport::Codec;
 
 /// Parses `--rate`: a positive number or `max`.
 pub fn parse_rate(s: &str) -> Result<RateArg, String> {
@@ -49,7 +50,7 @@ pub fn parse_header(s: &str) -> Result<(String, String), String> {
 /// Sinks that are not a network target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Sink {
-    /// Encode (in `--encoding`, gzipped with `--gzip`) and count, send nowhere: measures the
+    /// Encode (in `--encoding`, compressed with `--compression`) and count, send nowhere: measures the
     /// generator alone.
     Discard,
 }
@@ -96,9 +97,17 @@ pub struct LoadArgs {
     /// Requests in flight per thread.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: Option<u16>,
-    /// Gzip request bodies (OTLP/HTTP and OTLP/gRPC alike).
-    #[arg(long)]
+    /// Gzip request bodies: the same as `--compression gzip`.
+    #[arg(long, conflicts_with = "compression")]
     pub gzip: bool,
+    /// Compress request bodies: gzip, zstd or none (OTLP/HTTP and OTLP/gRPC alike; with
+    /// `--sink discard`, compress and drop).
+    #[arg(long, value_name = "gzip|zstd|none")]
+    pub compression: Option<Codec>,
+    /// Level of `--compression`: gzip 1 to 9 (default 1), zstd -7 to 19 (default 1); not for
+    /// OTLP/gRPC targets, which tonic compresses at its own level.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub compression_level: Option<i32>,
     /// Body encoding: protobuf, or json (OTLP JSON, OTLP/HTTP targets only).
     #[arg(long, value_name = "protobuf|json")]
     pub encoding: Option<Encoding>,
@@ -140,6 +149,8 @@ impl LoadArgs {
             connections: self.connections,
             concurrency: self.concurrency,
             gzip: self.gzip,
+            compression: self.compression,
+            compression_level: self.compression_level,
             encoding: self.encoding,
             profile: self.profile.clone(),
             tls: self.tls.options(),

@@ -13,7 +13,9 @@ use crate::engine::{LoadPlan, RateProfile, SegmentPlace};
 use crate::error::UsageError;
 use crate::model::{FieldError, StreamModel};
 use crate::placement::CpuList;
-use crate::transport::{ClientTls, RetryPolicy, Target, TlsOptions, TransportOptions};
+use crate::transport::{
+    ClientTls, Codec, Compression, RetryPolicy, Target, TlsOptions, TransportOptions,
+};
 
 /// `--rate`: spans per second, or `max`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -53,8 +55,12 @@ pub struct LoadOverrides {
     pub connections: Option<u16>,
     /// `--concurrency`.
     pub concurrency: Option<u16>,
-    /// `--gzip`.
+    /// `--gzip` (the same as `--compression gzip`).
     pub gzip: bool,
+    /// `--compression`.
+    pub compression: Option<Codec>,
+    /// `--compression-level`.
+    pub compression_level: Option<i32>,
     /// `--encoding`.
     pub encoding: Option<Encoding>,
     /// `--profile`.
@@ -108,11 +114,72 @@ pub fn load_plan_with_env(args: &LoadOverrides, env: &OtlpEnv) -> Result<LoadPla
              is protobuf only",
         ));
     }
+    check_compression_flags(args, &section, &target)?;
     let mut plan = validate_load(apply_flags(section, args), source.as_ref(), target, headers)?;
     plan.transport.tls = tls;
     plan.segment = args.segment.resolve(|v| std::env::var(v).ok())?;
     plan.cpus = checked_cpus("--load-cpus", args.cpus.as_ref())?;
     Ok(plan)
+}
+
+/// Refuses a bad `--compression-level`, naming the flag (the profile's fields are checked in
+/// [`validate_load`], naming the field).
+fn check_compression_flags(
+    args: &LoadOverrides,
+    section: &LoadSection,
+    target: &Target,
+) -> Result<(), UsageError> {
+    let Some(level) = args.compression_level else {
+        return Ok(());
+    };
+    let codec = match (args.compression, args.gzip) {
+        (Some(codec), _) => codec,
+        (None, true) => Codec::Gzip,
+        (None, false) => section_codec(section).unwrap_or_default(),
+    };
+    Compression::new(codec, Some(level))
+        .map_err(|e| UsageError::new(format!("--compression-level {level}: {e}")))?;
+    if matches!(target, Target::Grpc { .. }) {
+        return Err(UsageError::new(format!(
+            "--compression-level {level}: OTLP/gRPC is compressed by tonic at its own level; \
+             drop the flag or use an OTLP/HTTP target"
+        )));
+    }
+    Ok(())
+}
+
+/// The codec a section asks for, or `Err` when `gzip = true` contradicts `compression`.
+fn section_codec(s: &LoadSection) -> Result<Codec, Codec> {
+    match (s.compression, s.gzip) {
+        (Some(codec), true) if codec != Codec::Gzip => Err(codec),
+        (Some(codec), _) => Ok(codec),
+        (None, true) => Ok(Codec::Gzip),
+        (None, false) => Ok(Codec::None),
+    }
+}
+
+/// The section's compression, validated for `target`; errors name the profile field.
+fn section_compression(
+    s: &LoadSection,
+    target: &Target,
+    field: impl Fn(&str, &str) -> UsageError,
+) -> Result<Compression, UsageError> {
+    let codec = section_codec(s).map_err(|codec| {
+        field(
+            "load.gzip",
+            &format!("contradicts load.compression = {:?}", codec.name()),
+        )
+    })?;
+    let compression = Compression::new(codec, s.compression_level)
+        .map_err(|e| field("load.compression_level", &e))?;
+    if s.compression_level.is_some() && matches!(target, Target::Grpc { .. }) {
+        return Err(field(
+            "load.compression_level",
+            "OTLP/gRPC is compressed by tonic at its own level; remove the field or use an \
+             OTLP/HTTP target",
+        ));
+    }
+    Ok(compression)
 }
 
 /// `cpus` when every one of them is a CPU this process may use; the error names `flag`.
@@ -149,6 +216,7 @@ pub fn validate_load(
     if section.streams.is_empty() {
         return Err(field("load.streams", "needs at least one stream"));
     }
+    let compression = section_compression(&section, &target, field)?;
     let mut streams = Vec::with_capacity(section.streams.len());
     for (i, spec) in section.streams.iter().enumerate() {
         HeaderValue::from_str(&spec.tenant).map_err(|_| {
@@ -172,7 +240,10 @@ pub fn validate_load(
         duration: section.duration,
         streams,
         target,
-        transport: transport_options(&section, headers)?,
+        transport: TransportOptions {
+            compression,
+            ..transport_options(&section, headers)?
+        },
         segment: SegmentPlace::WHOLE,
         seed: section.seed,
         test_digest: test_digest(&section),
@@ -181,7 +252,7 @@ pub fn validate_load(
 }
 
 /// `sha256:HEX` of the resolved `[load]` section (profile and flags applied) without what only
-/// says how one process sends (threads, connections, concurrency, gzip, timeouts) and without the
+/// says how one process sends (threads, connections, concurrency, compression, timeouts) and without the
 /// seed (reported beside it): the batch size, duration, rate profile, encoding, tenant header
 /// and streams, which decide the spans of the whole test. Segments of one test share it whatever
 /// each process's threads; `merge` refuses reports whose digests differ.
@@ -261,7 +332,17 @@ fn apply_flags(mut s: LoadSection, args: &LoadOverrides) -> LoadSection {
     if let Some(h) = &args.tenant_header {
         s.tenant_header = h.clone();
     }
-    s.gzip |= args.gzip;
+    if args.gzip {
+        s.gzip = true;
+        s.compression = Some(Codec::Gzip);
+    }
+    if let Some(codec) = args.compression {
+        s.gzip = codec == Codec::Gzip;
+        s.compression = Some(codec);
+    }
+    if let Some(level) = args.compression_level {
+        s.compression_level = Some(level);
+    }
     if let Some(encoding) = args.encoding {
         s.encoding = encoding;
     }
@@ -288,7 +369,7 @@ fn transport_options(
         headers,
         connections: s.connections,
         concurrency: s.concurrency,
-        gzip: s.gzip,
+        compression: Compression::NONE,
         encoding: s.encoding,
         timeout: s.timeout,
         retry: RetryPolicy {

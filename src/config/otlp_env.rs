@@ -106,6 +106,11 @@ impl OtlpEnv {
         }
         if let Some(gzip) = self.gzip {
             section.gzip = gzip;
+            section.compression = Some(if gzip {
+                crate::transport::Codec::Gzip
+            } else {
+                crate::transport::Codec::None
+            });
         }
         if let Some(timeout) = self.timeout {
             section.timeout = timeout;

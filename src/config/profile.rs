@@ -89,8 +89,15 @@ pub struct LoadSection {
     pub connections: usize,
     /// Requests each worker keeps in flight at most.
     pub concurrency: usize,
-    /// Compress request bodies with gzip (OTLP/HTTP and OTLP/gRPC alike).
+    /// Compress request bodies with gzip (OTLP/HTTP and OTLP/gRPC alike): the same as
+    /// `compression = "gzip"`, kept for profiles written before `compression`.
     pub gzip: bool,
+    /// How request bodies are compressed: `"gzip"`, `"zstd"` or `"none"` (OTLP/HTTP and
+    /// OTLP/gRPC alike; the discard sink compresses and drops). Unset: `gzip` decides.
+    pub compression: Option<crate::transport::Codec>,
+    /// The codec's level: gzip 1 to 9 (default 1), zstd -7 to 19 (default 1). OTLP/HTTP and the
+    /// discard sink only: tonic compresses gRPC at its own level.
+    pub compression_level: Option<i32>,
     /// Body encoding: `"protobuf"` (default) or `"json"` (OTLP JSON; OTLP/HTTP targets only).
     /// The run's sentinel uses it too.
     pub encoding: Encoding,
@@ -118,6 +125,8 @@ impl Default for LoadSection {
             connections: 2,
             concurrency: 8,
             gzip: false,
+            compression: None,
+            compression_level: None,
             encoding: Encoding::Protobuf,
             tenant_header: "x-scope-orgid".into(),
             timeout: Duration::from_secs(10),

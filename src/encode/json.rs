@@ -1,9 +1,9 @@
-//! OTLP/HTTP JSON: the slow path, built from the plain prost structs per batch.
+//! OTLP/HTTP JSON serialized from the plain prost structs: the reference that
+//! [`super::JsonTemplate`] patches a copy of, and its fallback.
 //!
 //! opentelemetry-proto's serde derive already follows the OTLP JSON rules (trace and span IDs
 //! as hex, 64-bit integers as decimal strings, lowerCamelCase keys, enums as integers), which
 //! the independent decoder test (`tests/peers.rs`) checks against the Python protobuf runtime.
-//! JSON is not template-patched: it exists for interoperability, not for peak rates.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 

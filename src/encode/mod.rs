@@ -5,11 +5,16 @@
 //! fixed-width fields by scanning the bytes, and patches them in place for every later batch —
 //! the hot path. Because every patched field has a fixed width, a patched template is
 //! byte-for-byte what `plain` would encode for the same batch; the differential tests check that.
+//! OTLP/JSON has the same two paths: `json` serializes the plain structs (the reference) and
+//! `json_template` patches a serialized batch, its fields being fixed-width too.
 
+pub mod draws;
 pub mod json;
+pub mod json_template;
 pub mod plain;
 pub mod template;
 
+pub use json_template::JsonTemplate;
 pub use template::Template;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;

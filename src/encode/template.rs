@@ -8,6 +8,7 @@
 
 use thiserror::Error;
 
+use super::draws::Draws;
 use super::{SeqRange, layout, plain};
 use crate::model::{StreamModel, ids};
 use crate::wire::{Fields, Value, WireError};
@@ -50,17 +51,6 @@ struct Slot {
     status_at: u32,
 }
 
-/// What a span's hashes decide, drawn for every span of a batch before any byte is written.
-#[derive(Debug, Clone, Copy, Default)]
-struct Draw {
-    /// The span's hash: its ID, and its children's parent ID.
-    hash: u64,
-    /// The second-level hash that picks status and attribute values.
-    choice: u64,
-    /// The span's duration.
-    duration_ns: u64,
-}
-
 /// A pre-encoded batch of `traces` traces of one stream, patched in place per send.
 #[derive(Debug, Clone)]
 pub struct Template {
@@ -68,7 +58,7 @@ pub struct Template {
     slots: Vec<Slot>,
     attr_at: Vec<u32>,
     attrs_per_span: usize,
-    draws: Vec<Draw>,
+    draws: Draws,
     trace_ids: Vec<[u8; 16]>,
     stream: u32,
 }
@@ -93,7 +83,7 @@ impl Template {
             slots: Vec::with_capacity(order.len()),
             attr_at: Vec::with_capacity(order.len() * attrs_per_span),
             attrs_per_span,
-            draws: vec![Draw::default(); traces * model.spans_per_trace()],
+            draws: Draws::new(model, traces),
             trace_ids: vec![[0; 16]; traces],
             stream: model.index,
             bytes,
@@ -216,10 +206,13 @@ impl Template {
             model.index, self.stream,
             "template patched with another stream's model"
         );
-        self.draw(model, seqs);
+        self.draws.fill(model, seqs);
+        for (id, &key) in self.trace_ids.iter_mut().zip(&self.draws.trace_keys) {
+            *id = ids::trace_id(key);
+        }
         let n_attrs = self.attrs_per_span;
         let bytes = &mut self.bytes[..];
-        let draws = &self.draws[..];
+        let draws = &self.draws.spans[..];
         for (i, slot) in self.slots.iter().enumerate() {
             let draw = draws[slot.draw as usize];
             put(
@@ -249,29 +242,6 @@ impl Template {
             }
         }
         &self.bytes
-    }
-
-    /// The first pass of `patch`: trace IDs, and every span's draws in trace order.
-    fn draw(&mut self, model: &StreamModel, seqs: SeqRange) {
-        let nodes = model.spans_per_trace();
-        for (t, (id, draws)) in self
-            .trace_ids
-            .iter_mut()
-            .zip(self.draws.chunks_exact_mut(nodes))
-            .enumerate()
-        {
-            let key = model.trace_key(seqs.nth(t));
-            *id = ids::trace_id(key);
-            for (node, draw) in draws.iter_mut().enumerate() {
-                let hash = ids::span_hash(key, node as u16);
-                let choice = StreamModel::choice_hash(hash);
-                *draw = Draw {
-                    hash,
-                    choice,
-                    duration_ns: model.duration_ns(choice),
-                };
-            }
-        }
     }
 }
 

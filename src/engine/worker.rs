@@ -15,7 +15,7 @@ use super::pacer::Pacer;
 use super::schedule::{Batch, Schedule, StreamBatch};
 use super::stats::{Interval, record_us};
 use super::{Anchor, LoadPlan, WorkerMsg};
-use crate::encode::{Encoding, SeqRange, Template, json};
+use crate::encode::{Encoding, JsonTemplate, SeqRange, Template};
 use crate::model::StreamModel;
 use crate::transport::{Delivery, Exporter};
 
@@ -33,6 +33,8 @@ const PRECISE_SLEEP: Duration = Duration::from_millis(2);
 struct Lane<'a> {
     model: &'a StreamModel,
     template: Template,
+    /// The OTLP/JSON template, made on the first batch sent as JSON.
+    json: Option<JsonTemplate>,
     tenant: HeaderValue,
 }
 
@@ -48,8 +50,6 @@ pub struct Worker<'a> {
     tx: Sender<WorkerMsg>,
     lanes: Vec<Lane<'a>>,
     interval: Interval,
-    /// The body of the last JSON batch (reused; protobuf batches live in their templates).
-    json_buf: Vec<u8>,
     /// The next boundary of the one-second grid from the anchor, at which the interval is
     /// handed over.
     next_flush: Instant,
@@ -77,6 +77,7 @@ impl<'a> Worker<'a> {
                     model,
                     template: Template::new(model, traces)
                         .expect("templates of validated streams scan"),
+                    json: None,
                     tenant: HeaderValue::from_str(&model.spec.tenant)
                         .expect("tenants are validated"),
                 }
@@ -90,7 +91,6 @@ impl<'a> Worker<'a> {
             tx,
             lanes,
             interval: Interval::new(plan.streams.len()),
-            json_buf: Vec::new(),
             next_flush: anchor.instant + FLUSH_EVERY,
             second: 1,
             unanswered: vec![0; plan.streams.len()],
@@ -281,10 +281,13 @@ impl<'a> Worker<'a> {
         let bytes: &[u8] = match exporter.encoding() {
             Encoding::Protobuf => l.template.patch(l.model, seqs, start_ns),
             Encoding::Json => {
-                // The slow path: JSON is built from the plain structs for every batch.
-                let traces = l.template.traces();
-                json::encode_request(l.model, seqs, traces, start_ns, &mut self.json_buf);
-                &self.json_buf
+                let (model, traces) = (l.model, l.template.traces());
+                l.json
+                    .get_or_insert_with(|| {
+                        JsonTemplate::new(model, traces)
+                            .expect("JSON templates of validated streams scan")
+                    })
+                    .patch(model, seqs, start_ns)
             }
         };
         let counts = &mut self.interval.streams[lane];
@@ -292,8 +295,8 @@ impl<'a> Worker<'a> {
         counts.batches += 1;
         counts.bytes += bytes.len() as u64;
         if exporter.is_discard() {
-            if exporter.discard_gzips() {
-                std::hint::black_box(crate::transport::http::gzip(bytes));
+            if let Some(compression) = exporter.discard_compression() {
+                std::hint::black_box(crate::transport::compress::compress(compression, bytes));
             }
             std::hint::black_box(bytes);
             counts.acked += spans;

@@ -4,8 +4,9 @@
 //! so the usual prost codec, which wants a message struct, does not fit: [`PreEncodedCodec`]
 //! writes the bytes as they are and decodes only the small response with prost.
 //!
-//! With `gzip` set, tonic compresses each message (`grpc-encoding: gzip`), as an OTLP/HTTP body
-//! is compressed with `Content-Encoding: gzip`.
+//! With a codec in `compression`, tonic compresses each message (`grpc-encoding: gzip` or
+//! `zstd`), as an OTLP/HTTP body is compressed with `Content-Encoding`. tonic compresses at its
+//! own default level and offers no other, so a level is refused for gRPC targets (config).
 //!
 //! One exporter holds several tonic `Channel`s, each its own HTTP/2 connection, and spreads
 //! attempts over them round-robin: one connection's flow-control window and one server-side
@@ -30,6 +31,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
+use super::compress::Codec as BodyCodec;
 use super::retry::{self, AttemptOutcome, RetryPolicy};
 use super::{Delivery, TransportOptions, rejected_spans};
 
@@ -129,11 +131,12 @@ impl GrpcExporter {
                 builder.connect().await?
             };
             let client = Grpc::new(channel);
-            // `--gzip`: each message is compressed by tonic and marked so (`grpc-encoding`).
-            clients.push(if opts.gzip {
-                client.send_compressed(CompressionEncoding::Gzip)
-            } else {
-                client
+            // `--compression`: each message is compressed by tonic and marked so
+            // (`grpc-encoding`).
+            clients.push(match opts.compression.codec() {
+                BodyCodec::Gzip => client.send_compressed(CompressionEncoding::Gzip),
+                BodyCodec::Zstd => client.send_compressed(CompressionEncoding::Zstd),
+                BodyCodec::None => client,
             });
         }
         let headers = opts.headers.iter().cloned().collect();

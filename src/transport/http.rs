@@ -1,7 +1,7 @@
 //! OTLP/HTTP export through hyper.
 //!
-//! Batches are POSTed as `application/x-protobuf` or `application/json` (`--encoding`), gzip-compressed when asked (once per batch,
-//! not per attempt). The 200 answer's body is an `ExportTraceServiceResponse` whose
+//! Batches are POSTed as `application/x-protobuf` or `application/json` (`--encoding`),
+//! compressed with gzip or zstd when asked (`--compression`; once per batch, not per attempt). The 200 answer's body is an `ExportTraceServiceResponse` whose
 //! `partial_success` may reject some spans.
 //!
 //! HTTP/1.1 carries one request per connection at a time, so an exporter lets at most
@@ -11,13 +11,10 @@
 
 use std::fmt;
 use std::future::Future;
-use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
@@ -31,6 +28,7 @@ use prost::Message;
 use rustls::pki_types::ServerName;
 use tokio::sync::Semaphore;
 
+use super::compress::{self, Compression};
 use super::retry::{self, AttemptOutcome, RetryPolicy};
 use super::{Delivery, TransportOptions, rejected_spans};
 use crate::encode::Encoding;
@@ -48,7 +46,7 @@ struct Shared {
     /// Content type, encoding and the extra headers, sent on every request.
     headers: HeaderMap,
     tenant_header: HeaderName,
-    gzip: bool,
+    compression: Compression,
     encoding: Encoding,
     /// One permit per connection: HTTP/1.1 carries one request per connection at a time.
     slots: Semaphore,
@@ -75,7 +73,7 @@ impl HttpExporter {
             url: url.clone(),
             headers: request_headers(opts),
             tenant_header: opts.tenant_header.clone(),
-            gzip: opts.gzip,
+            compression: opts.compression,
             encoding: opts.encoding,
             slots: Semaphore::new(connections),
             timeout: opts.timeout,
@@ -101,7 +99,12 @@ impl HttpExporter {
     ) -> impl Future<Output = Delivery> + Send + 'static {
         let shared = Arc::clone(&self.shared);
         async move {
-            let body = if shared.gzip { gzip(&body) } else { body };
+            let body = if shared.compression.is_on() {
+                // The worker's thread compresses: its compressor's state is reused.
+                Bytes::from(compress::compress(shared.compression, &body))
+            } else {
+                body
+            };
             retry::deliver(&shared.retry, spans, || {
                 attempt(Arc::clone(&shared), tenant.clone(), body.clone())
             })
@@ -114,7 +117,7 @@ impl fmt::Debug for HttpExporter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpExporter")
             .field("url", &self.shared.url)
-            .field("gzip", &self.shared.gzip)
+            .field("compression", &self.shared.compression)
             .finish_non_exhaustive()
     }
 }
@@ -157,19 +160,11 @@ fn request_headers(opts: &TransportOptions) -> HeaderMap {
         CONTENT_TYPE,
         HeaderValue::from_static(opts.encoding.content_type()),
     );
-    if opts.gzip {
-        headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    if opts.compression.is_on() {
+        let name = opts.compression.codec().name();
+        headers.insert(CONTENT_ENCODING, HeaderValue::from_static(name));
     }
     headers
-}
-
-/// Compresses a body with gzip at the fast level: the generator's CPU is the scarce resource.
-pub fn gzip(body: &[u8]) -> Bytes {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 4 + 64), Compression::fast());
-    encoder
-        .write_all(body)
-        .expect("writing to a Vec cannot fail");
-    Bytes::from(encoder.finish().expect("writing to a Vec cannot fail"))
 }
 
 /// One POST, once a connection slot is free, within the attempt timeout.
@@ -262,16 +257,5 @@ mod tests {
         for code in [400, 401, 403, 404, 413, 500, 501] {
             assert!(!is_retryable(StatusCode::from_u16(code).unwrap()), "{code}");
         }
-    }
-
-    #[test]
-    fn gzip_round_trips() {
-        use std::io::Read;
-        let body = b"some protobuf bytes, repeated, repeated, repeated".repeat(10);
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(&gzip(&body)[..])
-            .read_to_end(&mut out)
-            .unwrap();
-        assert_eq!(out, body);
     }
 }

@@ -9,12 +9,14 @@
 //! (429/502/503/504) are retried, honouring RetryInfo and `Retry-After`, with exponential backoff,
 //! jitter and a maximum elapsed time. `partial_success.rejected_spans` counts as rejected.
 
+pub mod compress;
 pub mod grpc;
 pub mod http;
 pub mod retry;
 pub mod target;
 pub mod tls;
 
+pub use compress::{Codec, Compression};
 pub use grpc::GrpcExporter;
 pub use http::HttpExporter;
 pub use retry::RetryPolicy;
@@ -58,9 +60,9 @@ pub struct TransportOptions {
     pub connections: usize,
     /// Requests each worker keeps in flight at most.
     pub concurrency: usize,
-    /// Compress request bodies with gzip (OTLP/HTTP `Content-Encoding`, OTLP/gRPC
-    /// `grpc-encoding`).
-    pub gzip: bool,
+    /// How request bodies are compressed (OTLP/HTTP `Content-Encoding`, OTLP/gRPC
+    /// `grpc-encoding`; the discard sink compresses and drops).
+    pub compression: Compression,
     /// How bodies are serialized; JSON only over OTLP/HTTP (validated with the target).
     pub encoding: Encoding,
     /// Timeout of one attempt.
@@ -78,7 +80,7 @@ impl Default for TransportOptions {
             headers: Vec::new(),
             connections: 2,
             concurrency: 8,
-            gzip: false,
+            compression: Compression::NONE,
             encoding: Encoding::Protobuf,
             timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
@@ -92,12 +94,12 @@ impl Default for TransportOptions {
 #[derive(Debug, Clone)]
 pub enum Exporter {
     /// Sends nothing and acknowledges every span at once; it still serializes in `encoding`
-    /// and, with `gzip`, compresses each body, so it measures what a generator pays for both.
+    /// and compresses each body in `compression`, so it measures what a generator pays for both.
     Discard {
         /// How bodies are serialized (`--encoding`).
         encoding: Encoding,
-        /// Compress each body as the OTLP/HTTP exporter would (`--gzip`).
-        gzip: bool,
+        /// How each body is compressed, as the OTLP/HTTP exporter would (`--compression`).
+        compression: Compression,
     },
     /// OTLP/gRPC.
     Grpc(GrpcExporter),
@@ -129,7 +131,7 @@ impl Exporter {
         match target {
             Target::Discard => Ok(Exporter::Discard {
                 encoding: opts.encoding,
-                gzip: opts.gzip,
+                compression: opts.compression,
             }),
             Target::Grpc { endpoint } => GrpcExporter::connect(endpoint, opts)
                 .await
@@ -156,9 +158,13 @@ impl Exporter {
         matches!(self, Exporter::Discard { .. })
     }
 
-    /// Whether the discard sink compresses what it is handed.
-    pub fn discard_gzips(&self) -> bool {
-        matches!(self, Exporter::Discard { gzip: true, .. })
+    /// How the discard sink compresses what it is handed (`None` for other targets, which
+    /// compress on their own, and for a discard sink without compression).
+    pub fn discard_compression(&self) -> Option<Compression> {
+        match self {
+            Exporter::Discard { compression, .. } if compression.is_on() => Some(*compression),
+            _ => None,
+        }
     }
 
     /// Exports one batch of `spans` spans, already encoded as an `ExportTraceServiceRequest`

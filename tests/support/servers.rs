@@ -79,6 +79,8 @@ pub struct Seen {
     pub tenants: Mutex<HashSet<String>>,
     /// Requests that arrived gzip-compressed.
     pub gzipped: AtomicU64,
+    /// Requests that arrived zstd-compressed.
+    pub zstd: AtomicU64,
     /// Requests that carried the extra header `x-extra: 1`.
     pub with_extra_header: AtomicU64,
     /// The last request decoded and encoded again with prost: prost encodes deterministically,
@@ -121,6 +123,9 @@ impl Seen {
         // gRPC marks a compressed message in `grpc-encoding` (HTTP bodies are counted on arrival).
         if headers.get("grpc-encoding").is_some_and(|v| v == "gzip") {
             self.gzipped.fetch_add(1, Ordering::SeqCst);
+        }
+        if headers.get("grpc-encoding").is_some_and(|v| v == "zstd") {
+            self.zstd.fetch_add(1, Ordering::SeqCst);
         }
         if headers.get("x-extra").is_some_and(|v| v == "1") {
             self.with_extra_header.fetch_add(1, Ordering::SeqCst);
@@ -270,7 +275,8 @@ fn grpc_with_retry_info(code: tonic::Code, delay: Duration) -> tonic::Status {
 pub fn grpc_server(script: Script) -> TestServer {
     spawn_server(move |listener, seen, stop| async move {
         let service = TraceServiceServer::new(GrpcTarget { seen, script })
-            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+            .accept_compressed(tonic::codec::CompressionEncoding::Zstd);
         let incoming = tonic::transport::server::TcpIncoming::from(listener);
         tonic::transport::Server::builder()
             .add_service(service)
@@ -314,12 +320,13 @@ async fn http_answer(
     script: &Script,
 ) -> http::Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
-    let gzipped = parts
-        .headers
-        .get("content-encoding")
-        .is_some_and(|v| v == "gzip");
+    let encoding = parts.headers.get("content-encoding");
+    let gzipped = encoding.is_some_and(|v| v == "gzip");
     let body = body.collect().await.unwrap().to_bytes();
-    let body = if gzipped {
+    let body = if encoding.is_some_and(|v| v == "zstd") {
+        seen.zstd.fetch_add(1, Ordering::SeqCst);
+        Bytes::from(zstd::decode_all(&body[..]).unwrap())
+    } else if gzipped {
         seen.gzipped.fetch_add(1, Ordering::SeqCst);
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&body[..])

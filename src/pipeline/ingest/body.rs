@@ -1,6 +1,7 @@
 //! Reading request bodies within limits: the wire size is capped while the body streams in (and
-//! up front from `Content-Length`), and gzip is inflated into a buffer that stops growing at
-//! the decompressed limit, so neither a huge body nor a gzip bomb is ever held in memory.
+//! up front from `Content-Length`), and gzip and zstd are decompressed into a buffer that stops
+//! growing at the decompressed limit, so neither a huge body nor a compression bomb is ever held
+//! in memory.
 
 use std::io::Read;
 
@@ -51,17 +52,45 @@ pub fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, IngestError> {
     if declared.is_some_and(|n| n > limit) {
         return Err(IngestError::TooLarge { limit });
     }
+    let decoder = flate2::read::GzDecoder::new(compressed);
+    read_bounded(decoder, declared, compressed.len(), limit, "gzip")
+}
+
+/// Decompresses a zstd frame into at most `limit` bytes, as [`gunzip`] inflates gzip: a frame
+/// that declares a larger content size is refused before anything is decompressed, and one
+/// that lies is cut off as soon as it passes `limit`.
+pub fn unzstd(compressed: &[u8], limit: usize) -> Result<Bytes, IngestError> {
+    let declared = zstd::zstd_safe::get_frame_content_size(compressed)
+        .ok()
+        .flatten()
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+    if declared.is_some_and(|n| n > limit) {
+        return Err(IngestError::TooLarge { limit });
+    }
+    let decoder = zstd::stream::read::Decoder::with_buffer(compressed)
+        .map_err(|err| IngestError::Malformed(format!("invalid zstd body: {err}")))?;
+    read_bounded(decoder, declared, compressed.len(), limit, "zstd")
+}
+
+/// Reads `decoder` to its end into a buffer whose capacity starts at the declared size (or 4
+/// times the compressed one), grows by at most doubling and never past `limit + 1` bytes.
+fn read_bounded(
+    mut decoder: impl Read,
+    declared: Option<usize>,
+    compressed_len: usize,
+    limit: usize,
+    codec: &str,
+) -> Result<Bytes, IngestError> {
     let cap = limit.saturating_add(1);
     let first = declared
-        .unwrap_or(compressed.len().saturating_mul(4))
+        .unwrap_or(compressed_len.saturating_mul(4))
         .min(cap);
     let mut out = Vec::with_capacity(first);
-    let mut decoder = flate2::read::GzDecoder::new(compressed);
     let mut chunk = [0u8; 16 << 10];
     loop {
         let n = decoder
             .read(&mut chunk)
-            .map_err(|err| IngestError::Malformed(format!("invalid gzip body: {err}")))?;
+            .map_err(|err| IngestError::Malformed(format!("invalid {codec} body: {err}")))?;
         if n == 0 {
             return Ok(out.into());
         }
@@ -89,6 +118,33 @@ fn declared_size(compressed: &[u8]) -> Option<usize> {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn zstd_round_trips_and_a_zstd_bomb_stops_at_the_limit() {
+        let data: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 97).to_le_bytes())
+            .collect();
+        let frame = zstd::encode_all(&data[..], 3).unwrap();
+        assert_eq!(&unzstd(&frame, 1 << 20).unwrap()[..], &data[..]);
+        assert!(matches!(
+            unzstd(&frame, 1000),
+            Err(IngestError::TooLarge { limit: 1000 })
+        ));
+        // A streamed frame declares no size: it is cut off while decompressing.
+        let mut streamed = Vec::new();
+        let mut encoder = zstd::stream::write::Encoder::new(&mut streamed, 3).unwrap();
+        encoder.write_all(&vec![0u8; 8 << 20]).unwrap();
+        encoder.finish().unwrap();
+        assert!(streamed.len() < 4096, "{} bytes", streamed.len());
+        assert!(matches!(
+            unzstd(&streamed, 1 << 20),
+            Err(IngestError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            unzstd(b"not zstd", 1 << 20),
+            Err(IngestError::Malformed(_))
+        ));
+    }
 
     #[test]
     fn gzip_bomb_stops_at_the_limit() {

@@ -17,7 +17,7 @@ use prost::Message;
 use tonic::Code;
 use tonic_types::{ErrorDetails, StatusExt};
 
-use super::body::{gunzip, read_limited};
+use super::body::{gunzip, read_limited, unzstd};
 use super::{Accepted, IngestError, admit, count_refusal, precheck};
 use crate::pipeline::response::{ResponseBody, plain};
 use crate::pipeline::state::Shared;
@@ -72,8 +72,11 @@ fn success(accepted: &Accepted) -> Response<ResponseBody> {
     response
 }
 
+/// Decompresses a message within a limit (`gunzip`, `unzstd`).
+type Decompress = fn(&[u8], usize) -> Result<Bytes, IngestError>;
+
 /// The one message of a unary gRPC request body, inflated when its frame is compressed.
-fn unframe(body: &Bytes, gzip_allowed: bool, limit: usize) -> Result<Bytes, IngestError> {
+fn unframe(body: &Bytes, codec: Option<Decompress>, limit: usize) -> Result<Bytes, IngestError> {
     if body.len() < 5 {
         return Err(IngestError::Malformed(
             "gRPC body shorter than its 5-byte frame header".into(),
@@ -88,7 +91,7 @@ fn unframe(body: &Bytes, gzip_allowed: bool, limit: usize) -> Result<Bytes, Inge
     let message = body.slice(5..);
     match body[0] {
         0 => Ok(message),
-        1 if gzip_allowed => gunzip(&message, limit),
+        1 if codec.is_some() => codec.expect("checked")(&message, limit),
         _ => Err(IngestError::Malformed(
             "compressed frame without a supported grpc-encoding".into(),
         )),
@@ -119,12 +122,13 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
         );
     }
     let encoding = parts.headers.get("grpc-encoding").map(|v| v.as_bytes());
-    let gzip = match encoding {
-        None | Some(b"identity") => false,
-        Some(b"gzip") => true,
+    let codec: Option<Decompress> = match encoding {
+        None | Some(b"identity") => None,
+        Some(b"gzip") => Some(gunzip),
+        Some(b"zstd") => Some(unzstd),
         Some(_) => {
             return status_response(tonic::Status::unimplemented(
-                "grpc-encoding must be identity or gzip",
+                "grpc-encoding must be identity, gzip or zstd",
             ));
         }
     };
@@ -135,7 +139,7 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
         // Never closed, so acquiring cannot fail; the permit bounds memory in flight.
         let _permit = shared.inflight.acquire().await.ok();
         let raw = read_limited(&parts, body, config.max_body_bytes + 5).await?;
-        let message = unframe(&raw, gzip, config.max_message_bytes)?;
+        let message = unframe(&raw, codec, config.max_message_bytes)?;
         admit(&shared, tenant, message)
     }
     .await;

@@ -1,6 +1,6 @@
 //! OTLP/HTTP `POST /v1/traces`: protobuf (`application/x-protobuf`) or JSON
 //! (`application/json`, converted once to protobuf so both share the scanner), optionally gzip
-//! (`Content-Encoding: gzip`). Refusals follow the OTLP/HTTP specification: 400 for bad input,
+//! or zstd (`Content-Encoding`). Refusals follow the OTLP/HTTP specification: 400 for bad input,
 //! 413 for too large, 415 for an unsupported media type or encoding, 429 + `Retry-After` when
 //! the queue or quota is full, 503 while shutting down.
 
@@ -15,7 +15,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 
-use super::body::{gunzip, read_limited};
+use super::body::{gunzip, read_limited, unzstd};
 use super::{Accepted, IngestError, admit, count_refusal, precheck};
 use crate::pipeline::response::{ResponseBody, plain};
 use crate::pipeline::state::Shared;
@@ -89,13 +89,14 @@ async fn read(
     format: Format,
 ) -> Result<Bytes, IngestError> {
     let config = &shared.config;
-    let gzip = match parts
+    let encoding = parts
         .headers
         .get(http::header::CONTENT_ENCODING)
-        .map(|v| v.as_bytes())
-    {
-        None | Some(b"identity") => false,
-        Some(b"gzip") => true,
+        .map(|v| v.as_bytes());
+    let decompress = match encoding {
+        None | Some(b"identity") => None,
+        Some(b"gzip") => Some(gunzip as fn(&[u8], usize) -> Result<Bytes, IngestError>),
+        Some(b"zstd") => Some(unzstd as fn(&[u8], usize) -> Result<Bytes, IngestError>),
         Some(_) => {
             return Err(IngestError::Malformed(
                 "unsupported content-encoding".into(),
@@ -103,10 +104,9 @@ async fn read(
         }
     };
     let raw = read_limited(parts, body, config.max_body_bytes).await?;
-    let raw = if gzip {
-        gunzip(&raw, config.max_message_bytes)?
-    } else {
-        raw
+    let raw = match decompress {
+        Some(decompress) => decompress(&raw, config.max_message_bytes)?,
+        None => raw,
     };
     if raw.len() > config.max_message_bytes {
         return Err(IngestError::TooLarge {
@@ -142,7 +142,7 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
             .headers
             .get(http::header::CONTENT_ENCODING)
             .map(|v| v.as_bytes()),
-        None | Some(b"identity" | b"gzip")
+        None | Some(b"identity" | b"gzip" | b"zstd")
     );
     let Some(format) = format_of(&parts).filter(|_| encoding_ok) else {
         shared
@@ -151,7 +151,7 @@ pub async fn handle(shared: Arc<Shared>, req: http::Request<Incoming>) -> Respon
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return plain(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "content-type must be application/x-protobuf or application/json, content-encoding gzip or none",
+            "content-type must be application/x-protobuf or application/json, content-encoding gzip, zstd or none",
         );
     };
     let outcome = async {
