@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's schemes table: starts Debian's prometheus on loopback (127.0.0.1:19090, scraping
+# The schemes table of docs/gates.md: starts Debian's prometheus on loopback (127.0.0.1:19090, scraping
 # the embedded pipeline's /metrics on 127.0.0.1:14318 every second), runs
 #   span-sentinel fidelity profiles/fidelity-schemes.toml --max-rel-error 0.01 [ARGS...]
 # and stops Prometheus. Exit code: fidelity's.

@@ -6,7 +6,7 @@
 # the watch's false failures (missing, incorrect, unexpected traces, spurious alerts, missed
 # bursts) over all legs. The last line on stdout is the summary as JSON.
 #
-#   bash scripts/soak.sh 30m            # the README's figure
+#   bash scripts/soak.sh 30m            # the figure in docs/reliability.md
 #   bash scripts/soak.sh 2m             # what tests/soak.rs runs
 #
 # Environment: SPAN_SENTINEL_BIN (default target/release/span-sentinel, built if missing),

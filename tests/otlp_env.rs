@@ -1,4 +1,4 @@
-//! The README's table of `OTEL_EXPORTER_OTLP_*` variables, one test per row: for each setting,
+//! The table of `OTEL_EXPORTER_OTLP_*` variables in docs/targets.md, one test per row: for each setting,
 //! a flag beats the traces-specific variable, which beats the generic one, which beats the
 //! default.
 

@@ -1,6 +1,6 @@
 //! The soak, short: `scripts/soak.sh 2m` runs `serve`, an unruly `load` and a `watch` restarted
 //! twice, sampling each process's RSS. Memory must be flat once the stores are full and the
-//! watch must report no false failures. The README's 30-minute figure comes from the same
+//! watch must report no false failures. The 30-minute figure in docs/reliability.md comes from the same
 //! script (`bash scripts/soak.sh 30m`).
 
 use std::process::Command;
@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 /// Slope bounds of the long-lived processes' RSS after warm-up (the first 30 s), MiB per
-/// minute. Two minutes is too short to see a slow leak (the 30-minute run in the README measured
+/// minute. Two minutes is too short to see a slow leak (the 30-minute run in docs/reliability.md measured
 /// -0.03 for serve, -0.09 for load); this catches a gross one: a serve that kept every span of
 /// the 20,000 spans/s load would grow by about 100 MiB/min, one that kept a seventh of them by
 /// more than 16. 2-minute runs on a busy 2-core machine measured 3.4 and 7.9 for serve (an

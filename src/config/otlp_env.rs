@@ -5,7 +5,7 @@
 //! Precedence, per setting: a flag, then the traces-specific variable
 //! (`OTEL_EXPORTER_OTLP_TRACES_*`), then the generic one (`OTEL_EXPORTER_OTLP_*`), then the
 //! profile or the default. The generic endpoint is a base URL: OTLP/HTTP appends `/v1/traces`;
-//! the traces-specific endpoint is used as it is. The README's table lists every variable.
+//! the traces-specific endpoint is used as it is. The table in docs/targets.md lists every variable.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! The `[peer]` section: a collector `run` starts between the generator and the embedded
-//! pipeline (started and stopped by `run::peer`).
+//! pipeline (started and stopped by `harness::peer`).
 
 use std::time::Duration;
 

@@ -33,7 +33,7 @@ pub struct Profile {
     pub checks: CheckTolerances,
     /// The embedded reference pipeline (ignored with `--target`).
     pub pipeline: EmbeddedSection,
-    /// A collector placed between the generator and the embedded pipeline (see README, "Real
+    /// A collector placed between the generator and the embedded pipeline (see docs/targets.md, "Real
     /// peers"); none by default.
     pub peer: Option<PeerSection>,
     /// The capacity search of `span-sentinel capacity`.

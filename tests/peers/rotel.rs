@@ -162,7 +162,7 @@ fn a_capacity_search_through_rotel_finds_where_it_gives_way() {
     }
 }
 
-/// Says what really happens behind rotel 0.0.1a15 (README, "What the sentinel caught"): at 50k
+/// Says what really happens behind rotel 0.0.1a15 (docs/targets.md, "What the sentinel caught"): at 50k
 /// spans/s, more than its 8,192-span batches hold, it delivers every span it acknowledged; the
 /// spans the tenant does not count are those the pipeline refused for want of a tenant, and
 /// nothing is refused for another reason. `scripts/rotel-refusals.sh` measures the same for 10 s.
