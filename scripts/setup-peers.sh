@@ -24,6 +24,8 @@
 #     otelcol 772 s, jaeger 1863 s (its module downloads included), 44 min wall in all, with
 #     11.6 CPU-minutes (user + sys); telemetrygen alone 234 s wall, 34 CPU-seconds. On a quiet
 #     2-core machine expect roughly the CPU time halved, plus downloads: about 10 minutes.
+#   - empty module and build caches (GOMODCACHE and GOCACHE fresh temp dirs), at nice 10:
+#     otelcol 783 s, downloads included; jaeger did not finish before the session ended.
 #   - warm (binaries and stamps in place): 0.35 s; a rebuild with warm caches: 7 s (telemetrygen).
 # Prints the environment the tests read, as `export` lines: eval "$(scripts/setup-peers.sh)".
 set -euo pipefail
