@@ -136,7 +136,7 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     let outcome = outcome?;
     let mut report = CapacityReport::new(&cx, &search, true);
     report.target = outcome.target;
-    report.warnings = outcome.warnings;
+    report.keep_warnings(outcome.warnings);
     with_start(&mut report, outcome.start.as_ref());
     write_outputs(&outs, &report)?;
     print!("{}", report.summary());
@@ -198,7 +198,7 @@ fn load_only(
     report.steps = load_only_steps(&settings, &outcome);
     report.result = crate::capacity::staircase::conclude(&report.steps, Some(End::TimeLimit));
     report.target = outcome.target.clone();
-    report.warnings = outcome.warnings.clone();
+    report.keep_warnings(outcome.warnings.clone());
     with_start(&mut report, outcome.start.as_ref());
     if let Some(json) = outputs.json {
         json.write(&report)?;

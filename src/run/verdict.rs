@@ -79,30 +79,74 @@ pub fn add_notification_checks(
     }
 }
 
-/// Everything the run knows beyond the evidence, applied to one check.
-fn sharpen(
+/// Judges phases by their evidence alone, with every rule that needs no more than the
+/// evidence: the one path `run` and `capacity` share, so a rule added here holds in both.
+/// The phase of kind `Baseline`, if any, is what the others are compared with.
+pub fn judge_evidence(
+    phases: &[(String, PhaseKind, &PhaseEvidence)],
+    tol: &CheckTolerances,
+) -> Vec<Check> {
+    let judged: Vec<_> = phases
+        .iter()
+        .map(|(name, kind, ev)| (name.clone(), *kind, ev.evidence.clone()))
+        .collect();
+    let baseline = phases
+        .iter()
+        .find(|(_, kind, _)| *kind == PhaseKind::Baseline)
+        .map(|(_, _, ev)| *ev);
+    checks::judge(&judged, tol)
+        .into_iter()
+        .map(|c| {
+            let (_, kind, ev) = phases
+                .iter()
+                .find(|(name, ..)| *name == c.phase)
+                .expect("checks are judged per phase given");
+            hold_to_evidence(c, *kind, ev, baseline, tol)
+        })
+        .collect()
+}
+
+/// The rules that need only the evidence: an unanswered query fails its check, missing traces
+/// never looked up fail, a comparison too small to see the drop is inconclusive, and a check
+/// that gave way says what else the evidence shows.
+fn hold_to_evidence(
     mut c: Check,
-    phase: &Phase,
-    o: &PhaseOutcome,
+    kind: PhaseKind,
+    ev: &PhaseEvidence,
     baseline: Option<&PhaseEvidence>,
     tol: &CheckTolerances,
 ) -> Check {
-    let ev = &o.sentinel;
     if let Some(why) = ev.unanswered.get(c.name.as_ref()) {
         c.status = Status::Fail;
         c.evidence = format!("the target did not answer a query this check needs: {why}");
         return c;
     }
     match c.name.as_ref() {
-        "trace_completeness" => completeness(&mut c, phase.kind, ev, baseline, tol),
+        "trace_completeness" => completeness(&mut c, kind, ev, baseline, tol),
         "alert_detection" => error_stream(&mut c, ev),
         "freshness_p99_ms" | "alert_detect_delay" | "alert_clear_delay" | "alert_notify_delay" => {
             ratio_to_baseline(&mut c)
         }
         _ => {}
     }
-    if c.status >= Status::Degraded && phase.kind != PhaseKind::Baseline {
+    if c.status >= Status::Degraded && kind != PhaseKind::Baseline {
         queue_wait(&mut c, ev, baseline);
+    }
+    c
+}
+
+/// Everything the run knows beyond the evidence, applied to one check.
+fn sharpen(
+    c: Check,
+    phase: &Phase,
+    o: &PhaseOutcome,
+    baseline: Option<&PhaseEvidence>,
+    tol: &CheckTolerances,
+) -> Check {
+    let unanswered = o.sentinel.unanswered.contains_key(c.name.as_ref());
+    let mut c = hold_to_evidence(c, phase.kind, &o.sentinel, baseline, tol);
+    if unanswered {
+        return c;
     }
     if let Some(why) = unsound(phase, o, tol.generator_limit) {
         // A phase cut short leaves its last traces unlooked-for and its last burst unfinished:
