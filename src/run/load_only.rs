@@ -83,6 +83,29 @@ fn outcome(
     }
 }
 
+/// The outcome a segment of a split test reports before it starts: no phase finished, no
+/// check judged. A segment writes it first, so that one killed before its end (SIGKILL leaves no
+/// chance to write) leaves a report `merge` reads as unfinished, naming it, not a missing file.
+pub fn unfinished(plan: &RunPlan) -> RunOutcome {
+    let phases = plan.phases.iter().map(|_| not_run()).collect();
+    RunOutcome {
+        plan: Arc::new(plan.clone()),
+        target: match &plan.target {
+            TargetPlan::External { target, .. } => target.to_string(),
+            TargetPlan::Embedded(_) => "embedded".into(),
+        },
+        phases,
+        checks: Vec::new(),
+        timeline: Timeline::default(),
+        verdict: Status::Inconclusive,
+        warnings: vec![format!(
+            "segment {} of {} did not finish: this is the report it wrote when it started",
+            plan.load.segment.index, plan.load.segment.count
+        )],
+        start: None,
+    }
+}
+
 /// Sleeps until `until` in steps of at most 100 ms; `false` when stopped first.
 fn sleep_until(until: Instant, stop: &AtomicBool) -> bool {
     loop {

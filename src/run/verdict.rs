@@ -132,7 +132,33 @@ fn hold_to_evidence(
     if c.status >= Status::Degraded && kind != PhaseKind::Baseline {
         queue_wait(&mut c, ev, baseline);
     }
+    alert_polls(&mut c, ev);
     c
+}
+
+/// The checks that read the alert history the sentinel polls.
+const ALERT_CHECKS: [&str; 4] = [
+    "alert_detection",
+    "alert_detect_delay",
+    "alert_clear_delay",
+    "spurious_alerts",
+];
+
+/// An alert check of a phase in which polls of the alert history failed cannot pass: a
+/// transition may have gone unseen, or been seen late.
+fn alert_polls(c: &mut Check, ev: &PhaseEvidence) {
+    if ev.alert_polls_failed == 0 || c.status != Status::Pass {
+        return;
+    }
+    if !ALERT_CHECKS.contains(&c.name.as_ref()) {
+        return;
+    }
+    c.status = Status::Inconclusive;
+    c.evidence = format!(
+        "{} polls of the alert history failed in this phase: a transition may have gone \
+         unseen; {}",
+        ev.alert_polls_failed, c.evidence
+    );
 }
 
 /// Everything the run knows beyond the evidence, applied to one check.
@@ -473,6 +499,48 @@ mod tests {
             "{}",
             refused.evidence
         );
+    }
+
+    // Regression (issue 28, point 10): failed alert polls were counted and never read, so a
+    // phase whose polls failed passed its alert checks on transitions no poll could see.
+    #[test]
+    fn alert_checks_of_a_phase_with_failed_polls_cannot_pass() {
+        let (mut base, mut load) = (phase(100, 100), phase(100, 100));
+        base.evidence.detected = 1;
+        base.evidence.cleared = 1;
+        load.evidence.detected = 1;
+        load.evidence.cleared = 1;
+        load.alert_polls_failed = 3;
+        let phases = [
+            ("baseline".to_string(), PhaseKind::Baseline, &base),
+            ("load".to_string(), PhaseKind::Load, &load),
+        ];
+        let checks = judge_evidence(&phases, &CheckTolerances::default());
+        for name in ["alert_detection", "spurious_alerts"] {
+            let of = |phase: &str| {
+                checks
+                    .iter()
+                    .find(|c| c.name == name && c.phase == phase)
+                    .unwrap()
+            };
+            assert_eq!(
+                of("baseline").status,
+                Status::Pass,
+                "{}",
+                of("baseline").evidence
+            );
+            assert_eq!(
+                of("load").status,
+                Status::Inconclusive,
+                "{}",
+                of("load").evidence
+            );
+            assert!(
+                of("load")
+                    .evidence
+                    .contains("3 polls of the alert history failed")
+            );
+        }
     }
 
     #[test]

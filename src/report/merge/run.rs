@@ -6,7 +6,7 @@
 
 use crate::error::UsageError;
 use crate::report::human_rate;
-use crate::report::run::{LoadSummary, RunReport};
+use crate::report::run::{LoadSummary, PhaseReport, RunReport};
 use crate::verify::checks;
 use crate::verify::status::Status;
 
@@ -75,24 +75,63 @@ fn add(m: &mut RunReport, other: &Input) -> Result<(), UsageError> {
     Ok(())
 }
 
-/// Passing checks of a load phase whose whole load fell short of its offered rate become
-/// inconclusive: the target was not under the load the phase claims.
-fn judge_again(m: &mut RunReport) {
+/// `segment I (FILE)`, as merged reports name a segment.
+fn segment_name(input: &Input) -> String {
+    let index = input.report.segment.as_ref().map_or(0, |s| s.index);
+    format!("segment {index} ({})", input.path.display())
+}
+
+/// Why a segment's share of load phase `i` is not there: the phase did not finish in it (the
+/// segment was stopped or killed before its end), or its load could not run.
+fn segment_gap(input: &Input, i: usize) -> Option<String> {
+    let phase = input.report.phases.get(i)?;
+    if !phase.completed {
+        return Some(format!(
+            "{}: the phase did not finish (the segment was stopped or killed)",
+            segment_name(input)
+        ));
+    }
+    let e = phase.load.load_error.as_ref()?;
+    Some(format!(
+        "{}: the load could not run: {e}",
+        segment_name(input)
+    ))
+}
+
+/// Why load phase `p`'s whole load falls short of what the segments were asked to offer: the
+/// spans the target acknowledged, summed, below `limit` of the summed offered rate.
+fn shortfall(p: &PhaseReport, limit: f64) -> Option<String> {
+    let l = &p.load;
+    let offered = l.offered_spans_per_sec? * p.duration_s;
+    let acked = l.acked_spans as f64;
+    (acked < limit * offered).then(|| {
+        format!(
+            "the target acknowledged {} of the {} spans/s all segments were asked to offer \
+             (below {limit} of it, checks.generator_limit)",
+            human_rate(acked / p.duration_s.max(1e-9)),
+            human_rate(offered / p.duration_s.max(1e-9)),
+        )
+    })
+}
+
+/// Checks of a load phase that a segment did not finish, whose load could not run, or whose
+/// whole acknowledged load fell short of what was asked, cannot pass: the target was not under
+/// the load the phase claims. A merged report with such a segment is at least `inconclusive`
+/// and names it.
+fn judge_again(m: &mut RunReport, inputs: &[Input]) {
     let limit = m.generator_limit;
-    for p in m.phases.iter().filter(|p| p.kind == "load" && p.completed) {
-        let l = &p.load;
-        let sent = (l.acked_spans + l.rejected_spans + l.failed_spans) as f64;
-        let Some(offered) = l.offered_spans_per_sec.map(|r| r * p.duration_s) else {
-            continue;
-        };
-        if sent >= limit * offered {
+    let mut gaps = Vec::new();
+    for (i, p) in m.phases.iter().enumerate() {
+        if p.kind != "load" {
             continue;
         }
-        let why = format!(
-            "the load of all segments reached {} of the {} spans/s offered (below {limit} of it, checks.generator_limit)",
-            human_rate(sent / p.duration_s.max(1e-9)),
-            human_rate(offered / p.duration_s.max(1e-9)),
-        );
+        let mut why: Vec<String> = inputs.iter().filter_map(|x| segment_gap(x, i)).collect();
+        gaps.extend(why.iter().map(|w| format!("{}: {w}", p.name)));
+        why.extend(shortfall(p, limit).filter(|_| p.completed));
+        if why.is_empty() {
+            continue;
+        }
+        let why = why.join("; ");
         for c in m.checks.iter_mut().filter(|c| c.phase == p.name) {
             if c.status == Status::Pass {
                 c.status = Status::Inconclusive;
@@ -101,6 +140,10 @@ fn judge_again(m: &mut RunReport) {
         }
     }
     m.verdict = checks::verdict(&m.checks);
+    if !gaps.is_empty() {
+        m.verdict = m.verdict.max(Status::Inconclusive);
+        m.warnings.extend(gaps);
+    }
 }
 
 /// The merged report of `inputs` (already checked to be one run's segments).
@@ -114,7 +157,7 @@ pub fn merge(inputs: &[Input]) -> Result<RunReport, UsageError> {
         m.warnings
             .extend(super::segment_warnings(&other.path, &other.report.warnings));
     }
-    judge_again(&mut m);
+    judge_again(&mut m, inputs);
     m.warnings.push(format!(
         "merged {} segments: the sentinel's checks (segment {}) judged beside the load of every segment",
         inputs.len(),
@@ -130,4 +173,69 @@ pub fn merge(inputs: &[Input]) -> Result<RunReport, UsageError> {
         .map(|i| i.path.display().to_string())
         .collect();
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::split::SegmentReport;
+
+    fn segment(index: usize) -> Input {
+        let text = include_str!("../../../tests/fixtures/run.json");
+        let mut report: RunReport = serde_json::from_str(text).unwrap();
+        let (start, end) = [("0", "1/2"), ("1/2", "1")][index];
+        report.segment = Some(SegmentReport {
+            start: start.into(),
+            end: end.into(),
+            index,
+            count: 2,
+        });
+        report.sentinel_segment = Some(0);
+        for p in &mut report.phases {
+            p.load.offered_spans_per_sec = p.load.offered_spans_per_sec.map(|r| r / 2.0);
+            p.load.acked_spans /= 2;
+        }
+        Input {
+            path: format!("run-{index}.json").into(),
+            report,
+        }
+    }
+
+    // Regression (issue 28, point 1): a load-only segment whose load never ran reported
+    // `offered: 0` and no error, so the summed load showed no shortfall and the merge passed.
+    #[test]
+    fn a_segment_whose_load_never_ran_makes_the_merge_inconclusive_naming_it() {
+        let sentinel = segment(0);
+        let whole = merge(&[sentinel.clone(), segment(1)]).unwrap();
+        assert_eq!(whole.verdict, Status::Pass, "{:?}", whole.warnings);
+        let mut broken = segment(1);
+        broken.report.checks.clear();
+        for p in broken.report.phases.iter_mut().filter(|p| p.kind == "load") {
+            p.load.acked_spans = 0;
+            p.load.achieved_spans_per_sec = 0.0;
+            p.load.load_error = Some("connection refused".into());
+        }
+        let m = merge(&[sentinel.clone(), broken]).unwrap();
+        assert!(m.verdict >= Status::Inconclusive, "{:?}", m.verdict);
+        let load = m.checks.iter().find(|c| c.phase == "load").unwrap();
+        assert!(
+            load.evidence
+                .contains("segment 1 (run-1.json): the load could not run"),
+            "{}",
+            load.evidence
+        );
+        let mut killed = segment(1);
+        killed.report.checks.clear();
+        for p in &mut killed.report.phases {
+            p.completed = false;
+            p.load.acked_spans = 0;
+        }
+        let m = merge(&[sentinel, killed]).unwrap();
+        assert!(m.verdict >= Status::Inconclusive, "{:?}", m.verdict);
+        let named = m
+            .warnings
+            .iter()
+            .any(|w| w.contains("segment 1 (run-1.json)"));
+        assert!(named, "{:?}", m.warnings);
+    }
 }
