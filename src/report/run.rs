@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::human_rate;
+use super::mergeable::Histograms;
 use super::split::{SegmentReport, StartReport};
 use crate::placement::Placement;
 use crate::run::evidence::TraceCounts;
@@ -35,6 +36,10 @@ pub struct LoadSummary {
     /// Why the load of the phase could not run, if it could not (absent when it ran).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_error: Option<String>,
+    /// The load's HDR histograms, lossless as in `load` reports, so that `merge` gives the
+    /// whole load's percentiles (absent when the load did not run, and in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<Histograms>,
 }
 
 /// p50 and max of a delay, ms.
@@ -204,6 +209,7 @@ fn load_summary(p: &PhaseOutcome, offered: Option<f64>) -> LoadSummary {
                 rejected_spans: t.rejected,
                 failed_spans: t.failed,
                 load_error,
+                histograms: Some(Histograms::of(&l.total.lag_us, &l.total.latency_us)),
             }
         }
         None => LoadSummary {
@@ -213,6 +219,7 @@ fn load_summary(p: &PhaseOutcome, offered: Option<f64>) -> LoadSummary {
             rejected_spans: 0,
             failed_spans: 0,
             load_error,
+            histograms: None,
         },
     }
 }

@@ -37,6 +37,9 @@ pub struct PhaseEvidence {
     pub error_spans: u64,
     /// Of those, the spans the target did not accept (refused, or no answer).
     pub error_spans_lost: u64,
+    /// What the target says it refused, by reason (`5,059 spans refused by the target: no
+    /// tenant attribute`), when it refused any: the cause a check that saw a loss names.
+    pub refused: Option<String>,
     /// Polls of the target's alert history that failed in the phase: a transition may have
     /// gone unseen, so the alert checks cannot pass.
     pub alert_polls_failed: u64,
@@ -145,6 +148,7 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
             None => p,
         });
         p.quantiles = c.rows;
+        p.refused = why;
     }
     alert_cycles(ctx, view, &mut out);
     let ledger = ctx.ledger();

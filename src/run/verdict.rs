@@ -133,7 +133,30 @@ fn hold_to_evidence(
         queue_wait(&mut c, ev, baseline);
     }
     alert_polls(&mut c, ev);
+    refusals(&mut c, ev);
     c
+}
+
+/// The checks whose evidence is a loss: traces, spans or error spans that did not arrive.
+const LOSS_CHECKS: [&str; 4] = [
+    "trace_completeness",
+    "trace_content",
+    "histogram_error",
+    "alert_detection",
+];
+
+/// A loss is shown beside its cause: a check that saw one names what the target refused, by
+/// reason, when it refused anything (once: `histogram_error` may name it already).
+fn refusals(c: &mut Check, ev: &PhaseEvidence) {
+    let Some(refused) = &ev.refused else {
+        return;
+    };
+    if c.status == Status::Pass || !LOSS_CHECKS.contains(&c.name.as_ref()) {
+        return;
+    }
+    if !c.evidence.contains(refused.as_str()) {
+        c.evidence = format!("{}; {refused}", c.evidence);
+    }
 }
 
 /// The checks that read the alert history the sentinel polls.
@@ -541,6 +564,43 @@ mod tests {
                     .contains("3 polls of the alert history failed")
             );
         }
+    }
+
+    // Regression (issue 28, point 12b): `histogram_error` named the target's refusals, but
+    // `trace_content` said only "100 spans instead of 101".
+    #[test]
+    fn a_check_that_saw_a_loss_names_the_targets_refusals() {
+        let base = phase(100, 100);
+        let mut load = phase(100, 90);
+        load.evidence.incorrect = 10;
+        load.evidence.missing = 0;
+        load.refused = Some("5,059 spans refused by the target: no tenant attribute".into());
+        let phases = [
+            ("baseline".to_string(), PhaseKind::Baseline, &base),
+            ("load".to_string(), PhaseKind::Load, &load),
+        ];
+        let checks = judge_evidence(&phases, &CheckTolerances::default());
+        let content = checks
+            .iter()
+            .find(|c| c.name == "trace_content" && c.phase == "load")
+            .unwrap();
+        assert_ne!(content.status, Status::Pass, "{}", content.evidence);
+        assert!(
+            content
+                .evidence
+                .contains("5,059 spans refused by the target: no tenant attribute"),
+            "{}",
+            content.evidence
+        );
+        let base_content = checks
+            .iter()
+            .find(|c| c.name == "trace_content" && c.phase == "baseline")
+            .unwrap();
+        assert!(
+            !base_content.evidence.contains("refused"),
+            "{}",
+            base_content.evidence
+        );
     }
 
     #[test]

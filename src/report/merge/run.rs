@@ -6,6 +6,7 @@
 
 use crate::error::UsageError;
 use crate::report::human_rate;
+use crate::report::mergeable::{self, Histograms};
 use crate::report::run::{LoadSummary, PhaseReport, RunReport};
 use crate::verify::checks;
 use crate::verify::status::Status;
@@ -37,6 +38,36 @@ fn sentinel(inputs: &[Input]) -> Result<&Input, UsageError> {
     }
 }
 
+/// Adds `theirs`' HDR histograms into `mine`'s, losslessly; errors name the file and field.
+fn add_histograms(
+    mine: &mut LoadSummary,
+    theirs: &LoadSummary,
+    path: &std::path::Path,
+) -> Result<(), UsageError> {
+    let Some(t) = &theirs.histograms else {
+        return Ok(());
+    };
+    let Some(m) = &mine.histograms else {
+        mine.histograms = Some(t.clone());
+        return Ok(());
+    };
+    let decode = |field: &str, text: &str| {
+        mergeable::decode(text).map_err(|e| {
+            UsageError::new(format!(
+                "{}: field `load.histograms.{field}`: {e}",
+                path.display()
+            ))
+        })
+    };
+    let mut lag = decode("schedule_lag_us", &m.schedule_lag_us)?;
+    let mut latency = decode("export_latency_us", &m.export_latency_us)?;
+    // Same significant digits everywhere, auto-resizing: adding cannot fail.
+    let _ = lag.add(decode("schedule_lag_us", &t.schedule_lag_us)?);
+    let _ = latency.add(decode("export_latency_us", &t.export_latency_us)?);
+    mine.histograms = Some(Histograms::of(&lag, &latency));
+    Ok(())
+}
+
 fn add_load(mine: &mut LoadSummary, theirs: &LoadSummary) {
     mine.offered_spans_per_sec = mine
         .offered_spans_per_sec
@@ -61,6 +92,7 @@ fn add(m: &mut RunReport, other: &Input) -> Result<(), UsageError> {
     }
     for (mine, theirs) in m.phases.iter_mut().zip(&other.report.phases) {
         add_load(&mut mine.load, &theirs.load);
+        add_histograms(&mut mine.load, &theirs.load, &other.path)?;
     }
     let samples = m.timeline.samples.iter_mut();
     for (mine, theirs) in samples.zip(&other.report.timeline.samples) {
@@ -199,6 +231,38 @@ mod tests {
             path: format!("run-{index}.json").into(),
             report,
         }
+    }
+
+    // Issue 28, point 4: run reports carried no HDR histograms, so a merged run had no
+    // whole-load latency percentiles.
+    #[test]
+    fn merged_load_phases_add_the_segments_histograms_losslessly() {
+        let histogram = |values: &[u64]| {
+            let mut h = crate::engine::stats::micros_histogram();
+            for v in values {
+                h.record(*v).unwrap();
+            }
+            h
+        };
+        let (a, b) = (histogram(&[100, 200, 300]), histogram(&[5_000, 9_000]));
+        let mut sentinel = segment(0);
+        let mut other = segment(1);
+        for (input, h) in [(&mut sentinel, &a), (&mut other, &b)] {
+            let load = input
+                .report
+                .phases
+                .iter_mut()
+                .find(|p| p.kind == "load")
+                .unwrap();
+            load.load.histograms = Some(Histograms::of(h, h));
+        }
+        let m = merge(&[sentinel, other]).unwrap();
+        let load = m.phases.iter().find(|p| p.kind == "load").unwrap();
+        let h = load.load.histograms.as_ref().expect("merged histograms");
+        let latency = mergeable::decode(&h.export_latency_us).unwrap();
+        assert_eq!(latency.len(), 5);
+        assert_eq!(latency.max(), b.max());
+        assert_eq!(latency.min(), a.min());
     }
 
     // Regression (issue 28, point 1): a load-only segment whose load never ran reported
