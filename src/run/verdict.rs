@@ -223,7 +223,6 @@ pub fn unsound(phase: &Phase, o: &PhaseOutcome, limit: f64) -> Option<String> {
     let Some(load) = &o.load else {
         return Some("the load did not run".into());
     };
-    let sent = load.total.total().sent as f64;
     let window = load.sending.as_secs_f64();
     if window < limit * phase.duration.as_secs_f64() {
         return Some(format!(
@@ -237,14 +236,37 @@ pub fn unsound(phase: &Phase, o: &PhaseOutcome, limit: f64) -> Option<String> {
         .as_ref()
         .and_then(|r| r.cumulative(window))
         .map(|spans| spans * load.share);
+    achieved_short(load, offered, limit)
+}
+
+/// Why the load the target took falls short of what the phase claims: the spans it
+/// acknowledged (not merely those sent) below `limit` of the offered ones; for an unthrottled
+/// (`max`) load, which offers no rate, below `limit` of what the generator sent, so a load the
+/// target refused (or left unanswered) is never "under load".
+fn achieved_short(
+    load: &crate::engine::LoadOutcome,
+    offered: Option<f64>,
+    limit: f64,
+) -> Option<String> {
+    let total = load.total.total();
+    let (acked, sent) = (total.acked as f64, total.sent as f64);
+    let window = load.sending.as_secs_f64().max(1e-9);
+    let rate = |spans: f64| crate::units::rate::human(spans / window);
     match offered {
-        Some(offered) if sent < limit * offered => Some(format!(
-            "the load reached {} of the {} spans/s offered (below {limit} of it, \
-             checks.generator_limit; its \
-             workers waited for the target's answers {:.0}% of the time)",
-            crate::units::rate::human(sent / window.max(1e-9)),
-            crate::units::rate::human(offered / window.max(1e-9)),
+        Some(offered) if acked < limit * offered => Some(format!(
+            "the target acknowledged {} of the {} spans/s offered (below {limit} of it, \
+             checks.generator_limit; {} spans/s were sent, and the load's workers waited for \
+             the target's answers {:.0}% of the time)",
+            rate(acked),
+            rate(offered),
+            rate(sent),
             load.waiting_for_acks_share() * 100.0
+        )),
+        None if acked < limit * sent || total.acked == 0 => Some(format!(
+            "the target acknowledged {} of the {} spans/s the unthrottled load sent (below \
+             {limit} of it, checks.generator_limit): it was not under that load",
+            rate(acked),
+            rate(sent)
         )),
         _ => None,
     }
@@ -522,6 +544,36 @@ mod tests {
             "{}",
             refused.evidence
         );
+    }
+
+    fn load(sent: u64, acked: u64) -> crate::engine::LoadOutcome {
+        let mut total = crate::engine::stats::Interval::new(1);
+        total.streams[0].sent = sent;
+        total.streams[0].acked = acked;
+        total.streams[0].rejected = sent - acked;
+        crate::engine::LoadOutcome {
+            total,
+            elapsed: Duration::from_secs(10),
+            sending: Duration::from_secs(10),
+            threads: 1,
+            share: 1.0,
+            timeline: Vec::new(),
+            start_unix_ns: 0,
+        }
+    }
+
+    // Regression (issue 28, point 8): the achieved-rate check counted spans sent, and was
+    // skipped for `rate = max`, so a load the target refused entirely was "under load".
+    #[test]
+    fn the_achieved_rate_is_what_the_target_acknowledged_even_at_max_rate() {
+        let offered = Some(100_000.0);
+        assert!(achieved_short(&load(100_000, 99_000), offered, 0.9).is_none());
+        let refused = achieved_short(&load(100_000, 0), offered, 0.9).expect("refused");
+        assert!(refused.contains("acknowledged 0"), "{refused}");
+        assert!(achieved_short(&load(500_000, 499_000), None, 0.9).is_none());
+        let max = achieved_short(&load(500_000, 0), None, 0.9).expect("refused at max");
+        assert!(max.contains("unthrottled"), "{max}");
+        assert!(achieved_short(&load(500_000, 200_000), None, 0.9).is_some());
     }
 
     // Regression (issue 28, point 10): failed alert polls were counted and never read, so a
