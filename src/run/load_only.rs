@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use super::evidence::PhaseEvidence;
 use super::execute::{PhaseOutcome, RunOutcome, phases_anchor};
-use super::timeline::Timeline;
-use super::walk::{not_run, phase_anchor, phase_load};
+use super::timeline::{Sample, Timeline};
+use super::walk::{not_run, offered_between, phase_anchor, phase_load};
 use crate::config::run::{RunPlan, TargetPlan};
-use crate::engine::run_load_from;
+use crate::engine::{RateProfile, Tick, run_load_from};
 use crate::verify::status::{PhaseKind, Status};
 
 /// Walks `plan`'s phases with load only (until `stop`).
@@ -26,6 +26,7 @@ pub fn execute_load_only(plan: RunPlan, stop: Arc<AtomicBool>) -> anyhow::Result
         .build()?;
     let (anchor, start) = runtime.block_on(phases_anchor(&plan, &stop));
     let mut phases = Vec::with_capacity(plan.phases.len());
+    let mut samples = Vec::new();
     for (i, phase) in plan.phases.iter().enumerate() {
         let offset = plan.phase_start(i);
         if !sleep_until(anchor.instant + offset, &stop) {
@@ -39,8 +40,13 @@ pub fn execute_load_only(plan: RunPlan, stop: Arc<AtomicBool>) -> anyhow::Result
                 .unwrap_or_else(|| plan.load.rate.clone())
         });
         let load = rate.clone().map(|rate| {
+            let profile = rate.clone();
             let load = phase_load(&plan.load, &target, rate, phase.duration);
-            run_load_from(&load, phase_anchor(anchor, offset), stop.clone(), |_| {})
+            let share = plan.load.segment.segment.share();
+            let record = |tick: &Tick<'_>| {
+                samples.push(second(&phase.name, offset, tick, &profile, share));
+            };
+            run_load_from(&load, phase_anchor(anchor, offset), stop.clone(), record)
         });
         let end = anchor.instant + offset + phase.duration;
         sleep_until(end, &stop);
@@ -57,7 +63,35 @@ pub fn execute_load_only(plan: RunPlan, stop: Arc<AtomicBool>) -> anyhow::Result
             completed: Instant::now() >= end,
         });
     }
-    Ok(outcome(plan, target.to_string(), phases, start))
+    let mut outcome = outcome(plan, target.to_string(), phases, start);
+    outcome.timeline.samples = samples;
+    Ok(outcome)
+}
+
+/// One second of this segment's load, on the common clock (seconds since the run's start),
+/// so that `merge` adds the segments' timelines second by second.
+fn second(
+    phase: &str,
+    offset: Duration,
+    tick: &Tick<'_>,
+    rate: &RateProfile,
+    share: f64,
+) -> Sample {
+    let len = tick.last_len.as_secs_f64().max(1e-9);
+    let start = tick.elapsed.saturating_sub(tick.last_len);
+    let lag = &tick.last.lag_us;
+    Sample {
+        t_s: (offset + tick.elapsed).as_secs_f64(),
+        phase: phase.to_owned(),
+        offered_spans_per_sec: offered_between(rate, start, tick.elapsed).map(|r| r * share),
+        achieved_spans_per_sec: tick.last.total().sent as f64 / len,
+        lag_p99_ms: (!lag.is_empty()).then(|| lag.value_at_quantile(0.99) as f64 / 1e3),
+        freshness_p99_ms: None,
+        traces_expected: 0,
+        traces_verified: 0,
+        traces_missing: 0,
+        alert_firing: false,
+    }
 }
 
 fn outcome(

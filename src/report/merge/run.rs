@@ -8,6 +8,7 @@ use crate::error::UsageError;
 use crate::report::human_rate;
 use crate::report::mergeable::{self, Histograms};
 use crate::report::run::{LoadSummary, PhaseReport, RunReport};
+use crate::run::timeline::Sample;
 use crate::verify::checks;
 use crate::verify::status::Status;
 
@@ -94,17 +95,31 @@ fn add(m: &mut RunReport, other: &Input) -> Result<(), UsageError> {
         add_load(&mut mine.load, &theirs.load);
         add_histograms(&mut mine.load, &theirs.load, &other.path)?;
     }
-    let samples = m.timeline.samples.iter_mut();
-    for (mine, theirs) in samples.zip(&other.report.timeline.samples) {
-        if mine.phase == theirs.phase {
-            mine.achieved_spans_per_sec += theirs.achieved_spans_per_sec;
-            mine.offered_spans_per_sec = mine
-                .offered_spans_per_sec
-                .zip(theirs.offered_spans_per_sec)
-                .map(|(a, b)| a + b);
+    add_timeline(&mut m.timeline.samples, &other.report.timeline.samples);
+    Ok(())
+}
+
+/// Adds `theirs` into `mine` second by second on the common clock (the run's start): a sample
+/// is added to the sample of the same phase and the same second; a second only `theirs` has is
+/// kept as it is.
+fn add_timeline(mine: &mut Vec<Sample>, theirs: &[Sample]) {
+    let second = |s: &Sample| s.t_s.round() as i64;
+    for t in theirs {
+        match mine
+            .iter_mut()
+            .find(|m| m.phase == t.phase && second(m) == second(t))
+        {
+            Some(m) => {
+                m.achieved_spans_per_sec += t.achieved_spans_per_sec;
+                m.offered_spans_per_sec = m
+                    .offered_spans_per_sec
+                    .zip(t.offered_spans_per_sec)
+                    .map(|(a, b)| a + b);
+            }
+            None => mine.push(t.clone()),
         }
     }
-    Ok(())
+    mine.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
 }
 
 /// `segment I (FILE)`, as merged reports name a segment.
@@ -231,6 +246,37 @@ mod tests {
             path: format!("run-{index}.json").into(),
             report,
         }
+    }
+
+    fn sample(t_s: f64, achieved: f64) -> Sample {
+        Sample {
+            t_s,
+            phase: "load".into(),
+            offered_spans_per_sec: Some(100.0),
+            achieved_spans_per_sec: achieved,
+            lag_p99_ms: None,
+            freshness_p99_ms: None,
+            traces_expected: 0,
+            traces_verified: 0,
+            traces_missing: 0,
+            alert_firing: false,
+        }
+    }
+
+    // Regression (issue 28, point 2): merge paired samples by index, so a load-only segment's
+    // (empty, or shifted) timeline added nothing, or added to the wrong second.
+    #[test]
+    fn timelines_add_up_second_by_second_on_the_common_clock() {
+        let mut mine = vec![
+            sample(10.02, 50.0),
+            sample(11.01, 60.0),
+            sample(12.03, 70.0),
+        ];
+        let theirs = [sample(11.0, 5.0), sample(12.0, 6.0), sample(13.0, 7.0)];
+        add_timeline(&mut mine, &theirs);
+        let sums: Vec<_> = mine.iter().map(|s| s.achieved_spans_per_sec).collect();
+        assert_eq!(sums, [50.0, 65.0, 76.0, 7.0]);
+        assert_eq!(mine[1].offered_spans_per_sec, Some(200.0));
     }
 
     // Issue 28, point 4: run reports carried no HDR histograms, so a merged run had no
