@@ -43,10 +43,9 @@ pub fn execute_load_only(plan: RunPlan, stop: Arc<AtomicBool>) -> anyhow::Result
             let profile = rate.clone();
             let load = phase_load(&plan.load, &target, rate, phase.duration);
             let share = plan.load.segment.segment.share();
-            let record = |tick: &Tick<'_>| {
+            run_load_from(&load, phase_anchor(anchor, offset), stop.clone(), |tick| {
                 samples.push(second(&phase.name, offset, tick, &profile, share));
-            };
-            run_load_from(&load, phase_anchor(anchor, offset), stop.clone(), record)
+            })
         });
         let end = anchor.instant + offset + phase.duration;
         sleep_until(end, &stop);

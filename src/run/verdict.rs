@@ -581,10 +581,9 @@ mod tests {
     #[test]
     fn alert_checks_of_a_phase_with_failed_polls_cannot_pass() {
         let (mut base, mut load) = (phase(100, 100), phase(100, 100));
-        base.evidence.detected = 1;
-        base.evidence.cleared = 1;
-        load.evidence.detected = 1;
-        load.evidence.cleared = 1;
+        for e in [&mut base.evidence, &mut load.evidence] {
+            (e.detected, e.cleared, e.notified) = (1, 1, 1);
+        }
         load.alert_polls_failed = 3;
         let phases = [
             ("baseline".to_string(), PhaseKind::Baseline, &base),
