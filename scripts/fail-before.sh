@@ -7,6 +7,7 @@
 #
 #   bash scripts/fail-before.sh 16    # hostile input: bounds, connections, webhooks, stalls
 #   bash scripts/fail-before.sh 12    # the verdict's false passes
+#   bash scripts/fail-before.sh 28    # merge, capacity and the run pass nothing unobserved; series bound
 #
 # The copy is a git worktree under target/fail-before (removed at the end); it builds into
 # target/fail-before-build (or $CARGO_TARGET_DIR), so a second run reuses the build. Run `eval "$(bash

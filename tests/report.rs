@@ -364,6 +364,46 @@ fn fail_on_worse_exits_1_when_the_capacity_halves() {
     assert_eq!(capacity.movement, compare::Movement::Worse);
 }
 
+/// Regression (issue 28, point 12): a run whose verdict worsened with every check the same, and
+/// a capacity report whose capacity became none, passed `--fail-on-worse`.
+#[test]
+fn fail_on_worse_exits_1_on_a_worse_run_verdict_and_on_a_capacity_that_became_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let edited = |name: &str, edit: &dyn Fn(&mut serde_json::Value)| {
+        let text = std::fs::read_to_string(fixture(name)).unwrap();
+        let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        edit(&mut json);
+        let path = dir.path().join(format!("edited-{name}"));
+        std::fs::write(&path, json.to_string()).unwrap();
+        path
+    };
+    let failed = edited("run.json", &|j| j["verdict"] = "fail".into());
+    let none = edited("capacity.json", &|j| {
+        j["capacity_at_least"] = serde_json::Value::Null;
+        j["max_sustainable_spans_per_sec"] = serde_json::Value::Null;
+    });
+    for (new, old) in [
+        (failed, fixture("run.json")),
+        (none, fixture("capacity.json")),
+    ] {
+        let code = span_sentinel::cli::main_with_args([
+            "span-sentinel",
+            "report",
+            new.to_str().unwrap(),
+            "--baseline",
+            old.to_str().unwrap(),
+            "--fail-on-worse",
+        ]);
+        assert_eq!(
+            code,
+            ExitCode::from(1),
+            "{} against {}",
+            new.display(),
+            old.display()
+        );
+    }
+}
+
 /// `report --markdown FILE` / `--html FILE` printed the whole terminal report as well.
 #[test]
 fn report_to_files_says_what_it_wrote_and_nothing_more() {

@@ -634,3 +634,76 @@ fn a_search_with_segments_is_refused_naming_plan() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("plan"), "{stderr}");
 }
+
+/// Done-when of issue 28: a split run whose load-only segment is SIGKILLed during the baseline
+/// merges `inconclusive` or worse, naming that segment. Before, the killed segment left an empty
+/// file and merge refused it as "not valid JSON", or, absent, the whole test looked half as big.
+#[test]
+fn a_split_run_with_a_segment_killed_merges_inconclusive_or_worse_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = serve();
+    let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(2));
+    let at = at.to_string();
+    let paths: Vec<_> = (0..2)
+        .map(|i| dir.path().join(format!("run-{i}.json")))
+        .collect();
+    let mut sentinel = run_segment(&serve, 0, &at, &paths[0]);
+    let mut other = run_segment(&serve, 1, &at, &paths[1]);
+    std::thread::sleep(Duration::from_secs(7));
+    other.kill().unwrap(); // SIGKILL: no chance to write anything at the end
+    other.wait().unwrap();
+    let code = sentinel.wait().unwrap().code();
+    assert!(code.is_some(), "the sentinel's segment ended by a signal");
+    let out = dir.path().join("merged.json");
+    let (code, stderr) = merge(&paths, &out);
+    let text = std::fs::read_to_string(&out)
+        .unwrap_or_else(|e| panic!("no merged report ({e}), merge exited {code:?}: {stderr}"));
+    let merged: Value = serde_json::from_str(&text).unwrap();
+    crate::support::assert_matches_schema("run.schema.json", &merged);
+    let verdict = merged["verdict"].as_str().unwrap();
+    assert!(
+        ["inconclusive", "degraded", "fail"].contains(&verdict),
+        "{merged:#}"
+    );
+    assert_ne!(code, Some(0), "{stderr}");
+    let named = format!("segment 1 ({})", paths[1].display());
+    assert!(merged.to_string().contains(&named), "{named} in {merged:#}");
+}
+
+/// Issue 28 point 3: a load-only capacity segment stopped by Ctrl-C exited 0 with
+/// `finished: true` and its truncated step; it exits 4, unfinished, and merge refuses it.
+#[test]
+fn a_load_only_capacity_segment_stopped_by_ctrl_c_is_unfinished_and_not_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("staircase.toml");
+    std::fs::write(&profile, STAIRCASE).unwrap();
+    let serve = serve();
+    let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(1));
+    let at = at.to_string();
+    let json = dir.path().join("capacity-1.json");
+    let args = ["--segment", "1/2", "--start-at", at.as_str()];
+    let mut child = capacity(&serve, &profile, &json, &args);
+    // The warmup (1 s) and baseline (6 s) pass, then step-1 runs from 7 s to 10 s.
+    std::thread::sleep(Duration::from_secs(9));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -INT");
+    let code = child.wait().unwrap().code();
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(code, Some(4), "{report:#}");
+    assert_eq!(report["finished"], false, "{report:#}");
+    assert!(
+        step_acked(&report).is_empty(),
+        "a truncated step kept: {report:#}"
+    );
+    let other = edited(&json, dir.path(), "capacity-0.json", |v| {
+        v["segment"]["index"] = 0.into();
+        v["segment"]["start"] = "0".into();
+        v["segment"]["end"] = "1/2".into();
+    });
+    let (code, stderr) = merge(&[other, json.clone()], &dir.path().join("m.json"));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("field `finished` is false"), "{stderr}");
+}

@@ -12,6 +12,7 @@ use rcgen::{
 };
 
 use crate::support::{ServeChild as Serve, bin, profile, read_json};
+use crate::support::pipeline::{builder, http_client, send};
 
 /// A CA, a server certificate for `localhost`/`127.0.0.1` and a client certificate it signed,
 /// plus a second CA that signed nothing here: every file as PEM in one directory.
@@ -398,4 +399,73 @@ fn insecure_skip_verify_in_a_run_is_warned_about_in_its_report() {
     assert!(warnings.contains("--insecure-skip-verify"), "{r:#}");
     assert!(warnings.contains("NOT verified"), "{r:#}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("NOT verified"));
+}
+
+/// `serve`'s log is read from its file until the line naming its addresses appears.
+fn serve_logging_to(log: &Path) -> (std::process::Child, String, String) {
+    let child = bin()
+        .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
+        .args(["--settle-window", "1s", "--alert-interval", "250ms"])
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains("API on")) {
+            let addr = |after: &str| {
+                let rest = line.split(after).nth(1).unwrap();
+                let addr = rest.split([',', ' ']).find(|s| !s.is_empty()).unwrap();
+                addr.trim().to_owned()
+            };
+            return (child, addr("OTLP/gRPC on "), addr("API on "));
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no address line in {text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Issue 28 point 14: the header values sent to a target appear neither in what that target
+/// shows (`serve`'s log and `/metrics`) nor in what `watch` writes (its log and report).
+#[test]
+fn header_values_appear_in_no_log_and_not_in_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("headers");
+    std::fs::write(&file, format!("x-api-key={FILE_TOKEN}\n")).unwrap();
+    let (mut serve, grpc, http) = serve_logging_to(&dir.path().join("serve.log"));
+    let auth = format!("authorization={TOKEN}");
+    let header_flags = ["--header", &auth, "--header-file", file.to_str().unwrap()];
+    let json = dir.path().join("watch.json");
+    let watch = bin()
+        .arg("watch")
+        .args(["--target", &format!("grpc://{grpc}")])
+        .args(["--query-url", &format!("http://{http}")])
+        .args(["--duration", "4s", "--window", "2s"])
+        .args(header_flags)
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(
+        watch.status.code().is_some_and(|c| c <= 1),
+        "{}",
+        stderr(&watch)
+    );
+    let url = format!("http://{http}/metrics");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let request = builder("GET", &url, None).body(Default::default()).unwrap();
+    let metrics =
+        String::from_utf8_lossy(&rt.block_on(send(&http_client(), request)).body).into_owned();
+    assert!(metrics.contains("span_sentinel_pipeline"), "{metrics}");
+    let _ = serve.kill();
+    let _ = serve.wait();
+    let text = |o: &Output| String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(o);
+    let outputs = [("watch stdout+stderr", text(&watch)), ("/metrics", metrics)];
+    // serve.log, watch.json and the outputs: no token anywhere.
+    assert_no_token(dir.path(), &outputs);
+    // The watch report was written: the check above read it.
+    assert!(json.exists(), "no watch report");
 }

@@ -1,5 +1,6 @@
 //! The step planner: after each step's evidence is judged against the baseline (with
-//! `verify::checks::judge`, as `run` judges), decides the next step — grow the rate, confirm a
+//! `run::verdict::judge_evidence`, the path `run` judges by, so its integrity rules hold here
+//! too), decides the next step — grow the rate, confirm a
 //! first degradation once, bisect between the last good and the first bad rate, or stop.
 //!
 //! A step holds only when every check passes: an `inconclusive` check ends the search with what
@@ -13,6 +14,7 @@ use crate::config::run::Phase;
 use crate::engine::RateProfile;
 use crate::run::evidence::PhaseEvidence;
 use crate::run::walk::PhaseOutcome;
+use crate::run::verdict;
 use crate::run::walk::{Conductor, Next};
 use crate::verify::checks::{self, Check, CheckTolerances};
 use crate::verify::status::{PhaseKind, Status};
@@ -81,12 +83,8 @@ impl Search {
     }
 
     fn judge_baseline(&mut self, evidence: &[PhaseEvidence]) {
-        let phases = [(
-            "baseline".to_string(),
-            PhaseKind::Baseline,
-            evidence[1].evidence.clone(),
-        )];
-        self.baseline = checks::judge(&phases, &self.tolerances);
+        let phases = [("baseline".to_string(), PhaseKind::Baseline, &evidence[1])];
+        self.baseline = verdict::judge_evidence(&phases, &self.tolerances);
         if checks::verdict(&self.baseline) == Status::Fail {
             self.end = Some(End::BaselineFailed);
         }
@@ -101,28 +99,12 @@ impl Search {
             self.end = Some(End::LoadError);
             return;
         };
-        let phases = [
-            (
-                "baseline".to_string(),
-                PhaseKind::Baseline,
-                evidence[1].evidence.clone(),
-            ),
-            (
-                name.clone(),
-                PhaseKind::Load,
-                evidence[step_phase(k)].evidence.clone(),
-            ),
-        ];
-        let checks: Vec<StepCheck> = checks::judge(&phases, &self.tolerances)
-            .into_iter()
-            .filter(|c| c.phase == name)
-            .map(|c| StepCheck {
-                name: c.name,
-                status: c.status,
-                observed: c.observed,
-                evidence: c.evidence,
-            })
-            .collect();
+        let checks = judge_step_checks(
+            &name,
+            &evidence[1],
+            &evidence[step_phase(k)],
+            &self.tolerances,
+        );
         let step = measure(&self.settings, name, (offered, purpose), load, checks);
         self.steps.push(step);
         if self.settings.staircase.is_none() {
@@ -186,6 +168,30 @@ impl Search {
         self.rate = (good * bad).sqrt();
         self.purpose = Purpose::Bisect;
     }
+}
+
+/// A step's checks, judged against the baseline on the path `run` judges by (an unanswered
+/// query fails, a comparison too small to see the drop is inconclusive, ...).
+fn judge_step_checks(
+    name: &str,
+    baseline: &PhaseEvidence,
+    step: &PhaseEvidence,
+    tolerances: &CheckTolerances,
+) -> Vec<StepCheck> {
+    let phases = [
+        ("baseline".to_string(), PhaseKind::Baseline, baseline),
+        (name.to_string(), PhaseKind::Load, step),
+    ];
+    verdict::judge_evidence(&phases, tolerances)
+        .into_iter()
+        .filter(|c| c.phase == name)
+        .map(|c| StepCheck {
+            name: c.name,
+            status: c.status,
+            observed: c.observed,
+            evidence: c.evidence,
+        })
+        .collect()
 }
 
 impl Conductor for Search {
@@ -289,6 +295,53 @@ mod tests {
             }],
         });
         s.decide();
+    }
+
+    fn evidence(expected: u64, verified: u64) -> PhaseEvidence {
+        PhaseEvidence {
+            evidence: crate::verify::checks::Evidence {
+                expected,
+                verified,
+                missing: expected - verified,
+                ..Default::default()
+            },
+            ..PhaseEvidence::default()
+        }
+    }
+
+    // Regression (issue 28, point 6): capacity judged steps with `checks::judge` alone, so an
+    // unanswered trace search read "0 found" and held, and too few traces to see the drop held.
+    #[test]
+    fn a_step_holds_to_the_runs_rules_unanswered_fails_and_too_few_traces_are_inconclusive() {
+        let tol = CheckTolerances::default();
+        let base = evidence(2000, 2000);
+        let mut step = evidence(2000, 2000);
+        step.unanswered.insert(
+            "unexpected_traces",
+            "could not search traces: HTTP 503".into(),
+        );
+        let checks = judge_step_checks("step-1", &base, &step, &tol);
+        let unexpected = checks
+            .iter()
+            .find(|c| c.name == "unexpected_traces")
+            .unwrap();
+        assert_eq!(unexpected.status, Status::Fail, "{}", unexpected.evidence);
+        assert!(
+            unexpected.evidence.contains("HTTP 503"),
+            "{}",
+            unexpected.evidence
+        );
+        let checks = judge_step_checks("step-1", &evidence(40, 40), &evidence(40, 40), &tol);
+        let completeness = checks
+            .iter()
+            .find(|c| c.name == "trace_completeness")
+            .unwrap();
+        assert_eq!(
+            completeness.status,
+            Status::Inconclusive,
+            "{}",
+            completeness.evidence
+        );
     }
 
     #[test]

@@ -130,7 +130,7 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     let outcome = outcome?;
     let mut report = CapacityReport::new(&cx, &search, true);
     report.target = outcome.target;
-    report.warnings = outcome.warnings;
+    report.keep_warnings(outcome.warnings);
     with_start(&mut report, outcome.start.as_ref());
     write_outputs(&outs, &report)?;
     print!("{}", report.summary());
@@ -186,19 +186,29 @@ fn load_only(
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);
     let settings = plan.search.clone();
-    let outcome = execute_load_only(plan.run, stop)?;
+    let outcome = execute_load_only(plan.run, stop.clone())?;
     let search = Search::new(settings.clone(), Default::default(), |_| {});
-    let mut report = CapacityReport::new(cx, &search, true);
+    let finished = load_only_finished(&stop, &outcome);
+    let mut report = CapacityReport::new(cx, &search, finished);
     report.steps = load_only_steps(&settings, &outcome);
     report.result = crate::capacity::staircase::conclude(&report.steps, Some(End::TimeLimit));
     report.target = outcome.target.clone();
-    report.warnings = outcome.warnings.clone();
+    report.keep_warnings(outcome.warnings.clone());
     with_start(&mut report, outcome.start.as_ref());
     if let Some(json) = outputs.json {
         json.write(&report)?;
     }
     print!("{}", report.summary());
+    if !finished {
+        return Ok(ExitCode::from(crate::error::EXIT_UNFINISHED));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A load-only segment finished when it was not stopped and every phase ran to its end: a
+/// truncated step is not the step `merge` would add up.
+fn load_only_finished(stop: &AtomicBool, outcome: &RunOutcome) -> bool {
+    !stop.load(std::sync::atomic::Ordering::Relaxed) && outcome.phases.iter().all(|p| p.completed)
 }
 
 /// Each step's load, without the sentinel's checks: inconclusive until merged.
@@ -209,7 +219,8 @@ fn load_only_steps(settings: &SearchSettings, outcome: &RunOutcome) -> Vec<StepR
         .filter(|(p, _)| p.name.starts_with("step-"))
         .zip(rates)
         .filter_map(|((p, o), &rate)| {
-            let load = o.load.as_ref()?;
+            // A step cut short is not the step: it is left out, and the report is unfinished.
+            let load = o.load.as_ref().filter(|_| o.completed)?;
             Some(measure(
                 settings,
                 p.name.clone(),

@@ -80,6 +80,9 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         with_alertmanager(&mut plan, url, args.alertmanager_webhook)?;
     }
     let outputs = args.output.open()?;
+    if let (Some(json), true) = (&outputs.json, plan.load.segment.count > 1) {
+        json.write(&RunReport::new(&crate::run::load_only::unfinished(&plan)))?;
+    }
     let stop = Arc::new(AtomicBool::new(false));
     crate::cli::stop_on_ctrl_c(&stop);
     let outcome = if plan.runs_sentinel() {

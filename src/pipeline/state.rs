@@ -4,8 +4,8 @@
 //! state, the assembler) know nothing of `Shared`; only the handlers and loops that act on a
 //! running pipeline (ingest, the worker loop, the API, the server) take it.
 
-use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 
 use super::admission::AdmissionQueue;
 use super::alerts::AlertRegistry;
@@ -18,6 +18,7 @@ use super::process::cap::ProcessingCap;
 use super::process::worker::WorkerState;
 use super::store::buckets::bounds_ns;
 use super::store::histograms::WorkerHistograms;
+use super::store::series_budget::SeriesBudget;
 use super::store::spans::SpanStores;
 use super::store::traces::TraceStore;
 use super::tenants::Tenants;
@@ -58,11 +59,11 @@ impl Shared {
     pub fn new(config: PipelineConfig) -> Self {
         let limits = &config.limits;
         let n = config.workers;
+        let budget = Arc::new(SeriesBudget::new(limits.series_per_tenant));
         let workers = (0..n)
             .map(|i| {
-                let histograms =
-                    WorkerHistograms::new(config.histogram_digits, limits.series_per_tenant)
-                        .with_buckets(bounds_ns(&config.duration_buckets));
+                let histograms = WorkerHistograms::new(config.histogram_digits, budget.clone())
+                    .with_buckets(bounds_ns(&config.duration_buckets));
                 let shares = match config.isolation {
                     Isolation::Shared => 1,
                     Isolation::Fair => limits.span_store_shares,

@@ -134,6 +134,12 @@ impl CapacityReport {
         }
     }
 
+    /// Adds the run's own warnings (start, target, load) after the steps' query warnings, which
+    /// stay: a step judged on a query the target did not answer must say so.
+    pub fn keep_warnings(&mut self, run: Vec<String>) {
+        self.warnings.extend(run);
+    }
+
     /// The terminal summary: one line per step, then the conclusion.
     pub fn summary(&self) -> String {
         let mut s = String::new();
@@ -246,5 +252,26 @@ impl CapacityReport {
             );
         }
         line
+    }
+}
+
+#[cfg(test)]
+mod warnings_tests {
+    use super::*;
+
+    // Regression (issue 28, point 7): the run's warnings replaced the steps' query warnings.
+    #[test]
+    fn the_steps_query_warnings_survive_the_runs_warnings() {
+        let text = include_str!("../../tests/fixtures/capacity.json");
+        let mut report: CapacityReport = serde_json::from_str(text).unwrap();
+        report.warnings = vec!["step-2: the target did not answer /api/v1/traces".into()];
+        report.keep_warnings(vec!["the start was 0.4 s late".into()]);
+        assert_eq!(
+            report.warnings,
+            [
+                "step-2: the target did not answer /api/v1/traces",
+                "the start was 0.4 s late"
+            ]
+        );
     }
 }

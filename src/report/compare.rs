@@ -114,14 +114,24 @@ fn better(check: &str) -> Option<Better> {
 }
 
 /// How `new` moved from `old` by value alone, `tolerance` being the relative change allowed.
+/// A figure that was there and is gone (a capacity that became none) is worse; from a baseline
+/// of 0, any move is a whole change, not none.
 fn by_value(check: &str, old: Option<f64>, new: Option<f64>, tolerance: f64) -> Movement {
-    let (Some(dir), Some(a), Some(b)) = (better(check), old, new) else {
+    let Some(dir) = better(check) else {
         return Movement::Same;
     };
-    if a == 0.0 {
-        return Movement::Same;
-    }
-    let change = (b - a) / a.abs();
+    let (a, b) = match (old, new) {
+        (Some(a), Some(b)) => (a, b),
+        (Some(_), None) => return Movement::Worse,
+        _ => return Movement::Same,
+    };
+    let change = if a == b {
+        0.0
+    } else if a == 0.0 {
+        (b - a).signum()
+    } else {
+        (b - a) / a.abs()
+    };
     let up = match dir {
         Better::Higher => change,
         Better::Lower => -change,
@@ -180,9 +190,12 @@ pub fn compare(old: &[Row], new: &[Row], tolerance: f64) -> Vec<Change> {
     out
 }
 
-/// Whether any check got worse.
+/// Whether any check got worse, or disappeared: a check the new report no longer makes is not
+/// a check that holds.
 pub fn any_worse(changes: &[Change]) -> bool {
-    changes.iter().any(|c| c.movement == Movement::Worse)
+    changes
+        .iter()
+        .any(|c| matches!(c.movement, Movement::Worse | Movement::Gone))
 }
 
 fn status(s: Option<Status>) -> &'static str {
@@ -323,5 +336,40 @@ mod tests {
         assert_eq!(slower[0].movement, Movement::Worse);
         let faster = compare(&delay(1000.0), &delay(800.0), 0.05);
         assert_eq!(faster[0].movement, Movement::Better);
+    }
+
+    // Regression (issue 28, point 12): a capacity that became none, a check that disappeared and
+    // a move from a baseline of 0 all read as "same", so `--fail-on-worse` passed them.
+    #[test]
+    fn no_capacity_a_gone_check_and_a_rise_from_zero_are_worse() {
+        let capacity = |v: Option<f64>| [Row::new("capacity_spans_per_sec", "result", None, v)];
+        let none = compare(&capacity(Some(50_000.0)), &capacity(None), 0.05);
+        assert_eq!(none[0].movement, Movement::Worse);
+        let gone = compare(
+            &[Row::new("trace_content", "load", Some(Status::Pass), None)],
+            &[],
+            0.05,
+        );
+        assert!(any_worse(&gone), "{gone:?}");
+        let delay = |v: f64| {
+            [Row::new(
+                "freshness_p99_ms",
+                "load",
+                Some(Status::Pass),
+                Some(v),
+            )]
+        };
+        assert_eq!(
+            compare(&delay(0.0), &delay(900.0), 0.05)[0].movement,
+            Movement::Worse
+        );
+        assert_eq!(
+            compare(&delay(0.0), &delay(0.0), 0.05)[0].movement,
+            Movement::Same
+        );
+        assert_eq!(
+            compare(&capacity(Some(0.0)), &capacity(Some(9.0)), 0.05)[0].movement,
+            Movement::Better
+        );
     }
 }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use super::human_rate;
+use super::mergeable::Histograms;
 use super::split::{SegmentReport, StartReport};
 use crate::placement::Placement;
 use crate::run::evidence::TraceCounts;
@@ -15,7 +16,7 @@ use crate::run::timeline::Timeline;
 use crate::run::walk::PhaseOutcome;
 use crate::verify::checks::Check;
 use crate::verify::histograms::QuantileRow;
-use crate::verify::status::{Millis, Status};
+use crate::verify::status::{Millis, PhaseKind, Status};
 
 /// Name and version of the JSON layout.
 pub const SCHEMA: &str = "span-sentinel/run/v1";
@@ -33,6 +34,13 @@ pub struct LoadSummary {
     pub rejected_spans: u64,
     /// Spans without a definitive answer.
     pub failed_spans: u64,
+    /// Why the load of the phase could not run, if it could not (absent when it ran).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_error: Option<String>,
+    /// The load's HDR histograms, lossless as in `load` reports, so that `merge` gives the
+    /// whole load's percentiles (absent when the load did not run, and in older reports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub histograms: Option<Histograms>,
 }
 
 /// p50 and max of a delay, ms.
@@ -187,7 +195,11 @@ fn delay(values: &[std::time::Duration]) -> DelayMs {
     }
 }
 
+/// A phase's load: what it was asked to offer (in a load phase, whether or not the load ran, so
+/// that `merge` judges the whole load against what was asked), what it did, and why it could
+/// not run.
 fn load_summary(p: &PhaseOutcome, offered: Option<f64>) -> LoadSummary {
+    let load_error = p.load_error.clone();
     match &p.load {
         Some(l) => {
             let t = l.total.total();
@@ -197,14 +209,18 @@ fn load_summary(p: &PhaseOutcome, offered: Option<f64>) -> LoadSummary {
                 acked_spans: t.acked,
                 rejected_spans: t.rejected,
                 failed_spans: t.failed,
+                load_error,
+                histograms: Some(Histograms::of(&l.total.lag_us, &l.total.latency_us)),
             }
         }
         None => LoadSummary {
-            offered_spans_per_sec: Some(0.0),
+            offered_spans_per_sec: offered,
             achieved_spans_per_sec: 0.0,
             acked_spans: 0,
             rejected_spans: 0,
             failed_spans: 0,
+            load_error,
+            histograms: None,
         },
     }
 }
@@ -247,12 +263,11 @@ impl RunReport {
             .zip(&o.phases)
             .map(|(phase, p)| {
                 let share = o.plan.load.segment.segment.share();
-                let offered = o
-                    .plan
-                    .load
-                    .rate
-                    .mean_rate(phase.duration)
-                    .map(|r| r * share);
+                let rate = phase.load_rate.as_ref().unwrap_or(&o.plan.load.rate);
+                let offered = match phase.kind {
+                    PhaseKind::Load => rate.mean_rate(phase.duration).map(|r| r * share),
+                    _ => Some(0.0),
+                };
                 PhaseReport {
                     name: phase.name.clone(),
                     kind: serde_json::to_value(phase.kind)

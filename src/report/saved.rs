@@ -129,11 +129,15 @@ impl SavedReport {
     /// Every check as a row to compare with another report of the same kind.
     pub fn rows(&self) -> Vec<Row> {
         match self {
-            Self::Run(r) => r
-                .checks
-                .iter()
-                .map(|c| Row::new(&c.name, &c.phase, Some(c.status), c.observed))
-                .collect(),
+            Self::Run(r) => {
+                let mut rows: Vec<Row> = r
+                    .checks
+                    .iter()
+                    .map(|c| Row::new(&c.name, &c.phase, Some(c.status), c.observed))
+                    .collect();
+                rows.push(Row::new("verdict", "run", Some(r.verdict), None));
+                rows
+            }
             Self::Capacity(r) => {
                 let mut rows: Vec<Row> = r
                     .baseline

@@ -38,6 +38,12 @@ pub struct PhaseEvidence {
     pub error_spans: u64,
     /// Of those, the spans the target did not accept (refused, or no answer).
     pub error_spans_lost: u64,
+    /// What the target says it refused, by reason (`5,059 spans refused by the target: no
+    /// tenant attribute`), when it refused any: the cause a check that saw a loss names.
+    pub refused: Option<String>,
+    /// Polls of the target's alert history that failed in the phase: a transition may have
+    /// gone unseen, so the alert checks cannot pass.
+    pub alert_polls_failed: u64,
     /// The longest a sentinel batch was seen waiting in the target's queue (sampled each
     /// second; targets that report it).
     pub queue_wait_max: Option<Duration>,
@@ -132,9 +138,16 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
             None => p,
         });
         p.quantiles = c.rows;
+        p.refused = why;
     }
     alert_cycles(ctx, view, &mut out);
     let ledger = ctx.ledger();
+    if matches!(ctx.plan.alerts, AlertSource::Target) {
+        for &ns in &ledger.alert_poll_failed_ns {
+            let offset = Duration::from_nanos(ns.saturating_sub(ctx.anchor.start_unix_ns));
+            out[ctx.plan.phase_at(offset)].alert_polls_failed += 1;
+        }
+    }
     for (i, p) in out.iter_mut().enumerate() {
         p.error_spans = ledger.error_spans.get(i).copied().unwrap_or(0);
         p.error_spans_lost = ledger.error_spans_lost.get(i).copied().unwrap_or(0);

@@ -197,7 +197,11 @@ async fn execute_async(
         on_progress(p);
     };
     let (mut phases, walked) = walk.run(conductor, &mut record).await;
-    drain(&ctx, plan.checks.clear_limit, &stop, walked).await;
+    // A stop during the walk already left its phase unfinished; one during the drain cuts the
+    // evidence of the last phase run.
+    let walk_stopped = stop.load(Ordering::Relaxed);
+    let drained = drain(&ctx, plan.checks.clear_limit, &stop, walked).await || walk_stopped;
+    cut_by_drain(&mut phases, drained, &mut r.warnings);
     if let Some(am) = &r.alertmanager {
         am.await_resolved(&evidence::burst_windows(&ctx)).await;
     }
@@ -324,11 +328,33 @@ fn settle_timeline(
     );
 }
 
+/// A stop during the final drain leaves the last phase's traces and burst undecided: that phase
+/// is reported unfinished, as an interrupted phase is, so no check of it passes on what was not
+/// yet seen.
+fn cut_by_drain(phases: &mut [PhaseOutcome], drained: bool, warnings: &mut Vec<String>) {
+    if drained {
+        return;
+    }
+    if let Some(last) = phases.iter_mut().rev().find(|p| p.completed) {
+        last.completed = false;
+        warnings.push(
+            "the run was stopped while waiting for the last phase's traces and alerts: that \
+             phase is reported unfinished"
+                .into(),
+        );
+    }
+}
+
 /// Waits until every trace that must be assembled is decided and the last burst had time to
 /// clear, bounded by the freshness timeout and `clear_limit` (how long an alert may take to
-/// clear). `walked` is where the last phase
-/// run ended (the plan's end unless a conductor stopped early).
-async fn drain(ctx: &SentinelCtx, clear_limit: Duration, stop: &AtomicBool, walked: Duration) {
+/// clear). `walked` is where the last phase run ended (the plan's end unless a conductor stopped
+/// early). False when stopped first.
+async fn drain(
+    ctx: &SentinelCtx,
+    clear_limit: Duration,
+    stop: &AtomicBool,
+    walked: Duration,
+) -> bool {
     let plan = &ctx.plan;
     let end = ctx.anchor.instant + walked;
     let traces_deadline = end + plan.sentinel.freshness_timeout + Duration::from_secs(1);
@@ -348,11 +374,39 @@ async fn drain(ctx: &SentinelCtx, clear_limit: Duration, stop: &AtomicBool, walk
     loop {
         let now = Instant::now();
         let traces_done = ctx.ledger().settled() || now >= traces_deadline;
-        if (traces_done && now >= alerts_deadline.min(traces_deadline) && now >= search_ready)
-            || stop.load(Ordering::Relaxed)
-        {
-            return;
+        if traces_done && now >= alerts_deadline.min(traces_deadline) && now >= search_ready {
+            return true;
+        }
+        if stop.load(Ordering::Relaxed) {
+            return false;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::walk::not_run;
+
+    // Regression (issue 28, point 11): a stop during the final drain built a verdict from the
+    // last phase's partial evidence, with every phase reported complete.
+    #[test]
+    fn a_stop_during_the_drain_leaves_the_last_phase_run_unfinished() {
+        let done = || PhaseOutcome {
+            completed: true,
+            ..not_run()
+        };
+        let mut phases = vec![done(), done(), not_run()];
+        let mut warnings = Vec::new();
+        cut_by_drain(&mut phases, true, &mut warnings);
+        assert!(phases[1].completed && warnings.is_empty());
+        cut_by_drain(&mut phases, false, &mut warnings);
+        let completed: Vec<_> = phases.iter().map(|p| p.completed).collect();
+        assert_eq!(completed, [true, false, false]);
+        assert!(
+            warnings[0].contains("stopped while waiting"),
+            "{warnings:?}"
+        );
     }
 }

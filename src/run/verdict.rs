@@ -79,30 +79,123 @@ pub fn add_notification_checks(
     }
 }
 
-/// Everything the run knows beyond the evidence, applied to one check.
-fn sharpen(
+/// Judges phases by their evidence alone, with every rule that needs no more than the
+/// evidence: the one path `run` and `capacity` share, so a rule added here holds in both.
+/// The phase of kind `Baseline`, if any, is what the others are compared with.
+pub fn judge_evidence(
+    phases: &[(String, PhaseKind, &PhaseEvidence)],
+    tol: &CheckTolerances,
+) -> Vec<Check> {
+    let judged: Vec<_> = phases
+        .iter()
+        .map(|(name, kind, ev)| (name.clone(), *kind, ev.evidence.clone()))
+        .collect();
+    let baseline = phases
+        .iter()
+        .find(|(_, kind, _)| *kind == PhaseKind::Baseline)
+        .map(|(_, _, ev)| *ev);
+    checks::judge(&judged, tol)
+        .into_iter()
+        .map(|c| {
+            let (_, kind, ev) = phases
+                .iter()
+                .find(|(name, ..)| *name == c.phase)
+                .expect("checks are judged per phase given");
+            hold_to_evidence(c, *kind, ev, baseline, tol)
+        })
+        .collect()
+}
+
+/// The rules that need only the evidence: an unanswered query fails its check, missing traces
+/// never looked up fail, a comparison too small to see the drop is inconclusive, and a check
+/// that gave way says what else the evidence shows.
+fn hold_to_evidence(
     mut c: Check,
-    phase: &Phase,
-    o: &PhaseOutcome,
+    kind: PhaseKind,
+    ev: &PhaseEvidence,
     baseline: Option<&PhaseEvidence>,
     tol: &CheckTolerances,
 ) -> Check {
-    let ev = &o.sentinel;
     if let Some(why) = ev.unanswered.get(c.name.as_ref()) {
         c.status = Status::Fail;
         c.evidence = format!("the target did not answer a query this check needs: {why}");
         return c;
     }
     match c.name.as_ref() {
-        "trace_completeness" => completeness(&mut c, phase.kind, ev, baseline, tol),
+        "trace_completeness" => completeness(&mut c, kind, ev, baseline, tol),
         "alert_detection" => error_stream(&mut c, ev),
         "freshness_p99_ms" | "alert_detect_delay" | "alert_clear_delay" | "alert_notify_delay" => {
             ratio_to_baseline(&mut c)
         }
         _ => {}
     }
-    if c.status >= Status::Degraded && phase.kind != PhaseKind::Baseline {
+    if c.status >= Status::Degraded && kind != PhaseKind::Baseline {
         queue_wait(&mut c, ev, baseline);
+    }
+    alert_polls(&mut c, ev);
+    refusals(&mut c, ev);
+    c
+}
+
+/// The checks whose evidence is a loss: traces, spans or error spans that did not arrive.
+const LOSS_CHECKS: [&str; 4] = [
+    "trace_completeness",
+    "trace_content",
+    "histogram_error",
+    "alert_detection",
+];
+
+/// A loss is shown beside its cause: a check that saw one names what the target refused, by
+/// reason, when it refused anything (once: `histogram_error` may name it already).
+fn refusals(c: &mut Check, ev: &PhaseEvidence) {
+    let Some(refused) = &ev.refused else {
+        return;
+    };
+    if c.status == Status::Pass || !LOSS_CHECKS.contains(&c.name.as_ref()) {
+        return;
+    }
+    if !c.evidence.contains(refused.as_str()) {
+        c.evidence = format!("{}; {refused}", c.evidence);
+    }
+}
+
+/// The checks that read the alert history the sentinel polls.
+const ALERT_CHECKS: [&str; 4] = [
+    "alert_detection",
+    "alert_detect_delay",
+    "alert_clear_delay",
+    "spurious_alerts",
+];
+
+/// An alert check of a phase in which polls of the alert history failed cannot pass: a
+/// transition may have gone unseen, or been seen late.
+fn alert_polls(c: &mut Check, ev: &PhaseEvidence) {
+    if ev.alert_polls_failed == 0 || c.status != Status::Pass {
+        return;
+    }
+    if !ALERT_CHECKS.contains(&c.name.as_ref()) {
+        return;
+    }
+    c.status = Status::Inconclusive;
+    c.evidence = format!(
+        "{} polls of the alert history failed in this phase: a transition may have gone \
+         unseen; {}",
+        ev.alert_polls_failed, c.evidence
+    );
+}
+
+/// Everything the run knows beyond the evidence, applied to one check.
+fn sharpen(
+    c: Check,
+    phase: &Phase,
+    o: &PhaseOutcome,
+    baseline: Option<&PhaseEvidence>,
+    tol: &CheckTolerances,
+) -> Check {
+    let unanswered = o.sentinel.unanswered.contains_key(c.name.as_ref());
+    let mut c = hold_to_evidence(c, phase.kind, &o.sentinel, baseline, tol);
+    if unanswered {
+        return c;
     }
     if let Some(why) = unsound(phase, o, tol.generator_limit) {
         // A phase cut short leaves its last traces unlooked-for and its last burst unfinished:
@@ -130,7 +223,6 @@ pub fn unsound(phase: &Phase, o: &PhaseOutcome, limit: f64) -> Option<String> {
     let Some(load) = &o.load else {
         return Some("the load did not run".into());
     };
-    let sent = load.total.total().sent as f64;
     let window = load.sending.as_secs_f64();
     if window < limit * phase.duration.as_secs_f64() {
         return Some(format!(
@@ -144,14 +236,37 @@ pub fn unsound(phase: &Phase, o: &PhaseOutcome, limit: f64) -> Option<String> {
         .as_ref()
         .and_then(|r| r.cumulative(window))
         .map(|spans| spans * load.share);
+    achieved_short(load, offered, limit)
+}
+
+/// Why the load the target took falls short of what the phase claims: the spans it
+/// acknowledged (not merely those sent) below `limit` of the offered ones; for an unthrottled
+/// (`max`) load, which offers no rate, below `limit` of what the generator sent, so a load the
+/// target refused (or left unanswered) is never "under load".
+fn achieved_short(
+    load: &crate::engine::LoadOutcome,
+    offered: Option<f64>,
+    limit: f64,
+) -> Option<String> {
+    let total = load.total.total();
+    let (acked, sent) = (total.acked as f64, total.sent as f64);
+    let window = load.sending.as_secs_f64().max(1e-9);
+    let rate = |spans: f64| crate::units::rate::human(spans / window);
     match offered {
-        Some(offered) if sent < limit * offered => Some(format!(
-            "the load reached {} of the {} spans/s offered (below {limit} of it, \
-             checks.generator_limit; its \
-             workers waited for the target's answers {:.0}% of the time)",
-            crate::units::rate::human(sent / window.max(1e-9)),
-            crate::units::rate::human(offered / window.max(1e-9)),
+        Some(offered) if acked < limit * offered => Some(format!(
+            "the target acknowledged {} of the {} spans/s offered (below {limit} of it, \
+             checks.generator_limit; {} spans/s were sent, and the load's workers waited for \
+             the target's answers {:.0}% of the time)",
+            rate(acked),
+            rate(offered),
+            rate(sent),
             load.waiting_for_acks_share() * 100.0
+        )),
+        None if acked < limit * sent || total.acked == 0 => Some(format!(
+            "the target acknowledged {} of the {} spans/s the unthrottled load sent (below \
+             {limit} of it, checks.generator_limit): it was not under that load",
+            rate(acked),
+            rate(sent)
         )),
         _ => None,
     }
@@ -428,6 +543,114 @@ mod tests {
             refused.evidence.contains("did not accept 700 of the 2000"),
             "{}",
             refused.evidence
+        );
+    }
+
+    fn load(sent: u64, acked: u64) -> crate::engine::LoadOutcome {
+        let mut total = crate::engine::stats::Interval::new(1);
+        total.streams[0].sent = sent;
+        total.streams[0].acked = acked;
+        total.streams[0].rejected = sent - acked;
+        crate::engine::LoadOutcome {
+            total,
+            elapsed: Duration::from_secs(10),
+            sending: Duration::from_secs(10),
+            threads: 1,
+            share: 1.0,
+            timeline: Vec::new(),
+            start_unix_ns: 0,
+        }
+    }
+
+    // Regression (issue 28, point 8): the achieved-rate check counted spans sent, and was
+    // skipped for `rate = max`, so a load the target refused entirely was "under load".
+    #[test]
+    fn the_achieved_rate_is_what_the_target_acknowledged_even_at_max_rate() {
+        let offered = Some(100_000.0);
+        assert!(achieved_short(&load(100_000, 99_000), offered, 0.9).is_none());
+        let refused = achieved_short(&load(100_000, 0), offered, 0.9).expect("refused");
+        assert!(refused.contains("acknowledged 0"), "{refused}");
+        assert!(achieved_short(&load(500_000, 499_000), None, 0.9).is_none());
+        let max = achieved_short(&load(500_000, 0), None, 0.9).expect("refused at max");
+        assert!(max.contains("unthrottled"), "{max}");
+        assert!(achieved_short(&load(500_000, 200_000), None, 0.9).is_some());
+    }
+
+    // Regression (issue 28, point 10): failed alert polls were counted and never read, so a
+    // phase whose polls failed passed its alert checks on transitions no poll could see.
+    #[test]
+    fn alert_checks_of_a_phase_with_failed_polls_cannot_pass() {
+        let (mut base, mut load) = (phase(100, 100), phase(100, 100));
+        for e in [&mut base.evidence, &mut load.evidence] {
+            (e.detected, e.cleared, e.notified) = (1, 1, 1);
+        }
+        load.alert_polls_failed = 3;
+        let phases = [
+            ("baseline".to_string(), PhaseKind::Baseline, &base),
+            ("load".to_string(), PhaseKind::Load, &load),
+        ];
+        let checks = judge_evidence(&phases, &CheckTolerances::default());
+        for name in ["alert_detection", "spurious_alerts"] {
+            let of = |phase: &str| {
+                checks
+                    .iter()
+                    .find(|c| c.name == name && c.phase == phase)
+                    .unwrap()
+            };
+            assert_eq!(
+                of("baseline").status,
+                Status::Pass,
+                "{}",
+                of("baseline").evidence
+            );
+            assert_eq!(
+                of("load").status,
+                Status::Inconclusive,
+                "{}",
+                of("load").evidence
+            );
+            assert!(
+                of("load")
+                    .evidence
+                    .contains("3 polls of the alert history failed")
+            );
+        }
+    }
+
+    // Regression (issue 28, point 12b): `histogram_error` named the target's refusals, but
+    // `trace_content` said only "100 spans instead of 101".
+    #[test]
+    fn a_check_that_saw_a_loss_names_the_targets_refusals() {
+        let base = phase(100, 100);
+        let mut load = phase(100, 90);
+        load.evidence.incorrect = 10;
+        load.evidence.missing = 0;
+        load.refused = Some("5,059 spans refused by the target: no tenant attribute".into());
+        let phases = [
+            ("baseline".to_string(), PhaseKind::Baseline, &base),
+            ("load".to_string(), PhaseKind::Load, &load),
+        ];
+        let checks = judge_evidence(&phases, &CheckTolerances::default());
+        let content = checks
+            .iter()
+            .find(|c| c.name == "trace_content" && c.phase == "load")
+            .unwrap();
+        assert_ne!(content.status, Status::Pass, "{}", content.evidence);
+        assert!(
+            content
+                .evidence
+                .contains("5,059 spans refused by the target: no tenant attribute"),
+            "{}",
+            content.evidence
+        );
+        let base_content = checks
+            .iter()
+            .find(|c| c.name == "trace_content" && c.phase == "baseline")
+            .unwrap();
+        assert!(
+            !base_content.evidence.contains("refused"),
+            "{}",
+            base_content.evidence
         );
     }
 

@@ -302,7 +302,7 @@ impl LoadSecond {
 }
 
 /// The rate `profile` offered between two offsets from the load's start; `None` for `max`.
-fn offered_between(profile: &RateProfile, from: Duration, to: Duration) -> Option<f64> {
+pub fn offered_between(profile: &RateProfile, from: Duration, to: Duration) -> Option<f64> {
     let (a, b) = (from.as_secs_f64(), to.as_secs_f64());
     let spans = profile.cumulative(b)? - profile.cumulative(a)?;
     Some(if b > a { spans / (b - a) } else { 0.0 })

@@ -93,6 +93,9 @@ pub struct Ledger {
     pub alerts_seen: Vec<SeenTransition>,
     /// Polls of the alert history that failed.
     pub alert_poll_errors: u64,
+    /// When each of the latest failed polls of the alert history was made, unix ns (at most
+    /// as many as `alerts_seen` keeps), so a phase with failed polls is known.
+    pub alert_poll_failed_ns: Vec<u64>,
     /// Longest wait of a sentinel batch in the target's queue seen each second, by phase
     /// (targets that report it: the reference pipeline).
     pub queue_wait_max: Vec<Option<Duration>>,
@@ -170,6 +173,14 @@ impl Ledger {
             })
             .map(|(i, _)| self.first_seq + i as u64)
             .collect()
+    }
+
+    /// Records a poll of the alert history that failed at `now_unix_ns`.
+    pub fn alert_poll_failed(&mut self, now_unix_ns: u64) {
+        self.alert_poll_errors += 1;
+        self.alert_poll_failed_ns.push(now_unix_ns);
+        let over = self.alert_poll_failed_ns.len().saturating_sub(SEEN_LIMIT);
+        self.alert_poll_failed_ns.drain(..over);
     }
 
     /// Records the transitions of one poll of the alert history at `now_unix_ns`: the ones not

@@ -86,6 +86,18 @@ pub fn as_stamped(history: &[Transition]) -> Vec<SeenTransition> {
         .collect()
 }
 
+/// When a transition happened, as far as the run can tell: when a poll first saw it, or, for
+/// one no poll saw before `until_ns` (the polls failed, or it came and went between two), when
+/// the target stamped it: the end-of-run look that first showed it is not when it happened, and
+/// a stray firing must not drop out of `spurious_alerts` for being seen late.
+fn happened(t: &SeenTransition, until_ns: u64) -> u64 {
+    if t.seen_unix_nano < until_ns {
+        t.seen_unix_nano
+    } else {
+        t.at_unix_nano
+    }
+}
+
 /// Matches transitions of `rule`, by the time the sentinel first saw them, to bursts. A
 /// firing seen within [start, end + grace] belongs to the burst; any other firing seen before
 /// `until_ns` is spurious (returned by time seen). Notifications are matched to the firing by
@@ -132,12 +144,9 @@ pub fn evaluate(
         .collect();
     let spurious = history
         .iter()
-        .filter(|t| {
-            t.state == "firing"
-                && t.seen_unix_nano < until_ns
-                && !bursts.iter().any(|b| within(b, t.seen_unix_nano))
-        })
-        .map(|t| t.seen_unix_nano)
+        .filter(|t| t.state == "firing")
+        .map(|t| happened(t, until_ns))
+        .filter(|&at| at < until_ns && !bursts.iter().any(|b| within(b, at)))
         .collect();
     (outcomes, spurious)
 }
@@ -203,6 +212,24 @@ mod tests {
         assert_eq!(out[0].notify_delay(&bursts[0]), Some(d(71)));
         assert_eq!(out[1], BurstOutcome::default());
         assert_eq!(spurious, vec![510]);
+    }
+
+    // Regression (issue 28, point 10): a stray firing no poll saw was stamped at the end-of-run
+    // look, after `until`, and dropped out of `spurious_alerts`.
+    #[test]
+    fn a_stray_firing_no_poll_saw_is_still_spurious_when_it_happened() {
+        let mut stray = t("firing", 500);
+        stray.seen_unix_nano = 5000; // first seen by the look after the run
+        let grace = Duration::from_nanos(50);
+        let (_, spurious) = evaluate(&bursts(), "r", &[stray], &[], grace, 2000);
+        assert_eq!(spurious, vec![500]);
+        let mut after = t("firing", 3000);
+        after.seen_unix_nano = 5000;
+        let (_, spurious) = evaluate(&bursts(), "r", &[after], &[], grace, 2000);
+        assert!(
+            spurious.is_empty(),
+            "a firing after the run is not the run's"
+        );
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub async fn watch_alerts(ctx: &SentinelCtx, query: &QueryClient) {
                 .map(|t| (t.rule.as_str(), t.state.as_str(), t.at_unix_nano)),
             now,
         ),
-        Err(_) => ledger.alert_poll_errors += 1,
+        Err(_) => ledger.alert_poll_failed(now),
     }
 }
 

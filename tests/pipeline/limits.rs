@@ -75,6 +75,62 @@ async fn services_past_the_series_limit_are_neither_kept_nor_exported() {
     pipeline.shutdown().await;
 }
 
+// Regression (issue 28, point 15): each processing worker kept its own series map with its own
+// limit, so one tenant with 15,000 services got 15,000 series exported past the default limit
+// of 10,000 while `/api/v1/stats` said 8,000 used and nothing refused.
+#[tokio::test]
+async fn the_default_series_limit_bounds_a_tenant_over_all_workers_and_counts_the_refused() {
+    let mut config = test_config();
+    config.workers = 4;
+    let limit = config.limits.series_per_tenant;
+    assert_eq!(limit, 10_000, "the test is of the default limit");
+    let pipeline = start(config).await;
+    let mut client = grpc_client(&pipeline).await;
+    let total = 15_000u64;
+    for chunk in 0..total / 1000 {
+        let parts = (chunk * 1000..(chunk + 1) * 1000)
+            .map(|i| roots(&format!("svc-{i}"), "op", 1000 * i + 1, 1, 1000, false));
+        let req = ExportTraceServiceRequest {
+            resource_spans: parts.flat_map(|p| p.resource_spans).collect(),
+        };
+        assert_eq!(export(&mut client, "wide", req).await.unwrap(), 0);
+    }
+    let stats = eventually(Duration::from_secs(20), || async {
+        let s = pipeline.tenant_stats("wide")?;
+        (s.processed_spans == total).then_some(s)
+    })
+    .await;
+    let refused = total - limit as u64;
+    assert_eq!(
+        (stats.histogram_series, stats.histogram_dropped_spans),
+        (limit as u64, refused)
+    );
+    let limits = &pipeline.stats().limits;
+    let series = &limits.series_per_tenant;
+    assert_eq!(
+        (series.limit, series.used, series.refused),
+        (10_000, 10_000, refused)
+    );
+    let metrics =
+        String::from_utf8_lossy(&get(&pipeline, "wide", "/metrics").await.body).into_owned();
+    let count = |prefix: &str| metrics.lines().filter(|l| l.starts_with(prefix)).count();
+    let histograms = count("span_sentinel_pipeline_span_duration_seconds_count{tenant=\"wide\"");
+    assert_eq!(
+        histograms, limit,
+        "histogram series exported for the tenant"
+    );
+    let by_status = count("span_sentinel_pipeline_spans_total{tenant=\"wide\"");
+    assert_eq!(by_status, 3 * limit, "services × 3 statuses");
+    let refused_line = format!(
+        "span_sentinel_pipeline_limit_refused_total{{map=\"series_per_tenant\"}} {refused}"
+    );
+    assert!(
+        metrics.contains(&refused_line),
+        "no `{refused_line}` in /metrics"
+    );
+    pipeline.shutdown().await;
+}
+
 #[tokio::test]
 async fn tenants_rules_and_pending_assemblies_report_limit_use_and_refusals() {
     let mut config = test_config();

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::FxHashMap;
 use super::buckets::{DurationBuckets, SPANMETRICS_DEFAULT_MS};
+use super::series_budget::SeriesBudget;
 use crate::pipeline::span_ref::SpanRef;
 
 type Ops = FxHashMap<Box<[u8]>, OpSeries>;
@@ -39,10 +40,50 @@ struct ServiceSeries {
     status: StatusCounts,
 }
 
+/// What one span needs to find or take its series.
+struct Take<'a> {
+    budget: &'a SeriesBudget,
+    tenant: u16,
+    service: &'a [u8],
+    body: &'a [u8],
+    digits: u8,
+    bounds: &'a Arc<[u64]>,
+}
+
+impl Take<'_> {
+    /// Records `span` into its operation's series, taking a new one when the budget admits it;
+    /// false when the span was not recorded for want of room.
+    fn record(&self, into: &mut ServiceSeries, span: &SpanRef, coarse: bool) -> bool {
+        into.status[status_index(span.status_code)] += 1;
+        let name = key_of(span.name.slice(self.body));
+        let op = match into.ops.get_mut(name) {
+            Some(op) => op,
+            None if !self.budget.admit(self.tenant, self.service, name) => return false,
+            None => {
+                let hdr = Histogram::new(self.digits).expect("digits validated to 1..=5");
+                let buckets = DurationBuckets::new(self.bounds.clone());
+                into.ops
+                    .entry(name.into())
+                    .or_insert(OpSeries { hdr, buckets })
+            }
+        };
+        let ns = if coarse {
+            crate::pipeline::faults::one_digit(span.duration_ns())
+        } else {
+            span.duration_ns()
+        };
+        op.buckets.record(ns);
+        // `record` grows the histogram; `saturating_record` would clamp instead.
+        if op.hdr.record(ns).is_err() {
+            op.hdr.saturating_record(ns);
+        }
+        true
+    }
+}
+
 #[derive(Debug, Default)]
 struct TenantSeries {
     services: FxHashMap<Box<[u8]>, ServiceSeries>,
-    series: usize,
     dropped_spans: u64,
 }
 
@@ -50,7 +91,7 @@ struct TenantSeries {
 #[derive(Debug)]
 pub struct WorkerHistograms {
     digits: u8,
-    series_limit: usize,
+    budget: Arc<SeriesBudget>,
     tenants: Vec<TenantSeries>,
     /// The coarse-histogram fault is on for the batch being recorded.
     pub coarse: bool,
@@ -81,12 +122,12 @@ pub struct SeriesSummary {
 }
 
 impl WorkerHistograms {
-    /// Empty histograms with `digits` significant digits and at most `series_limit` series per
-    /// tenant.
-    pub fn new(digits: u8, series_limit: usize) -> Self {
+    /// Empty histograms with `digits` significant digits, taking series from `budget` (shared
+    /// by all workers, so a tenant's limit holds over all of them).
+    pub fn new(digits: u8, budget: Arc<SeriesBudget>) -> Self {
         Self {
             digits,
-            series_limit,
+            budget,
             tenants: Vec::new(),
             coarse: false,
             bounds: SPANMETRICS_DEFAULT_MS
@@ -109,51 +150,41 @@ impl WorkerHistograms {
         if self.tenants.len() <= index {
             self.tenants.resize_with(index + 1, TenantSeries::default);
         }
-        let (digits, limit, coarse) = (self.digits, self.series_limit, self.coarse);
-        let bounds = &self.bounds;
+        let budget = &*self.budget;
         let series = &mut self.tenants[index];
         for run in spans.chunk_by(|a, b| a.service == b.service) {
             let service = key_of(run[0].service.slice(body));
-            // A new service is only taken while there is room for one more series: services
-            // never outnumber series, so both stay within the limit.
+            // A service is only taken with a series the budget admits: services never
+            // outnumber series, so both stay within the tenant's limit over all workers.
+            let mut run = run;
             if !series.services.contains_key(service) {
-                if series.series >= limit {
+                let first = run
+                    .iter()
+                    .position(|s| budget.admit(tenant, service, key_of(s.name.slice(body))));
+                let Some(first) = first else {
                     series.dropped_spans += run.len() as u64;
                     continue;
-                }
+                };
+                series.dropped_spans += first as u64;
+                run = &run[first..];
                 series
                     .services
                     .insert(service.into(), ServiceSeries::default());
             }
-            let Some(ServiceSeries { ops, status }) = series.services.get_mut(service) else {
+            let Some(service_series) = series.services.get_mut(service) else {
                 continue;
             };
+            let take = Take {
+                budget,
+                tenant,
+                service,
+                body,
+                digits: self.digits,
+                bounds: &self.bounds,
+            };
             for span in run {
-                status[status_index(span.status_code)] += 1;
-                let name = key_of(span.name.slice(body));
-                let op = match ops.get_mut(name) {
-                    Some(h) => h,
-                    None if series.series >= limit => {
-                        series.dropped_spans += 1;
-                        continue;
-                    }
-                    None => {
-                        series.series += 1;
-                        let hdr = Histogram::new(digits).expect("digits validated to 1..=5");
-                        let buckets = DurationBuckets::new(bounds.clone());
-                        ops.entry(name.into()).or_insert(OpSeries { hdr, buckets })
-                    }
-                };
-                let ns = if coarse {
-                    crate::pipeline::faults::one_digit(span.duration_ns())
-                } else {
-                    span.duration_ns()
-                };
-                op.buckets.record(ns);
-                let histogram = &mut op.hdr;
-                // `record` grows the histogram; `saturating_record` would clamp instead.
-                if histogram.record(ns).is_err() {
-                    histogram.saturating_record(ns);
+                if !take.record(service_series, span, self.coarse) {
+                    series.dropped_spans += 1;
                 }
             }
         }
@@ -211,12 +242,11 @@ impl WorkerHistograms {
         series.dropped_spans
     }
 
-    /// The most series any tenant holds in this worker, and the spans this worker did not
+    /// The most series any tenant holds over all workers, and the spans this worker did not
     /// record for want of room, over all tenants (for the limits of `/api/v1/stats`).
     pub fn usage(&self) -> (usize, u64) {
-        self.tenants.iter().fold((0, 0), |(most, dropped), t| {
-            (most.max(t.series), dropped + t.dropped_spans)
-        })
+        let dropped = self.tenants.iter().map(|t| t.dropped_spans).sum();
+        (self.budget.most(), dropped)
     }
 
     /// Adds this worker's span counts by status of `tenant`, per service, into `into`.

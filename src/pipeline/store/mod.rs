@@ -4,6 +4,7 @@
 
 pub mod buckets;
 pub mod histograms;
+pub mod series_budget;
 pub mod spans;
 pub mod traces;
 

@@ -6,7 +6,9 @@
 
 use crate::error::UsageError;
 use crate::report::human_rate;
-use crate::report::run::{LoadSummary, RunReport};
+use crate::report::mergeable::{self, Histograms};
+use crate::report::run::{LoadSummary, PhaseReport, RunReport};
+use crate::run::timeline::Sample;
 use crate::verify::checks;
 use crate::verify::status::Status;
 
@@ -37,6 +39,36 @@ fn sentinel(inputs: &[Input]) -> Result<&Input, UsageError> {
     }
 }
 
+/// Adds `theirs`' HDR histograms into `mine`'s, losslessly; errors name the file and field.
+fn add_histograms(
+    mine: &mut LoadSummary,
+    theirs: &LoadSummary,
+    path: &std::path::Path,
+) -> Result<(), UsageError> {
+    let Some(t) = &theirs.histograms else {
+        return Ok(());
+    };
+    let Some(m) = &mine.histograms else {
+        mine.histograms = Some(t.clone());
+        return Ok(());
+    };
+    let decode = |field: &str, text: &str| {
+        mergeable::decode(text).map_err(|e| {
+            UsageError::new(format!(
+                "{}: field `load.histograms.{field}`: {e}",
+                path.display()
+            ))
+        })
+    };
+    let mut lag = decode("schedule_lag_us", &m.schedule_lag_us)?;
+    let mut latency = decode("export_latency_us", &m.export_latency_us)?;
+    // Same significant digits everywhere, auto-resizing: adding cannot fail.
+    let _ = lag.add(decode("schedule_lag_us", &t.schedule_lag_us)?);
+    let _ = latency.add(decode("export_latency_us", &t.export_latency_us)?);
+    mine.histograms = Some(Histograms::of(&lag, &latency));
+    Ok(())
+}
+
 fn add_load(mine: &mut LoadSummary, theirs: &LoadSummary) {
     mine.offered_spans_per_sec = mine
         .offered_spans_per_sec
@@ -61,38 +93,92 @@ fn add(m: &mut RunReport, other: &Input) -> Result<(), UsageError> {
     }
     for (mine, theirs) in m.phases.iter_mut().zip(&other.report.phases) {
         add_load(&mut mine.load, &theirs.load);
+        add_histograms(&mut mine.load, &theirs.load, &other.path)?;
     }
-    let samples = m.timeline.samples.iter_mut();
-    for (mine, theirs) in samples.zip(&other.report.timeline.samples) {
-        if mine.phase == theirs.phase {
-            mine.achieved_spans_per_sec += theirs.achieved_spans_per_sec;
-            mine.offered_spans_per_sec = mine
-                .offered_spans_per_sec
-                .zip(theirs.offered_spans_per_sec)
-                .map(|(a, b)| a + b);
-        }
-    }
+    add_timeline(&mut m.timeline.samples, &other.report.timeline.samples);
     Ok(())
 }
 
-/// Passing checks of a load phase whose whole load fell short of its offered rate become
-/// inconclusive: the target was not under the load the phase claims.
-fn judge_again(m: &mut RunReport) {
+/// Adds `theirs` into `mine` second by second on the common clock (the run's start): a sample
+/// is added to the sample of the same phase and the same second; a second only `theirs` has is
+/// kept as it is.
+fn add_timeline(mine: &mut Vec<Sample>, theirs: &[Sample]) {
+    let second = |s: &Sample| s.t_s.round() as i64;
+    for t in theirs {
+        match mine
+            .iter_mut()
+            .find(|m| m.phase == t.phase && second(m) == second(t))
+        {
+            Some(m) => {
+                m.achieved_spans_per_sec += t.achieved_spans_per_sec;
+                m.offered_spans_per_sec = m
+                    .offered_spans_per_sec
+                    .zip(t.offered_spans_per_sec)
+                    .map(|(a, b)| a + b);
+            }
+            None => mine.push(t.clone()),
+        }
+    }
+    mine.sort_by(|a, b| a.t_s.total_cmp(&b.t_s));
+}
+
+/// `segment I (FILE)`, as merged reports name a segment.
+fn segment_name(input: &Input) -> String {
+    let index = input.report.segment.as_ref().map_or(0, |s| s.index);
+    format!("segment {index} ({})", input.path.display())
+}
+
+/// Why a segment's share of load phase `i` is not there: the phase did not finish in it (the
+/// segment was stopped or killed before its end), or its load could not run.
+fn segment_gap(input: &Input, i: usize) -> Option<String> {
+    let phase = input.report.phases.get(i)?;
+    if !phase.completed {
+        return Some(format!(
+            "{}: the phase did not finish (the segment was stopped or killed)",
+            segment_name(input)
+        ));
+    }
+    let e = phase.load.load_error.as_ref()?;
+    Some(format!(
+        "{}: the load could not run: {e}",
+        segment_name(input)
+    ))
+}
+
+/// Why load phase `p`'s whole load falls short of what the segments were asked to offer: the
+/// spans the target acknowledged, summed, below `limit` of the summed offered rate.
+fn shortfall(p: &PhaseReport, limit: f64) -> Option<String> {
+    let l = &p.load;
+    let offered = l.offered_spans_per_sec? * p.duration_s;
+    let acked = l.acked_spans as f64;
+    (acked < limit * offered).then(|| {
+        format!(
+            "the target acknowledged {} of the {} spans/s all segments were asked to offer \
+             (below {limit} of it, checks.generator_limit)",
+            human_rate(acked / p.duration_s.max(1e-9)),
+            human_rate(offered / p.duration_s.max(1e-9)),
+        )
+    })
+}
+
+/// Checks of a load phase that a segment did not finish, whose load could not run, or whose
+/// whole acknowledged load fell short of what was asked, cannot pass: the target was not under
+/// the load the phase claims. A merged report with such a segment is at least `inconclusive`
+/// and names it.
+fn judge_again(m: &mut RunReport, inputs: &[Input]) {
     let limit = m.generator_limit;
-    for p in m.phases.iter().filter(|p| p.kind == "load" && p.completed) {
-        let l = &p.load;
-        let sent = (l.acked_spans + l.rejected_spans + l.failed_spans) as f64;
-        let Some(offered) = l.offered_spans_per_sec.map(|r| r * p.duration_s) else {
-            continue;
-        };
-        if sent >= limit * offered {
+    let mut gaps = Vec::new();
+    for (i, p) in m.phases.iter().enumerate() {
+        if p.kind != "load" {
             continue;
         }
-        let why = format!(
-            "the load of all segments reached {} of the {} spans/s offered (below {limit} of it, checks.generator_limit)",
-            human_rate(sent / p.duration_s.max(1e-9)),
-            human_rate(offered / p.duration_s.max(1e-9)),
-        );
+        let mut why: Vec<String> = inputs.iter().filter_map(|x| segment_gap(x, i)).collect();
+        gaps.extend(why.iter().map(|w| format!("{}: {w}", p.name)));
+        why.extend(shortfall(p, limit).filter(|_| p.completed));
+        if why.is_empty() {
+            continue;
+        }
+        let why = why.join("; ");
         for c in m.checks.iter_mut().filter(|c| c.phase == p.name) {
             if c.status == Status::Pass {
                 c.status = Status::Inconclusive;
@@ -101,6 +187,10 @@ fn judge_again(m: &mut RunReport) {
         }
     }
     m.verdict = checks::verdict(&m.checks);
+    if !gaps.is_empty() {
+        m.verdict = m.verdict.max(Status::Inconclusive);
+        m.warnings.extend(gaps);
+    }
 }
 
 /// The merged report of `inputs` (already checked to be one run's segments).
@@ -114,7 +204,7 @@ pub fn merge(inputs: &[Input]) -> Result<RunReport, UsageError> {
         m.warnings
             .extend(super::segment_warnings(&other.path, &other.report.warnings));
     }
-    judge_again(&mut m);
+    judge_again(&mut m, inputs);
     m.warnings.push(format!(
         "merged {} segments: the sentinel's checks (segment {}) judged beside the load of every segment",
         inputs.len(),
@@ -130,4 +220,132 @@ pub fn merge(inputs: &[Input]) -> Result<RunReport, UsageError> {
         .map(|i| i.path.display().to_string())
         .collect();
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::split::SegmentReport;
+
+    fn segment(index: usize) -> Input {
+        let text = include_str!("../../../tests/fixtures/run.json");
+        let mut report: RunReport = serde_json::from_str(text).unwrap();
+        let (start, end) = [("0", "1/2"), ("1/2", "1")][index];
+        report.segment = Some(SegmentReport {
+            start: start.into(),
+            end: end.into(),
+            index,
+            count: 2,
+        });
+        report.sentinel_segment = Some(0);
+        for p in &mut report.phases {
+            p.load.offered_spans_per_sec = p.load.offered_spans_per_sec.map(|r| r / 2.0);
+            p.load.acked_spans /= 2;
+        }
+        Input {
+            path: format!("run-{index}.json").into(),
+            report,
+        }
+    }
+
+    fn sample(t_s: f64, achieved: f64) -> Sample {
+        Sample {
+            t_s,
+            phase: "load".into(),
+            offered_spans_per_sec: Some(100.0),
+            achieved_spans_per_sec: achieved,
+            lag_p99_ms: None,
+            freshness_p99_ms: None,
+            traces_expected: 0,
+            traces_verified: 0,
+            traces_missing: 0,
+            alert_firing: false,
+        }
+    }
+
+    // Regression (issue 28, point 2): merge paired samples by index, so a load-only segment's
+    // (empty, or shifted) timeline added nothing, or added to the wrong second.
+    #[test]
+    fn timelines_add_up_second_by_second_on_the_common_clock() {
+        let mut mine = vec![
+            sample(10.02, 50.0),
+            sample(11.01, 60.0),
+            sample(12.03, 70.0),
+        ];
+        let theirs = [sample(11.0, 5.0), sample(12.0, 6.0), sample(13.0, 7.0)];
+        add_timeline(&mut mine, &theirs);
+        let sums: Vec<_> = mine.iter().map(|s| s.achieved_spans_per_sec).collect();
+        assert_eq!(sums, [50.0, 65.0, 76.0, 7.0]);
+        assert_eq!(mine[1].offered_spans_per_sec, Some(200.0));
+    }
+
+    // Issue 28, point 4: run reports carried no HDR histograms, so a merged run had no
+    // whole-load latency percentiles.
+    #[test]
+    fn merged_load_phases_add_the_segments_histograms_losslessly() {
+        let histogram = |values: &[u64]| {
+            let mut h = crate::engine::stats::micros_histogram();
+            for v in values {
+                h.record(*v).unwrap();
+            }
+            h
+        };
+        let (a, b) = (histogram(&[100, 200, 300]), histogram(&[5_000, 9_000]));
+        let mut sentinel = segment(0);
+        let mut other = segment(1);
+        for (input, h) in [(&mut sentinel, &a), (&mut other, &b)] {
+            let load = input
+                .report
+                .phases
+                .iter_mut()
+                .find(|p| p.kind == "load")
+                .unwrap();
+            load.load.histograms = Some(Histograms::of(h, h));
+        }
+        let m = merge(&[sentinel, other]).unwrap();
+        let load = m.phases.iter().find(|p| p.kind == "load").unwrap();
+        let h = load.load.histograms.as_ref().expect("merged histograms");
+        let latency = mergeable::decode(&h.export_latency_us).unwrap();
+        assert_eq!(latency.len(), 5);
+        assert_eq!(latency.max(), b.max());
+        assert_eq!(latency.min(), a.min());
+    }
+
+    // Regression (issue 28, point 1): a load-only segment whose load never ran reported
+    // `offered: 0` and no error, so the summed load showed no shortfall and the merge passed.
+    #[test]
+    fn a_segment_whose_load_never_ran_makes_the_merge_inconclusive_naming_it() {
+        let sentinel = segment(0);
+        let whole = merge(&[sentinel.clone(), segment(1)]).unwrap();
+        assert_eq!(whole.verdict, Status::Pass, "{:?}", whole.warnings);
+        let mut broken = segment(1);
+        broken.report.checks.clear();
+        for p in broken.report.phases.iter_mut().filter(|p| p.kind == "load") {
+            p.load.acked_spans = 0;
+            p.load.achieved_spans_per_sec = 0.0;
+            p.load.load_error = Some("connection refused".into());
+        }
+        let m = merge(&[sentinel.clone(), broken]).unwrap();
+        assert!(m.verdict >= Status::Inconclusive, "{:?}", m.verdict);
+        let load = m.checks.iter().find(|c| c.phase == "load").unwrap();
+        assert!(
+            load.evidence
+                .contains("segment 1 (run-1.json): the load could not run"),
+            "{}",
+            load.evidence
+        );
+        let mut killed = segment(1);
+        killed.report.checks.clear();
+        for p in &mut killed.report.phases {
+            p.completed = false;
+            p.load.acked_spans = 0;
+        }
+        let m = merge(&[sentinel, killed]).unwrap();
+        assert!(m.verdict >= Status::Inconclusive, "{:?}", m.verdict);
+        let named = m
+            .warnings
+            .iter()
+            .any(|w| w.contains("segment 1 (run-1.json)"));
+        assert!(named, "{:?}", m.warnings);
+    }
 }
