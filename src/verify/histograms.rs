@@ -282,7 +282,7 @@ mod tests {
         let c = compare(expected.clone(), std::slice::from_ref(&series));
         assert!(c.problem.unwrap().contains("counted 2 spans of 3"));
         expected.insert(("s".to_string(), "x".to_string()), vec![1]);
-        let none = compare(expected, &[]);
+        let none = compare::<Series>(expected, &[]);
         assert!(none.problem.unwrap().contains("missing"));
         // Known to be wrong, so never a silent "no data".
         assert_eq!(none.max_rel_error, Some(1.0));
