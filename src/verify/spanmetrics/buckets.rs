@@ -111,7 +111,7 @@ fn quantiles(
                 })?;
                 Some(Bucket {
                     lower_ns: bin.lower.max(0.0) * unit_ns,
-                    upper_ns: bin.upper.is_finite().then(|| bin.upper * unit_ns),
+                    upper_ns: bin.upper.is_finite().then_some(bin.upper * unit_ns),
                 })
             })
             .collect()
