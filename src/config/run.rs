@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::peer::PeerSection;
 use super::sentinel::{SentinelPlan, SentinelSection};
 use super::{Overrides, Profile, ProfileSource};
+use crate::units::duration as dur;
 use crate::config::load::{checked_cpus, field_error, parse_headers, validate_load};
 use crate::config::otlp_env::OtlpEnv;
 use crate::engine::SegmentPlace;
@@ -24,7 +25,6 @@ use crate::placement::{CpuList, Placement};
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::errors::ErrorStream;
 use crate::transport::{ClientTls, Target};
-use crate::units::duration as dur;
 use crate::verify::checks::CheckTolerances;
 use crate::verify::status::PhaseKind;
 
