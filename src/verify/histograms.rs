@@ -238,7 +238,7 @@ fn q_name(q: f64) -> String {
     if q >= 1.0 {
         "max".into()
     } else {
-        format!("p{}", q * 100.0)
+        format!("p{}", (q * 1000.0).round() / 10.0)
     }
 }
 
@@ -286,5 +286,61 @@ mod tests {
         assert!(none.problem.unwrap().contains("missing"));
         // Known to be wrong, so never a silent "no data".
         assert_eq!(none.max_rel_error, Some(1.0));
+    }
+
+    #[test]
+    fn a_bucket_holds_its_bounds_and_measures_the_miss_outside() {
+        let b = Bucket {
+            lower_ns: 1.024e6,
+            upper_ns: Some(2.048e6),
+        };
+        assert_eq!(b.distance(1_024_000), 0.0);
+        assert_eq!(b.distance(2_048_000), 0.0);
+        assert_eq!(b.distance(2_048_001), 1.0);
+        assert_eq!(b.distance(1_000_000), 24_000.0);
+        assert_eq!(b.to_string(), "(1.024, 2.048] ms");
+        let inf = Bucket {
+            lower_ns: 1e9,
+            upper_ns: None,
+        };
+        assert_eq!(inf.distance(u64::MAX), 0.0);
+        assert_eq!(inf.representative_ns(), 1_000_000_000);
+        assert_eq!(inf.to_string(), "(1000, +Inf) ms");
+    }
+
+    #[test]
+    fn a_quantile_outside_its_bucket_is_a_problem_whatever_its_relative_error() {
+        let series = Series {
+            service: "s".into(),
+            operation: "o".into(),
+            count: 1,
+            p50_ns: 2_000_000,
+            p90_ns: 2_000_000,
+            p99_ns: 2_000_000,
+            p999_ns: 2_000_000,
+            max_ns: 2_000_000,
+        };
+        let bucket = Bucket {
+            lower_ns: 1e6,
+            upper_ns: Some(2e6),
+        };
+        let reported = BucketedSeries {
+            series,
+            buckets: vec![bucket; 5],
+        };
+        let expected = |v: u64| BTreeMap::from([(("s".to_string(), "o".to_string()), vec![v])]);
+        let inside = compare(expected(1_000_001), std::slice::from_ref(&reported));
+        assert_eq!(inside.problem, None);
+        assert_eq!(inside.max_rel_error, Some(0.0));
+        assert_eq!(inside.resolution, Some(bucket));
+        // 0.1 % above the bucket: a tiny relative error, but the target placed it wrongly.
+        let outside = compare(expected(2_002_000), &[reported]);
+        assert!(
+            outside
+                .problem
+                .unwrap()
+                .contains("max of 2.002 ms lies outside")
+        );
+        assert!(outside.max_rel_error.unwrap() < 0.001);
     }
 }

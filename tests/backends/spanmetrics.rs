@@ -25,6 +25,7 @@ use crate::peers::peer_path;
 /// The pipeline `scripts/real-pipeline.sh start` started, stopped when dropped.
 struct RealPipeline {
     env: HashMap<String, String>,
+    _state: tempfile::TempDir,
 }
 
 fn script() -> std::path::PathBuf {
@@ -46,9 +47,12 @@ impl RealPipeline {
             );
         }
         assert!(script().exists(), "{} is missing", script().display());
+        // Its own state directory, so pipelines of tests running at once do not meet.
+        let state = tempfile::tempdir().unwrap();
         let out = Command::new("bash")
             .arg(script())
             .arg("start")
+            .env("REAL_PIPELINE_DIR", state.path())
             .output()
             .unwrap();
         assert!(
@@ -61,7 +65,7 @@ impl RealPipeline {
             .filter_map(|l| l.strip_prefix("export ")?.split_once('='))
             .map(|(k, v)| (k.to_owned(), v.trim_matches(['\'', '"']).to_owned()))
             .collect();
-        Self { env }
+        Self { env, _state: state }
     }
 
     fn var(&self, name: &str) -> &str {
