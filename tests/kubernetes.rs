@@ -1,14 +1,15 @@
 //! The Kubernetes manifests (`deploy/kubernetes/`) checked by a real validator:
 //! `kubernetes-validate`, which holds the Kubernetes API's OpenAPI schemas of each release and
 //! validates offline, strictly (an unknown field is an error). It must reject a broken manifest,
-//! and the Job must run the segments the way `load --segments` expects.
+//! the Job must run the segments the way `load --segments` expects, and the watch Deployment's
+//! probes and Service must reach its metrics listener, with arguments `watch` accepts.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::peers::peer_path;
+use crate::support::peers::peer_path;
 
 /// The oldest and the newest Kubernetes release the validator holds.
 const VERSIONS: [&str; 2] = ["1.25", "1.37"];
@@ -36,7 +37,8 @@ fn validate(version: &str, files: &[PathBuf]) -> Output {
 #[test]
 fn the_manifests_validate_against_the_kubernetes_api() {
     let files = manifests();
-    assert!(files.len() >= 5, "{files:?}");
+    assert!(files.len() >= 6, "{files:?}");
+    let docs = documents().len();
     for version in VERSIONS {
         let out = validate(version, &files);
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -45,10 +47,10 @@ fn the_manifests_validate_against_the_kubernetes_api() {
             "{version}: {stdout}{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        // One verdict a document, each a pass: a file the validator skipped is no pass.
+        // One verdict a document, each a pass: a document the validator skipped is no pass.
         assert_eq!(
             stdout.matches(" passed for resource ").count(),
-            files.len(),
+            docs,
             "{stdout}"
         );
     }
@@ -175,4 +177,116 @@ fn the_indexed_job_runs_each_segment_once_from_one_test() {
     };
     let plan = span_sentinel::config::load::load_plan(&flags).unwrap();
     assert_eq!(plan.seed, 7);
+}
+
+fn strs(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect()
+}
+
+/// `args` with every `$(VAR)` of the container's environment replaced by its ConfigMap value, as
+/// the kubelet expands them; every variable from the ConfigMap must name a key it has.
+fn expand_args(container: &Value, config: &Value) -> Vec<String> {
+    let mut args: Vec<String> = strs(&container["args"])
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    for env in container["env"].as_array().unwrap() {
+        let key = env["valueFrom"]["configMapKeyRef"]["key"]
+            .as_str()
+            .expect("every variable comes from the ConfigMap");
+        let value = config["data"][key]
+            .as_str()
+            .unwrap_or_else(|| panic!("the ConfigMap lacks {key}"));
+        let var = format!("$({})", env["name"].as_str().unwrap());
+        args = args.into_iter().map(|a| a.replace(&var, value)).collect();
+    }
+    assert!(!args.iter().any(|a| a.contains("$(")), "{args:?}");
+    args
+}
+
+#[test]
+fn the_watch_deployment_probes_its_metrics_listener_and_its_args_parse() {
+    use clap::Parser;
+    use span_sentinel::cli::{Cli, Command as Sub};
+
+    let docs = documents();
+    let deployment = named(&docs, "Deployment", "span-sentinel-watch");
+    let config = named(&docs, "ConfigMap", "span-sentinel-watch");
+    let service = named(&docs, "Service", "span-sentinel-watch");
+    let spec = &deployment["spec"];
+    assert_eq!(spec["replicas"], 1, "one watch per rule");
+    assert_eq!(spec["strategy"]["type"], "Recreate", "never two at once");
+    let pod = &spec["template"];
+    let container = &pod["spec"]["containers"][0];
+    let port = &container["ports"][0];
+    let (port_name, port_number) = (&port["name"], port["containerPort"].as_u64().unwrap());
+    for (probe, path) in [("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")] {
+        let get = &container[probe]["httpGet"];
+        assert_eq!(get["path"], path, "{probe}");
+        assert!(
+            get["port"] == *port_name || get["port"] == port_number,
+            "{probe}"
+        );
+    }
+    let target_port = &service["spec"]["ports"][0]["targetPort"];
+    assert!(*target_port == *port_name || *target_port == port_number);
+    for (label, value) in service["spec"]["selector"].as_object().unwrap() {
+        assert_eq!(&pod["metadata"]["labels"][label], value, "{label}");
+    }
+    let names: Vec<&str> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    for var in [
+        "SPAN_SENTINEL_TARGET",
+        "SPAN_SENTINEL_TRACES",
+        "SPAN_SENTINEL_METRICS",
+        "SPAN_SENTINEL_ALERTS",
+        "SPAN_SENTINEL_ALERTMANAGER_URL",
+    ] {
+        assert!(names.contains(&var), "{var} is not set");
+    }
+    let resources = &container["resources"];
+    assert!(resources["requests"]["memory"].is_string(), "{resources}");
+    assert!(resources["limits"]["memory"].is_string(), "{resources}");
+
+    // The arguments parse as `span-sentinel watch` flags and give a plan, with the profile the
+    // pod mounts from the ConfigMap in place of its mount path.
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("profile.toml");
+    std::fs::write(&profile, config["data"]["profile.toml"].as_str().unwrap()).unwrap();
+    let mount = container["volumeMounts"][0]["mountPath"].as_str().unwrap();
+    let item = pod["spec"]["volumes"][0]["configMap"]["items"][0]["path"]
+        .as_str()
+        .unwrap();
+    let mounted = format!("{mount}/{item}");
+    let args = expand_args(container, config);
+    assert!(args.contains(&mounted), "{args:?} reads no {mounted}");
+    let argv = std::iter::once("span-sentinel".to_owned()).chain(
+        args.iter()
+            .map(|a| a.replace(&mounted, profile.to_str().unwrap())),
+    );
+    let Sub::Watch(watch) = Cli::try_parse_from(argv).unwrap().command else {
+        panic!("{args:?} is not a watch");
+    };
+    assert_eq!(watch.metrics_addr.port() as u64, port_number);
+    assert!(
+        watch.metrics_addr.ip().is_unspecified(),
+        "reachable from the pod's IP"
+    );
+    let plan =
+        span_sentinel::config::watch::watch_plan(&span_sentinel::config::watch::WatchOverrides {
+            run: watch.sentinel.apply(watch.target.overrides()),
+            window: watch.window,
+            duration: watch.duration,
+            metrics_addr: watch.metrics_addr,
+        })
+        .unwrap();
+    assert_eq!(plan.window, std::time::Duration::from_secs(60));
 }

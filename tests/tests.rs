@@ -21,3 +21,4 @@ mod tls;
 mod transport;
 mod verdict;
 mod watch;
+mod watch_production;

@@ -6,6 +6,7 @@ pub mod alertmanager;
 pub mod alerts;
 pub mod api;
 pub mod checks;
+pub mod evidence;
 pub mod histograms;
 mod measures;
 pub mod poller;

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::alerts::{AlertFollower, wait_for_quiet};
 use super::metrics::Registry;
-use super::server;
+use super::server::{self, Endpoints, Readiness};
 use super::traces::TraceFollower;
 use super::windows::{CHECKS, Recorder, Totals, WindowVerdict};
 use super::{CheckSummary, StopReason, WatchOutcome};
@@ -59,6 +59,7 @@ struct Started<'h> {
     query: QueryClient,
     webhook: WebhookReceiver,
     registry: Arc<Registry>,
+    readiness: Arc<Readiness>,
     metrics_addr: SocketAddr,
     warnings: Vec<String>,
     checks: CheckTolerances,
@@ -73,7 +74,12 @@ async fn start<'h>(
     let listener = server::bind(plan.metrics_addr).await?;
     let metrics_addr = listener.local_addr()?;
     let registry = Arc::new(Registry::new(&CHECKS));
-    tokio::spawn(server::serve(listener, registry.clone(), tasks.clone()));
+    let readiness = Arc::new(Readiness::default());
+    let endpoints = Endpoints {
+        registry: registry.clone(),
+        readiness: readiness.clone(),
+    };
+    tokio::spawn(server::serve(listener, endpoints, tasks.clone()));
     let query = h.query.clone();
     let webhook = WebhookReceiver::start(tasks.clone())
         .await
@@ -103,6 +109,7 @@ async fn start<'h>(
         query,
         webhook,
         registry,
+        readiness,
         metrics_addr,
         warnings,
         checks: run.checks.clone(),
@@ -160,6 +167,8 @@ async fn watch_async(
         started.query.clone(),
         tasks.clone(),
     ));
+    // The rule is set up and quiet, and the first window starts at the anchor.
+    started.readiness.set_ready();
     let mut follow = Follow {
         s: &started,
         traces: TraceFollower::new(&ctx),

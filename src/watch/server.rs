@@ -1,8 +1,11 @@
-//! The `/metrics` endpoint: binds first (so port 0 works and the address can be printed), then
-//! serves HTTP/1.1 until the shutdown token fires. Anything but `GET /metrics` is a 404.
+//! The metrics listener: binds first (so port 0 works and the address can be printed), then
+//! serves HTTP/1.1 until the shutdown token fires. `GET /metrics` is the exposition; `/healthz`
+//! (alive: the listener answers) and `/readyz` (ready: the alert rule is set up and the first
+//! window has started) are the probes a Deployment points at; anything else is a 404.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Response, StatusCode};
@@ -24,8 +27,34 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, UsageError> {
         .map_err(|e| UsageError::new(format!("--metrics-addr {addr}: cannot listen there: {e}")))
 }
 
-/// Serves `registry` on `listener` until `shutdown`.
-pub async fn serve(listener: TcpListener, registry: Arc<Registry>, shutdown: CancellationToken) {
+/// Whether the watch is ready: false until the sentinel's alert rule is set up and quiet and its
+/// first window has started (the sentinel is sending), then true for the rest of the process.
+#[derive(Debug, Default)]
+pub struct Readiness(AtomicBool);
+
+impl Readiness {
+    /// Marks the watch ready.
+    pub fn set_ready(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Readiness::set_ready`] has been called.
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// What the listener serves: the metrics and the readiness flag.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    /// Rendered at `/metrics`.
+    pub registry: Arc<Registry>,
+    /// Answered at `/readyz`.
+    pub readiness: Arc<Readiness>,
+}
+
+/// Serves `endpoints` on `listener` until `shutdown`.
+pub async fn serve(listener: TcpListener, endpoints: Endpoints, shutdown: CancellationToken) {
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -35,10 +64,10 @@ pub async fn serve(listener: TcpListener, registry: Arc<Registry>, shutdown: Can
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             continue;
         };
-        let (registry, shutdown) = (registry.clone(), shutdown.clone());
+        let (endpoints, shutdown) = (endpoints.clone(), shutdown.clone());
         tokio::spawn(async move {
             let service = service_fn(move |req: http::Request<Incoming>| {
-                let response = respond(&registry, &req);
+                let response = respond(&endpoints, &req);
                 async move { Ok::<_, std::convert::Infallible>(response) }
             });
             let builder = auto::Builder::new(TokioExecutor::new());
@@ -52,25 +81,35 @@ pub async fn serve(listener: TcpListener, registry: Arc<Registry>, shutdown: Can
     }
 }
 
-fn respond(registry: &Registry, req: &http::Request<Incoming>) -> Response<Full<Bytes>> {
-    let (status, body, content_type) = if req.uri().path() != "/metrics" {
-        (
-            StatusCode::NOT_FOUND,
-            "try /metrics\n".to_owned(),
-            "text/plain",
-        )
-    } else if req.method() != Method::GET && req.method() != Method::HEAD {
-        (
-            StatusCode::METHOD_NOT_ALLOWED,
-            "GET only\n".to_owned(),
-            "text/plain",
-        )
-    } else {
-        (
+fn respond(endpoints: &Endpoints, req: &http::Request<Incoming>) -> Response<Full<Bytes>> {
+    const TEXT: &str = "text/plain";
+    let (status, body, content_type) = match req.uri().path() {
+        "/metrics" | "/healthz" | "/readyz"
+            if req.method() != Method::GET && req.method() != Method::HEAD =>
+        {
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "GET only\n".to_owned(),
+                TEXT,
+            )
+        }
+        "/metrics" => (
             StatusCode::OK,
-            registry.render(),
+            endpoints.registry.render(),
             "text/plain; version=0.0.4",
-        )
+        ),
+        "/healthz" => (StatusCode::OK, "ok\n".to_owned(), TEXT),
+        "/readyz" if endpoints.readiness.is_ready() => (StatusCode::OK, "ready\n".to_owned(), TEXT),
+        "/readyz" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: setting up the alert rule or waiting for it to be quiet\n".to_owned(),
+            TEXT,
+        ),
+        _ => (
+            StatusCode::NOT_FOUND,
+            "try /metrics, /healthz or /readyz\n".to_owned(),
+            TEXT,
+        ),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
