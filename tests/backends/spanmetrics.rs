@@ -20,7 +20,7 @@ use span_sentinel::verify::api::QueryClient;
 use span_sentinel::verify::histograms::{BucketedSeries, compare};
 use span_sentinel::verify::spanmetrics::{SpanmetricsHistograms, SpanmetricsPlan};
 
-use crate::peers::peer_path;
+use crate::support::peers::peer_path;
 
 /// The pipeline `scripts/real-pipeline.sh start` started, stopped when dropped.
 struct RealPipeline {
