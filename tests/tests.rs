@@ -2,6 +2,7 @@
 //! against real servers on loopback; shared helpers live in `support`.
 
 mod architecture;
+mod backends;
 mod capacity;
 mod encode;
 mod fidelity;

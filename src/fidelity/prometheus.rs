@@ -24,6 +24,7 @@ use crate::config::run::RunPlan;
 use crate::transport::Exporter;
 use crate::verify::api::QueryClient;
 use crate::verify::histograms::QUANTILES;
+use crate::verify::spanmetrics::encode_query as encode;
 
 /// What Prometheus answered for one distribution: the values of the second round, and the
 /// quantile read for each of [`QUANTILES`], ns (`None`: no answer or NaN).
@@ -120,18 +121,6 @@ fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Percent-encodes a query parameter.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Sends the suite a second time and reads each distribution's quantiles from Prometheus.
@@ -262,16 +251,5 @@ async fn wait_target(
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn query_parameters_are_percent_encoded() {
-        assert_eq!(
-            super::encode("a_b{c=~\"x/.+\"}[5ms]"),
-            "a_b%7Bc%3D~%22x%2F.%2B%22%7D%5B5ms%5D"
-        );
     }
 }

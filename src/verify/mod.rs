@@ -13,6 +13,7 @@ pub mod poller;
 pub mod power;
 pub mod prometheus;
 pub mod refusals;
+pub mod spanmetrics;
 pub mod stats;
 pub mod status;
 pub mod traces;
