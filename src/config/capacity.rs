@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 
 use super::Overrides;
 use super::run::{Phase, RunPlan, build};
-use crate::units::duration as dur;
 use crate::config::load::field_error;
 use crate::config::{Profile, ProfileSource};
 use crate::error::UsageError;
 use crate::sentinel::errors::BurstSchedule;
+use crate::units::duration as dur;
 use crate::verify::status::PhaseKind;
 
 /// The `[capacity]` section.

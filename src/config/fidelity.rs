@@ -4,13 +4,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::units::duration as dur;
 use super::load::field_error;
 use super::run::{RunPlan, TargetPlan, build};
 use super::{Overrides, Profile};
 use crate::error::UsageError;
 use crate::fidelity::schemes::Scheme;
 use crate::fidelity::suite::{ALL, Distribution};
+use crate::units::duration as dur;
 
 /// The `[fidelity]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

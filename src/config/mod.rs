@@ -35,6 +35,10 @@ pub struct Overrides {
     pub target: Option<String>,
     /// `--query-url`: the query API of the backend behind `--target`.
     pub query_url: Option<String>,
+    /// `--traces`: the trace backend the verifier reads (Jaeger's query API, ...).
+    pub traces: Option<crate::verify::backend::TracesPlan>,
+    /// `--jaeger-tenant-header`: the header Jaeger's multi-tenancy reads (default `x-tenant`).
+    pub jaeger_tenant_header: Option<String>,
     /// The TLS flags, for the target, its query API and Prometheus.
     pub tls: TlsOptions,
     /// `--header KEY=VALUE` pairs sent to the target.

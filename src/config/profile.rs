@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use toml::de::{DeTable, DeValue};
 
 use super::capacity::CapacitySection;
-use crate::units::duration as dur;
 use super::fidelity::FidelitySection;
 use super::peer::PeerSection;
 use super::run::{EmbeddedSection, PhaseSpec, default_phases};
@@ -17,6 +16,7 @@ use crate::encode::Encoding;
 use crate::engine::RateProfile;
 use crate::error::UsageError;
 use crate::model::StreamSpec;
+use crate::units::duration as dur;
 use crate::verify::checks::CheckTolerances;
 
 /// A whole profile file. Every section is optional.

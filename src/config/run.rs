@@ -13,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use super::peer::PeerSection;
 use super::sentinel::{SentinelPlan, SentinelSection};
 use super::{Overrides, Profile, ProfileSource};
-use crate::units::duration as dur;
 use crate::config::load::{checked_cpus, field_error, parse_headers, validate_load};
 use crate::config::otlp_env::OtlpEnv;
 use crate::engine::SegmentPlace;
@@ -25,6 +24,8 @@ use crate::placement::{CpuList, Placement};
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::errors::ErrorStream;
 use crate::transport::{ClientTls, Target};
+use crate::units::duration as dur;
+use crate::verify::backend::{BackendPlan, TracesPlan};
 use crate::verify::checks::CheckTolerances;
 use crate::verify::status::PhaseKind;
 
@@ -120,8 +121,8 @@ pub enum TargetPlan {
     External {
         /// Where spans go.
         target: Target,
-        /// Base URL of the query API.
-        query_url: String,
+        /// Base URL of the reference query API (`--query-url`), if the backend has one.
+        query_url: Option<String>,
     },
 }
 
@@ -240,6 +241,10 @@ pub struct RunPlan {
     pub target: TargetPlan,
     /// Where the sentinel reads its alert's state.
     pub alerts: AlertSource,
+    /// `--traces`: where the verifier reads traces back when not from the reference API.
+    pub traces: Option<TracesPlan>,
+    /// The header Jaeger's multi-tenancy reads the tenant from.
+    pub jaeger_tenant_header: HeaderName,
     /// A collector in the path to the embedded pipeline, if any.
     pub peer: Option<PeerSection>,
     /// How strict the checks are.
@@ -377,8 +382,14 @@ pub fn build(
     let flag_target = o.target.as_deref().map(str::parse::<Target>).transpose()?;
     // The variables' endpoint stands in for --target only when --query-url says the run is
     // against an external backend: a set variable never turns the embedded run into another.
-    let env_target = o.query_url.as_ref().and(env.target.clone());
-    let target = match (flag_target.or(env_target), &o.query_url) {
+    let backend_given = o.query_url.is_some() || o.traces.is_some();
+    let env_target = env.target.clone().filter(|_| backend_given);
+    let query_url = o
+        .query_url
+        .clone()
+        .map(Some)
+        .or(o.traces.as_ref().map(|_| None));
+    let target = match (flag_target.or(env_target), &query_url) {
         (Some(target), Some(query)) => {
             let target = if o.tls.force {
                 target.with_tls()
@@ -395,12 +406,14 @@ pub fn build(
         }
         (Some(_), None) => {
             return Err(UsageError::new(
-                "--target needs --query-url (the backend's query API)",
+                "--target needs --traces (e.g. jaeger+http://HOST:16686) or --query-url (the \
+                 reference pipeline's query API)",
             ));
         }
         (None, Some(_)) => {
             return Err(UsageError::new(
-                "--query-url needs --target (or OTEL_EXPORTER_OTLP_ENDPOINT)",
+                "--query-url and --traces need --target (or SPAN_SENTINEL_TARGET, or \
+                 OTEL_EXPORTER_OTLP_ENDPOINT)",
             ));
         }
         (None, None) => TargetPlan::Embedded(Box::new(embedded(&s, o, &tenant_header)?)),
@@ -444,6 +457,8 @@ pub fn build(
         load,
         target,
         alerts: o.alerts.clone().unwrap_or(AlertSource::Target),
+        traces: o.traces.clone(),
+        jaeger_tenant_header: jaeger_tenant_header(o)?,
         peer: s.peer,
         checks: s.checks,
         tenant_header,
@@ -455,6 +470,38 @@ pub fn build(
         start_at: o.start_at,
         sentinel_cpus: placement.sentinel_cpus,
     })
+}
+
+/// `--jaeger-tenant-header`, by default Jaeger's own `x-tenant`.
+fn jaeger_tenant_header(o: &Overrides) -> Result<HeaderName, UsageError> {
+    let name = o.jaeger_tenant_header.as_deref().unwrap_or("x-tenant");
+    HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        UsageError::new(format!(
+            "--jaeger-tenant-header {name:?}: is not a valid header name"
+        ))
+    })
+}
+
+impl RunPlan {
+    /// Where the verifier asks: the reference API at `reference` (the embedded pipeline's or
+    /// `--query-url`, if any) and the `--traces` backend.
+    pub fn backend_plan(&self, reference: Option<String>) -> BackendPlan {
+        let ambient = self.ambient();
+        let mut root_services: Vec<String> = (0..256)
+            .map(|seq| ambient.span(seq, 0, "", 0).1.to_owned())
+            .collect();
+        root_services.sort();
+        root_services.dedup();
+        BackendPlan {
+            traces: self.traces.clone(),
+            reference,
+            tenant_header: self.tenant_header.clone(),
+            jaeger_tenant_header: self.jaeger_tenant_header.clone(),
+            tenant: self.tenant.clone(),
+            tenant_id: self.sentinel.tenant.clone(),
+            root_services,
+        }
+    }
 }
 
 /// `--load-cpus` and `--sentinel-cpus`, each of CPUs this process may use, and apart: sharing a

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::units::duration as dur;
 use crate::sentinel::ambient::Ambient;
 use crate::sentinel::arrival::ArrivalSpec;
 use crate::sentinel::errors::BurstSchedule;
 use crate::sentinel::origin::Origin;
 use crate::sentinel::probe::ProbeSpec;
+use crate::units::duration as dur;
 
 /// Largest `large_trace_spans` (span IDs derive from a 16-bit node index).
 pub const MAX_LARGE_TRACE_SPANS: u32 = 10_000;

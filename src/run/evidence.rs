@@ -12,7 +12,8 @@ use crate::sentinel::webhook::{Notification, WebhookReceiver};
 use crate::verify::alerts::{self, BurstWindow};
 use std::time::Instant;
 
-use crate::verify::api::{QueryClient, QueryError, Series, TraceSummary, Transition};
+use crate::verify::api::{QueryError, Series, TraceSummary, Transition};
+use crate::verify::backend::Backend;
 use crate::verify::checks::Evidence;
 use crate::verify::histograms::{self, QuantileRow};
 use crate::verify::traces::hex;
@@ -31,6 +32,9 @@ pub struct PhaseEvidence {
     pub notify_delays: Vec<Duration>,
     /// Checks that needed a query the target did not answer, with the query and the error.
     pub unanswered: BTreeMap<&'static str, String>,
+    /// Checks the backend has no API for, with what it cannot answer (`unsupported by jaeger:
+    /// latency histograms`).
+    pub unsupported: BTreeMap<&'static str, String>,
     /// Missing traces whose last lookup the target did not answer.
     pub missing_unanswered: u64,
     /// Error-stream spans sent in the phase.
@@ -109,6 +113,8 @@ pub struct TargetView {
     pub searched: Vec<TraceSummary>,
     /// Queries the target did not answer.
     pub unanswered: Vec<Unanswered>,
+    /// Queries the backend has no API for.
+    pub unsupported: Vec<Unanswered>,
     /// When the view was read, unix ns (a transition no poll saw was first seen then).
     pub looked_unix_ns: u64,
     /// Spans the target refused after decoding, by reason (all tenants), when it says.
@@ -152,6 +158,11 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
         for u in &view.unanswered {
             for check in u.checks {
                 p.unanswered.entry(check).or_insert_with(|| u.why.clone());
+            }
+        }
+        for u in &view.unsupported {
+            for check in u.checks {
+                p.unsupported.entry(check).or_insert_with(|| u.why.clone());
             }
         }
     }
@@ -316,7 +327,7 @@ fn alert_cycles(ctx: &SentinelCtx, view: &TargetView, out: &mut [PhaseEvidence])
 /// Reads what the target shows: alert history, histograms and a search over the run's traces.
 pub async fn look(
     ctx: &SentinelCtx,
-    query: &QueryClient,
+    query: &Backend,
     webhook: &WebhookReceiver,
     warnings: &mut Vec<String>,
 ) -> TargetView {
@@ -324,7 +335,14 @@ pub async fn look(
         notifications: webhook.received(),
         ..TargetView::default()
     };
-    let mut failed = |checks, why: String| {
+    let mut failed = |checks, why: String, e: &QueryError| {
+        if let QueryError::Unsupported { .. } = e {
+            view.unsupported.push(Unanswered {
+                checks,
+                why: e.to_string(),
+            });
+            return;
+        }
         warnings.push(why.clone());
         view.unanswered.push(Unanswered { checks, why });
     };
@@ -334,22 +352,30 @@ pub async fn look(
         Ok(t) => transitions = t,
         // With another alert source the target's own history is not read for the checks.
         Err(e) if alert_source_is_target => {
-            failed(ALERT_CHECKS, format!("could not read alerts: {e}"))
+            failed(ALERT_CHECKS, format!("could not read alerts: {e}"), &e)
         }
         Err(_) => {}
     }
     let mut series = Vec::new();
     match query.histograms().await {
         Ok(s) => series = s,
-        Err(e) => failed(HISTOGRAM_CHECKS, format!("could not read histograms: {e}")),
+        Err(e) => failed(
+            HISTOGRAM_CHECKS,
+            format!("could not read histograms: {e}"),
+            &e,
+        ),
     }
     let mut searched = Vec::new();
     match search_all(ctx, query).await {
         Ok(s) => searched = s,
-        Err(e) => failed(SEARCH_CHECKS, format!("could not search traces: {e}")),
+        Err(e) => failed(
+            SEARCH_CHECKS,
+            format!("could not search traces ({}): {e}", query.name()),
+            &e,
+        ),
     }
     // Only the reference pipeline says why it refused spans; elsewhere this is simply absent.
-    if let Ok(Some(stats)) = query.get_json::<RefusedStats>("/api/v1/stats").await {
+    if let Ok(Some(stats)) = query.reference_json::<RefusedStats>("/api/v1/stats").await {
         view.refused = stats.pipeline.refused_spans;
     }
     view.transitions = transitions;
@@ -361,10 +387,7 @@ pub async fn look(
 
 /// Searches assembled traces whose root started during the run (roots start up to the probe's
 /// longest duration before they are sent).
-async fn search_all(
-    ctx: &SentinelCtx,
-    query: &QueryClient,
-) -> Result<Vec<TraceSummary>, QueryError> {
+async fn search_all(ctx: &SentinelCtx, query: &Backend) -> Result<Vec<TraceSummary>, QueryError> {
     let longest = ctx.plan.sentinel.probe.max.as_nanos() as u64;
     let start = ctx
         .anchor
@@ -377,7 +400,7 @@ async fn search_all(
 /// Every assembled trace whose root started in `[start, end)` (unix ns), searched in slices so
 /// no answer hits the search limit.
 pub async fn search_range(
-    query: &QueryClient,
+    query: &Backend,
     start: u64,
     end: u64,
 ) -> Result<Vec<TraceSummary>, QueryError> {

@@ -88,6 +88,11 @@ fn sharpen(
     tol: &CheckTolerances,
 ) -> Check {
     let ev = &o.sentinel;
+    if let Some(why) = ev.unsupported.get(c.name.as_ref()) {
+        c.status = Status::Unsupported;
+        c.evidence = why.clone();
+        return c;
+    }
     if let Some(why) = ev.unanswered.get(c.name.as_ref()) {
         c.status = Status::Fail;
         c.evidence = format!("the target did not answer a query this check needs: {why}");

@@ -7,8 +7,8 @@ use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind};
 use serde::{Deserialize, Serialize};
 
 use super::ambient::{int_attr, string_attr};
-use crate::units::duration as dur;
 use crate::model::ids;
+use crate::units::duration as dur;
 
 /// Stream index of the error stream in ID derivation.
 pub const ERROR_STREAM: u32 = 0x5e00_0002;

@@ -14,7 +14,8 @@ use crate::sentinel::errors::BurstSchedule;
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::{Notification, WebhookReceiver};
 use crate::verify::alerts::{self, BurstWindow};
-use crate::verify::api::{QueryClient, Transition};
+use crate::verify::api::Transition;
+use crate::verify::backend::Backend;
 
 /// Follows the alert of one process.
 #[derive(Debug)]
@@ -56,7 +57,7 @@ impl AlertFollower {
     pub async fn tick(
         &mut self,
         ctx: &SentinelCtx,
-        query: &QueryClient,
+        query: &Backend,
         webhook: &WebhookReceiver,
         rec: &mut Recorder,
         sent_until: Duration,
@@ -174,7 +175,7 @@ fn in_own_burst(s: &BurstSchedule, grace: Duration, total: Duration, at: Duratio
 /// after `max_wait`. Returns whether the rule was quiet.
 pub async fn wait_for_quiet(
     ctx_rule: &str,
-    query: &QueryClient,
+    query: &Backend,
     created_unix_ns: u64,
     min_wait: Duration,
     max_wait: Duration,

@@ -23,7 +23,7 @@ use crate::harness::{self, Harness};
 use crate::sentinel::ledger::Ledger;
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
-use crate::verify::api::QueryClient;
+use crate::verify::backend::Backend;
 use crate::verify::poller;
 use crate::verify::status::{Millis, Status};
 
@@ -55,7 +55,7 @@ pub fn watch(
 struct Started<'h> {
     h: &'h Harness,
     ctx: Arc<SentinelCtx>,
-    query: QueryClient,
+    query: Backend,
     webhook: WebhookReceiver,
     registry: Arc<Registry>,
     metrics_addr: SocketAddr,
@@ -72,7 +72,7 @@ async fn start<'h>(
     let metrics_addr = listener.local_addr()?;
     let registry = Arc::new(Registry::new(&CHECKS));
     tokio::spawn(server::serve(listener, registry.clone(), tasks.clone()));
-    let query = h.query.clone();
+    let query = h.backend.clone();
     let webhook = WebhookReceiver::start(tasks.clone())
         .await
         .context("starting the webhook receiver")?;
