@@ -29,6 +29,15 @@ pub struct TargetArgs {
     /// others), reference+http://HOST:PORT; +https for TLS. See docs/backends.md.
     #[arg(long, value_name = "BACKEND+URL", env = "SPAN_SENTINEL_TRACES")]
     pub traces: Option<crate::verify::backend::TracesPlan>,
+    /// Where the sentinel's latency histograms are read: prometheus://HOST:PORT[/prefix], a
+    /// Prometheus scraping the Collector's spanmetrics connector (its default metric and
+    /// labels). Without it, from the reference API when there is one.
+    #[arg(
+        long,
+        value_name = "prometheus://HOST:PORT",
+        env = "SPAN_SENTINEL_METRICS"
+    )]
+    pub metrics: Option<crate::verify::backend::PrometheusUrl>,
     /// The header Jaeger's multi-tenancy reads the tenant from (Jaeger's default: x-tenant).
     #[arg(long, value_name = "NAME", env = "SPAN_SENTINEL_JAEGER_TENANT_HEADER")]
     pub jaeger_tenant_header: Option<String>,
@@ -91,6 +100,7 @@ impl TargetArgs {
             target: self.target.clone(),
             query_url: self.query_url.clone(),
             traces: self.traces.clone(),
+            metrics: self.metrics.clone(),
             jaeger_tenant_header: self.jaeger_tenant_header.clone(),
             tls: self.tls.options(),
             headers: self.headers.clone(),

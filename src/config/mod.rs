@@ -37,6 +37,8 @@ pub struct Overrides {
     pub query_url: Option<String>,
     /// `--traces`: the trace backend the verifier reads (Jaeger's query API, ...).
     pub traces: Option<crate::verify::backend::TracesPlan>,
+    /// `--metrics`: the Prometheus that holds the Collector's spanmetrics histograms.
+    pub metrics: Option<crate::verify::backend::PrometheusUrl>,
     /// `--jaeger-tenant-header`: the header Jaeger's multi-tenancy reads (default `x-tenant`).
     pub jaeger_tenant_header: Option<String>,
     /// The TLS flags, for the target, its query API and Prometheus.

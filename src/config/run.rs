@@ -25,8 +25,9 @@ use crate::sentinel::ambient::Ambient;
 use crate::sentinel::errors::ErrorStream;
 use crate::transport::{ClientTls, Target};
 use crate::units::duration as dur;
-use crate::verify::backend::{BackendPlan, TracesPlan};
+use crate::verify::backend::{BackendPlan, MetricsPlan, TracesPlan};
 use crate::verify::checks::CheckTolerances;
+use crate::verify::spanmetrics::SpanmetricsPlan;
 use crate::verify::status::PhaseKind;
 
 /// One phase as a profile declares it.
@@ -245,6 +246,8 @@ pub struct RunPlan {
     pub traces: Option<TracesPlan>,
     /// The header Jaeger's multi-tenancy reads the tenant from.
     pub jaeger_tenant_header: HeaderName,
+    /// `--metrics`: where the latency histograms are read when not from the reference API.
+    pub metrics: Option<MetricsPlan>,
     /// A collector in the path to the embedded pipeline, if any.
     pub peer: Option<PeerSection>,
     /// How strict the checks are.
@@ -441,6 +444,10 @@ pub fn build(
     let sentinel_segment = sentinel_segment(o, &load.segment, external)?;
     let placement = checked_placement(&o.placement)?;
     load.cpus = placement.load_cpus;
+    let metrics = o.metrics.as_ref().map(|url| MetricsPlan {
+        base_url: url.0.clone(),
+        spanmetrics: SpanmetricsPlan::connector_defaults(&s.sentinel.tenant),
+    });
     Ok(RunPlan {
         seed: o.seed.or(s.sentinel.seed).unwrap_or_else(rand::random),
         phases: s
@@ -458,6 +465,7 @@ pub fn build(
         target,
         alerts: o.alerts.clone().unwrap_or(AlertSource::Target),
         traces: o.traces.clone(),
+        metrics,
         jaeger_tenant_header: jaeger_tenant_header(o)?,
         peer: s.peer,
         checks: s.checks,
@@ -495,6 +503,7 @@ impl RunPlan {
         BackendPlan {
             traces: self.traces.clone(),
             reference,
+            metrics: self.metrics.clone(),
             tenant_header: self.tenant_header.clone(),
             jaeger_tenant_header: self.jaeger_tenant_header.clone(),
             tenant: self.tenant.clone(),

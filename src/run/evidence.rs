@@ -12,10 +12,10 @@ use crate::sentinel::webhook::{Notification, WebhookReceiver};
 use crate::verify::alerts::{self, BurstWindow};
 use std::time::Instant;
 
-use crate::verify::api::{QueryError, Series, TraceSummary, Transition};
-use crate::verify::backend::Backend;
+use crate::verify::api::{QueryError, TraceSummary, Transition};
+use crate::verify::backend::{Backend, Histograms};
 use crate::verify::checks::Evidence;
-use crate::verify::histograms::{self, QuantileRow};
+use crate::verify::histograms::QuantileRow;
 use crate::verify::traces::hex;
 
 /// The evidence of one phase plus what the report shows of it.
@@ -108,7 +108,7 @@ pub struct TargetView {
     /// Webhook notifications received.
     pub notifications: Vec<Notification>,
     /// Histogram series of the sentinel tenant.
-    pub series: Vec<Series>,
+    pub series: Histograms,
     /// Assembled traces found by searching the run's time range.
     pub searched: Vec<TraceSummary>,
     /// Queries the target did not answer.
@@ -139,7 +139,7 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
     traces(ctx, &mut out);
     unexpected(ctx, &view.searched, &mut out);
     for (i, p) in out.iter_mut().enumerate() {
-        let c = histograms::compare(expected_durations(ctx, i), &view.series);
+        let c = view.series.compare(expected_durations(ctx, i));
         p.evidence.histogram_max_rel_error = c.max_rel_error;
         // A span counted short is explained by what the target refused, when it says.
         let why = view.refused.as_ref().and_then(RefusedCounts::describe);
@@ -356,8 +356,10 @@ pub async fn look(
         }
         Err(_) => {}
     }
-    let mut series = Vec::new();
-    match query.histograms().await {
+    let mut series = Histograms::default();
+    let (start, _) = run_window(ctx);
+    let now = ctx.anchor.unix_ns(Instant::now());
+    match query.histograms(start..now).await {
         Ok(s) => series = s,
         Err(e) => failed(
             HISTOGRAM_CHECKS,
@@ -388,13 +390,19 @@ pub async fn look(
 /// Searches assembled traces whose root started during the run (roots start up to the probe's
 /// longest duration before they are sent).
 async fn search_all(ctx: &SentinelCtx, query: &Backend) -> Result<Vec<TraceSummary>, QueryError> {
+    let (start, end) = run_window(ctx);
+    search_range(query, start, end).await
+}
+
+/// The run's span of time, unix ns: from a second before the earliest root (roots start up to
+/// the probe's longest duration before they are sent) to a second from now.
+fn run_window(ctx: &SentinelCtx) -> (u64, u64) {
     let longest = ctx.plan.sentinel.probe.max.as_nanos() as u64;
     let start = ctx
         .anchor
         .start_unix_ns
         .saturating_sub(longest + 1_000_000_000);
-    let end = ctx.anchor.unix_ns(Instant::now()) + 1_000_000_000;
-    search_range(query, start, end).await
+    (start, ctx.anchor.unix_ns(Instant::now()) + 1_000_000_000)
 }
 
 /// Every assembled trace whose root started in `[start, end)` (unix ns), searched in slices so

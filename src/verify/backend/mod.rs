@@ -9,17 +9,21 @@
 pub mod content;
 pub mod jaeger;
 mod jaeger_v1;
+pub mod metrics;
 mod otlp_json;
 
+use std::ops::Range;
 use std::str::FromStr;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
 
-use super::api::{ApiTrace, QueryClient, QueryError, RuleBody, Series, TraceSummary, Transition};
+use super::api::{ApiTrace, QueryClient, QueryError, RuleBody, TraceSummary, Transition};
+use super::spanmetrics::SpanmetricsHistograms;
 use crate::transport::ClientTls;
 pub use content::Content;
 pub use jaeger::{JaegerApi, JaegerClient};
+pub use metrics::{Histograms, MetricsPlan, PrometheusUrl};
 
 /// What answered one part of the verification, as the report lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -105,6 +109,8 @@ pub struct BackendPlan {
     pub traces: Option<TracesPlan>,
     /// The reference pipeline's query API (embedded, or `--query-url`), if any.
     pub reference: Option<String>,
+    /// `--metrics`: where latency histograms are read when not from `reference`.
+    pub metrics: Option<MetricsPlan>,
     /// The header the reference API reads the tenant from.
     pub tenant_header: HeaderName,
     /// The header Jaeger's multi-tenancy reads (its default `x-tenant`).
@@ -129,6 +135,7 @@ enum Traces {
 pub struct Backend {
     traces: Traces,
     reference: Option<QueryClient>,
+    metrics: Option<(String, SpanmetricsHistograms)>,
 }
 
 impl Backend {
@@ -137,6 +144,7 @@ impl Backend {
         Self {
             traces: Traces::Reference(client.clone()),
             reference: Some(client),
+            metrics: None,
         }
     }
 
@@ -173,7 +181,21 @@ impl Backend {
             Traces::Reference(r) => Some(r.clone()),
             Traces::Jaeger(_) => None,
         });
-        Ok(Self { traces, reference })
+        let metrics = plan.metrics.as_ref().map(|m| {
+            let client = QueryClient::with_tls(
+                &m.base_url,
+                plan.tenant_header.clone(),
+                plan.tenant.clone(),
+                tls,
+            );
+            let reader = SpanmetricsHistograms::new(client, m.spanmetrics.clone());
+            (m.base_url.clone(), reader)
+        });
+        Ok(Self {
+            traces,
+            reference,
+            metrics,
+        })
     }
 
     /// The trace backend's name as reports show it.
@@ -234,9 +256,14 @@ impl Backend {
             .ok_or_else(|| self.unsupported(what))
     }
 
-    /// Every histogram series of the tenant.
-    pub async fn histograms(&self) -> Result<Vec<Series>, QueryError> {
-        self.reference_api("latency histograms")?.histograms().await
+    /// Every histogram series of the tenant: from Prometheus' spanmetrics over `window` (unix
+    /// ns) with `--metrics`, else from the reference API (which counts since the run began).
+    pub async fn histograms(&self, window: Range<u64>) -> Result<Histograms, QueryError> {
+        if let Some((_, reader)) = &self.metrics {
+            return reader.histograms(window).await.map(Histograms::Bucketed);
+        }
+        let reference = self.reference_api("latency histograms")?;
+        reference.histograms().await.map(Histograms::Exact)
     }
 
     /// The tenant's alert transition history, oldest first.
@@ -282,9 +309,12 @@ impl Backend {
     pub fn uses(&self) -> Vec<BackendUse> {
         let mut traces = BackendUse::new("traces", self.name(), Some(self.traces_url()));
         traces.not_compared = self.content().uncompared();
-        let histograms = match &self.reference {
-            Some(r) => BackendUse::new("histograms", "reference", Some(r.base())),
-            None => BackendUse::new(
+        let histograms = match (&self.metrics, &self.reference) {
+            (Some((url, _)), _) => {
+                BackendUse::new("histograms", "prometheus spanmetrics", Some(url))
+            }
+            (None, Some(r)) => BackendUse::new("histograms", "reference", Some(r.base())),
+            (None, None) => BackendUse::new(
                 "histograms",
                 &format!("unsupported by {}", self.name()),
                 None,
