@@ -1,6 +1,7 @@
 //! The integration tests: one binary, a module per topic, each driving the library in-process
 //! against real servers on loopback; shared helpers live in `support`.
 
+mod backends;
 mod capacity;
 mod encode;
 mod fidelity;

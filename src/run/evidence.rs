@@ -37,6 +37,8 @@ pub struct PhaseEvidence {
     pub unsupported: BTreeMap<&'static str, String>,
     /// Missing traces whose last lookup the target did not answer.
     pub missing_unanswered: u64,
+    /// The last failed lookup, naming the backend (`jaeger answered no lookup: …`).
+    pub last_lookup_error: Option<String>,
     /// Error-stream spans sent in the phase.
     pub error_spans: u64,
     /// Of those, the spans the target did not accept (refused, or no answer).
@@ -155,6 +157,7 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
         p.error_spans = ledger.error_spans.get(i).copied().unwrap_or(0);
         p.error_spans_lost = ledger.error_spans_lost.get(i).copied().unwrap_or(0);
         p.queue_wait_max = ledger.queue_wait_max.get(i).copied().flatten();
+        p.last_lookup_error = ledger.last_query_error.clone();
         for u in &view.unanswered {
             for check in u.checks {
                 p.unanswered.entry(check).or_insert_with(|| u.why.clone());

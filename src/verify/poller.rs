@@ -86,7 +86,7 @@ async fn look_up(ctx: &SentinelCtx, query: &Backend, seq: u64) {
         Err(e) => {
             let mut ledger = ctx.ledger();
             ledger.query_errors += 1;
-            ledger.last_query_error = Some(e.to_string());
+            ledger.last_query_error = Some(format!("{} answered no lookup: {e}", query.name()));
             Found::Waiting
         }
     };
