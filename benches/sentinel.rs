@@ -6,9 +6,9 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use prost::Message;
-use span_sentinel::config::sentinel::SentinelSection;
 use span_sentinel::sentinel::ambient::Ambient;
 use span_sentinel::sentinel::origin::Origin;
+use span_sentinel::sentinel::plan::SentinelSection;
 
 fn one_second(c: &mut Criterion) {
     let section = SentinelSection::default();

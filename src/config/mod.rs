@@ -13,7 +13,6 @@ pub mod peer;
 pub mod profile;
 pub mod run;
 pub mod segment;
-pub mod sentinel;
 pub mod start;
 pub mod watch;
 
@@ -22,8 +21,8 @@ pub use profile::{LoadSection, Profile, ProfileSource};
 use std::path::PathBuf;
 
 use crate::pipeline::Isolation;
+use crate::sentinel::plan::AlertSource;
 use crate::transport::TlsOptions;
-use run::AlertSource;
 
 /// What the flags shared by `run`, `capacity`, `watch` and `fidelity` override in a profile.
 /// The command line fills it; each command's plan function reads it.

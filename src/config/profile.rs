@@ -11,11 +11,11 @@ use super::capacity::CapacitySection;
 use super::fidelity::FidelitySection;
 use super::peer::PeerSection;
 use super::run::{EmbeddedSection, PhaseSpec, default_phases};
-use super::sentinel::SentinelSection;
 use crate::encode::Encoding;
 use crate::engine::RateProfile;
 use crate::error::UsageError;
 use crate::model::StreamSpec;
+use crate::sentinel::plan::SentinelSection;
 use crate::units::duration as dur;
 use crate::verify::checks::CheckTolerances;
 

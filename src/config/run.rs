@@ -2,6 +2,10 @@
 //! `[pipeline]`, `[load]`) + flags → one validated, immutable `RunPlan`.
 
 use crate::sentinel::origin::Origin;
+pub use crate::sentinel::plan::AlertSource;
+use crate::sentinel::plan::{PhaseWindow, SentinelPlan, SentinelSection};
+pub use crate::verify::alertmanager::AlertmanagerPlan;
+use crate::verify::alertmanager::RunSide;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +15,6 @@ use http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 
 use super::peer::PeerSection;
-use super::sentinel::{SentinelPlan, SentinelSection};
 use super::{Overrides, Profile, ProfileSource};
 use crate::config::load::{checked_cpus, field_error, parse_headers, validate_load};
 use crate::config::otlp_env::OtlpEnv;
@@ -127,60 +130,10 @@ pub enum TargetPlan {
     },
 }
 
-/// Where the sentinel reads its alert's state.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AlertSource {
-    /// The target's own alert history (`GET /api/v1/alerts` of the query API), with webhook
-    /// notifications.
-    Target,
-    /// A Prometheus server's `GET /api/v1/alerts`, polled; notifications are expected only
-    /// through `--alertmanager`.
-    Prometheus {
-        /// Base URL of its HTTP API, e.g. `http://127.0.0.1:9090`.
-        base_url: String,
-    },
-}
-
-impl std::str::FromStr for AlertSource {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "target" {
-            return Ok(AlertSource::Target);
-        }
-        match s.strip_prefix("prometheus://") {
-            Some(authority) if !authority.is_empty() && !authority.contains('/') => {
-                Ok(AlertSource::Prometheus {
-                    base_url: format!("http://{authority}"),
-                })
-            }
-            _ => Err(format!(
-                "{s:?}: use prometheus://HOST:PORT (a Prometheus server) or target"
-            )),
-        }
-    }
-}
-
 /// Where the sentinel's webhook receiver listens for Alertmanager when
 /// `--alertmanager-webhook` is not given (prometheus/alertmanager.yml posts there).
 pub const DEFAULT_ALERTMANAGER_WEBHOOK: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9097);
-
-/// `--alertmanager URL`: Prometheus's alert reaches the sentinel through this Alertmanager.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertmanagerPlan {
-    /// Base URL of its HTTP API, e.g. `http://127.0.0.1:9093`.
-    pub base_url: String,
-    /// Where the sentinel's webhook receiver listens (the address its receiver posts to).
-    pub webhook: SocketAddr,
-}
-
-impl AlertmanagerPlan {
-    /// The URL Alertmanager's receiver must post to.
-    pub fn webhook_url(&self) -> String {
-        format!("http://{}/alertmanager", self.webhook)
-    }
-}
 
 /// Adds `--alertmanager URL` (and where the sentinel receives its notifications) to `plan`:
 /// only with `--alerts prometheus://...`, the Prometheus that sends it the alert.
@@ -296,14 +249,32 @@ impl RunPlan {
         }
     }
 
+    /// The part of the plan the Alertmanager check uses.
+    pub fn alertmanager_side(&self) -> RunSide<'_> {
+        RunSide {
+            tenant_header: &self.tenant_header,
+            tenant: &self.tenant,
+            tls: &self.tls,
+            alert: &self.sentinel.alert.name,
+            sentinel_tenant: &self.sentinel.tenant,
+            alerts: &self.alerts,
+        }
+    }
+
     /// The part of the plan the sentinel's tasks use.
     pub fn sentinel_plan(&self) -> SentinelPlan {
         SentinelPlan {
             sentinel: self.sentinel.clone(),
             seed: self.seed,
-            phases: self.phases.clone(),
+            phases: self
+                .phases
+                .iter()
+                .map(|p| PhaseWindow {
+                    name: p.name.clone(),
+                    duration: p.duration,
+                })
+                .collect(),
             alerts: self.alerts.clone(),
-            checks: self.checks.clone(),
             tenant: self.tenant.clone(),
             origin: Origin::new(&self.sentinel.tenant, self.seed),
         }

@@ -11,10 +11,10 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::config::run::{RunPlan, TargetPlan};
-use crate::config::sentinel::FragmentProtocol;
 use crate::error::UnreachableError;
 use crate::pipeline::Pipeline;
 use crate::run::peer::{self, PeerProcess};
+use crate::sentinel::plan::FragmentProtocol;
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::{Exporter, RetryPolicy, Target, TransportOptions};
 use crate::verify::api::{QueryClient, QueryError, RuleBody};

@@ -108,31 +108,6 @@ impl RefusedCounts {
             ("queue_full", "queue full", self.queue_full),
         ]
     }
-
-    /// `5,044 spans refused by the target: no tenant attribute`, one clause per reason with
-    /// spans; `None` when nothing was refused.
-    pub fn describe(&self) -> Option<String> {
-        let parts: Vec<String> = self
-            .by_reason()
-            .iter()
-            .filter(|(_, _, n)| *n > 0)
-            .map(|(_, why, n)| format!("{} spans refused by the target: {why}", thousands(*n)))
-            .collect();
-        (!parts.is_empty()).then(|| parts.join("; "))
-    }
-}
-
-/// `5044` → `5,044`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -146,11 +121,5 @@ mod tests {
         r.add(Reason::Quota, 3);
         let c = r.snapshot();
         assert_eq!((c.no_tenant, c.quota, c.queue_full), (5044, 3, 0));
-        assert_eq!(
-            c.describe().unwrap(),
-            "5,044 spans refused by the target: no tenant attribute; \
-             3 spans refused by the target: tenant quota used up"
-        );
-        assert_eq!(RefusedCounts::default().describe(), None);
     }
 }

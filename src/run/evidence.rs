@@ -1,11 +1,10 @@
 //! Turning what the sentinel sent (the ledger) and what the target shows (traces, histograms,
 //! alert transitions, notifications) into per-phase evidence.
 
-use crate::config::run::AlertSource;
+use crate::sentinel::plan::AlertSource;
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use crate::pipeline::refused::RefusedCounts;
 use crate::sentinel::ledger::{Found, Outcome};
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::{Notification, WebhookReceiver};
@@ -16,6 +15,8 @@ use crate::verify::api::{QueryError, TraceSummary, Transition};
 use crate::verify::backend::{Backend, Histograms};
 use crate::verify::checks::Evidence;
 use crate::verify::histograms::QuantileRow;
+use crate::verify::poller::search_range;
+use crate::verify::refusals::{Refusals, RefusedStats};
 use crate::verify::traces::hex;
 
 /// The evidence of one phase plus what the report shows of it.
@@ -120,18 +121,7 @@ pub struct TargetView {
     /// When the view was read, unix ns (a transition no poll saw was first seen then).
     pub looked_unix_ns: u64,
     /// Spans the target refused after decoding, by reason (all tenants), when it says.
-    pub refused: Option<RefusedCounts>,
-}
-
-/// The part of `/api/v1/stats` that says why spans were refused (absent on other backends).
-#[derive(Debug, serde::Deserialize)]
-struct RefusedStats {
-    pipeline: RefusedPart,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct RefusedPart {
-    refused_spans: Option<RefusedCounts>,
+    pub refused: Option<Refusals>,
 }
 
 /// Builds the evidence of every phase.
@@ -144,7 +134,7 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
         let c = view.series.compare(expected_durations(ctx, i));
         p.evidence.histogram_max_rel_error = c.max_rel_error;
         // A span counted short is explained by what the target refused, when it says.
-        let why = view.refused.as_ref().and_then(RefusedCounts::describe);
+        let why = view.refused.as_ref().and_then(Refusals::describe);
         p.evidence.histogram_problem = c.problem.map(|p| match &why {
             Some(why) => format!("{p}; {why}"),
             None => p,
@@ -406,27 +396,4 @@ fn run_window(ctx: &SentinelCtx) -> (u64, u64) {
         .start_unix_ns
         .saturating_sub(longest + 1_000_000_000);
     (start, ctx.anchor.unix_ns(Instant::now()) + 1_000_000_000)
-}
-
-/// Every assembled trace whose root started in `[start, end)` (unix ns), searched in slices so
-/// no answer hits the search limit.
-pub async fn search_range(
-    query: &Backend,
-    start: u64,
-    end: u64,
-) -> Result<Vec<TraceSummary>, QueryError> {
-    const LIMIT: usize = 10_000;
-    let mut slices = vec![(start, end)];
-    let mut out = Vec::new();
-    while let Some((a, b)) = slices.pop() {
-        let found = query.search(a, b, LIMIT).await?;
-        if found.len() >= LIMIT && b - a > 1 {
-            let mid = a + (b - a) / 2;
-            slices.push((a, mid));
-            slices.push((mid, b));
-        } else {
-            out.extend(found);
-        }
-    }
-    Ok(out)
 }

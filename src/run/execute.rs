@@ -146,12 +146,12 @@ async fn start(
         .context("starting the webhook receiver")?;
     // Before anything is set up on the target: a missing route stops the run at once.
     let alertmanager = match &plan.alertmanager {
-        Some(am) => Some(Alertmanager::start(plan, am, tasks.clone()).await?),
+        Some(am) => Some(Alertmanager::start(plan.alertmanager_side(), am, tasks.clone()).await?),
         None => None,
     };
     let mut warnings = Vec::new();
     if let Some(am) = &alertmanager {
-        warnings.extend(am.prometheus_warning(plan).await);
+        warnings.extend(am.prometheus_warning(plan.alertmanager_side()).await);
     }
     h.set_up(plan, &webhook, &mut warnings).await?;
     let (anchor, scheduled) = phases_anchor(plan, stop).await;
@@ -202,6 +202,7 @@ async fn execute_async(
     let ctx = r.ctx.clone();
     let walk = Walk {
         ctx: &ctx,
+        phases: &plan.phases,
         load: &plan.load,
         target: &h.target,
         stop: &stop,
@@ -214,7 +215,7 @@ async fn execute_async(
         on_progress(p);
     };
     let (mut phases, walked) = walk.run(conductor, &mut record).await;
-    drain(&ctx, &stop, walked).await;
+    drain(&ctx, plan.checks.clear_limit, &stop, walked).await;
     if let Some(am) = &r.alertmanager {
         am.await_resolved(&evidence::burst_windows(&ctx)).await;
     }
@@ -371,9 +372,10 @@ fn settle_timeline(
 }
 
 /// Waits until every trace that must be assembled is decided and the last burst had time to
-/// clear, bounded by the freshness timeout and the clear limit. `walked` is where the last phase
+/// clear, bounded by the freshness timeout and `clear_limit` (how long an alert may take to
+/// clear). `walked` is where the last phase
 /// run ended (the plan's end unless a conductor stopped early).
-async fn drain(ctx: &SentinelCtx, stop: &AtomicBool, walked: Duration) {
+async fn drain(ctx: &SentinelCtx, clear_limit: Duration, stop: &AtomicBool, walked: Duration) {
     let plan = &ctx.plan;
     let end = ctx.anchor.instant + walked;
     let traces_deadline = end + plan.sentinel.freshness_timeout + Duration::from_secs(1);
@@ -386,7 +388,7 @@ async fn drain(ctx: &SentinelCtx, stop: &AtomicBool, walked: Duration) {
         .filter(|e| *e <= walked)
         .max();
     let alerts_deadline = last_burst_end.map_or(end, |e| {
-        ctx.anchor.instant + e + plan.checks.clear_limit + plan.sentinel.alert_grace
+        ctx.anchor.instant + e + clear_limit + plan.sentinel.alert_grace
     });
     // Below-threshold traces need the target's settle window before an unexpected assembly shows.
     let search_ready = end + plan.sentinel.settle;

@@ -75,6 +75,8 @@ impl Conductor for FixedPhases {
 pub struct Walk<'a> {
     /// The sentinel's shared state.
     pub ctx: &'a Arc<SentinelCtx>,
+    /// The run's phases, in order (what each is for and its load's rate).
+    pub phases: &'a [Phase],
     /// The unruly load of load phases (its target, duration and rate are set per phase).
     pub load: &'a LoadPlan,
     /// Where the load goes.
@@ -99,7 +101,7 @@ impl Walk<'_> {
         let mut out = Vec::new();
         let mut walked = Duration::ZERO;
         let mut ended = false;
-        for (i, phase) in plan.phases.iter().enumerate() {
+        for (i, phase) in self.phases.iter().enumerate() {
             let next = if ended || self.stop.load(Ordering::Relaxed) {
                 Next::Stop
             } else {

@@ -11,6 +11,7 @@ pub mod content;
 pub mod errors;
 pub mod ledger;
 pub mod origin;
+pub mod plan;
 pub mod probe;
 pub mod sender;
 pub mod shapes;

@@ -12,7 +12,7 @@ use super::ambient::Ambient;
 use super::arrival::{Fragment, root_delay};
 use super::errors::{ERROR_SERVICE, ErrorStream};
 use super::ledger::{Found, Ledger, Outcome, TraceRecord};
-use crate::config::sentinel::SentinelPlan;
+use super::plan::SentinelPlan;
 use crate::engine::Anchor;
 use crate::transport::{Delivery, Exporter};
 

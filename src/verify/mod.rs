@@ -12,6 +12,7 @@ mod measures;
 pub mod poller;
 pub mod power;
 pub mod prometheus;
+pub mod refusals;
 pub mod spanmetrics;
 pub mod stats;
 pub mod status;

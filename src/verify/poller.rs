@@ -1,5 +1,7 @@
 //! Looking up every trace that must be assembled, from its settle time until it is found (then
-//! compared with the regenerated expectation) or its freshness timeout passes (then missing).
+//! compared with the regenerated expectation) or its freshness timeout passes (then missing);
+//! and searching every assembled trace of a time range, which `run`'s evidence and `watch`'s
+//! trace follower both use.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -7,7 +9,7 @@ use std::time::Instant;
 use futures_util::stream::{self, StreamExt};
 use tokio_util::sync::CancellationToken;
 
-use super::api::QueryError;
+use super::api::{QueryError, TraceSummary};
 use super::backend::Backend;
 use super::traces::{first_difference, hex};
 use crate::sentinel::ledger::Found;
@@ -94,4 +96,27 @@ async fn look_up(ctx: &SentinelCtx, query: &Backend, seq: u64) {
         r.found = found;
         r.unanswered = unanswered;
     }
+}
+
+/// Every assembled trace whose root started in `[start, end)` (unix ns), searched in slices so
+/// no answer hits the search limit.
+pub async fn search_range(
+    query: &Backend,
+    start: u64,
+    end: u64,
+) -> Result<Vec<TraceSummary>, QueryError> {
+    const LIMIT: usize = 10_000;
+    let mut slices = vec![(start, end)];
+    let mut out = Vec::new();
+    while let Some((a, b)) = slices.pop() {
+        let found = query.search(a, b, LIMIT).await?;
+        if found.len() >= LIMIT && b - a > 1 {
+            let mid = a + (b - a) / 2;
+            slices.push((a, mid));
+            slices.push((mid, b));
+        } else {
+            out.extend(found);
+        }
+    }
+    Ok(out)
 }

@@ -26,18 +26,22 @@ pub struct AlertFollower {
     spurious_from: u64,
     /// Notifications that may still belong to an undecided burst.
     notifications: Vec<Notification>,
+    /// How long an alert may take to clear once a burst ends (the checks' tolerance).
+    clear_limit: Duration,
 }
 
 /// How long after a transition it is surely in the target's history.
 const HISTORY_LAG: Duration = Duration::from_secs(2);
 
 impl AlertFollower {
-    /// A follower for a sentinel started at `ctx.anchor`.
-    pub fn new(ctx: &SentinelCtx) -> Self {
+    /// A follower for a sentinel started at `ctx.anchor`, whose alerts may take `clear_limit`
+    /// to clear.
+    pub fn new(ctx: &SentinelCtx, clear_limit: Duration) -> Self {
         Self {
             next_burst: 0,
             spurious_from: ctx.anchor.start_unix_ns,
             notifications: Vec::new(),
+            clear_limit,
         }
     }
 
@@ -64,7 +68,7 @@ impl AlertFollower {
         last: bool,
     ) {
         let s = &ctx.plan.sentinel;
-        let wait = ctx.plan.checks.clear_limit + s.alert_grace + HISTORY_LAG;
+        let wait = self.clear_limit + s.alert_grace + HISTORY_LAG;
         let now = Instant::now();
         let mut due = Vec::new();
         for k in self.next_burst.. {

@@ -24,6 +24,7 @@ use crate::sentinel::ledger::Ledger;
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::verify::backend::Backend;
+use crate::verify::checks::CheckTolerances;
 use crate::verify::poller;
 use crate::verify::status::{Millis, Status};
 
@@ -60,6 +61,7 @@ struct Started<'h> {
     registry: Arc<Registry>,
     metrics_addr: SocketAddr,
     warnings: Vec<String>,
+    checks: CheckTolerances,
 }
 
 async fn start<'h>(
@@ -103,6 +105,7 @@ async fn start<'h>(
         registry,
         metrics_addr,
         warnings,
+        checks: run.checks.clone(),
     })
 }
 
@@ -160,10 +163,10 @@ async fn watch_async(
     let mut follow = Follow {
         s: &started,
         traces: TraceFollower::new(&ctx),
-        alerts: AlertFollower::new(&ctx),
+        alerts: AlertFollower::new(&ctx, started.checks.clear_limit),
         rec: Recorder::new(
             started.registry.clone(),
-            ctx.plan.checks.clone(),
+            started.checks.clone(),
             ctx.anchor.start_unix_ns,
         ),
         window: plan.window,
@@ -209,7 +212,7 @@ async fn drain(
     let horizon = TraceFollower::horizon(&ctx);
     let mut deadline = Instant::now() + s.freshness_timeout.max(horizon) + Duration::from_secs(1);
     if alerts_until.is_some() {
-        deadline += ctx.plan.checks.clear_limit + s.alert_grace + Duration::from_secs(3);
+        deadline += follow.s.checks.clear_limit + s.alert_grace + Duration::from_secs(3);
     }
     loop {
         follow.tick(alerts_until, observer).await;

@@ -11,10 +11,10 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use super::windows::Recorder;
-use crate::run::evidence::search_range;
 use crate::sentinel::ledger::{Found, Outcome};
 use crate::sentinel::sender::SentinelCtx;
 use crate::verify::backend::Backend;
+use crate::verify::poller::search_range;
 use crate::verify::traces::hex;
 
 /// Follows one process's ledger.

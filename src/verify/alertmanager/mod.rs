@@ -10,6 +10,7 @@ pub mod cycles;
 pub mod receiver;
 pub mod route;
 
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -18,8 +19,9 @@ use tokio_util::sync::CancellationToken;
 
 use self::cycles::{BurstNotices, match_bursts};
 use self::receiver::{Delivered, Receiver};
-use crate::config::run::{AlertSource, AlertmanagerPlan, RunPlan};
 use crate::error::UsageError;
+use crate::sentinel::plan::AlertSource;
+use crate::transport::ClientTls;
 use crate::verify::alerts::BurstWindow;
 use crate::verify::api::QueryClient;
 
@@ -31,6 +33,40 @@ pub const LISTED_WAIT: Duration = Duration::from_secs(8);
 
 /// How long the run waits past its end for the last burst's resolved notification.
 pub const RESOLVE_WAIT: Duration = Duration::from_secs(5);
+
+/// `--alertmanager URL`: Prometheus's alert reaches the sentinel through this Alertmanager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertmanagerPlan {
+    /// Base URL of its HTTP API, e.g. `http://127.0.0.1:9093`.
+    pub base_url: String,
+    /// Where the sentinel's webhook receiver listens (the address its receiver posts to).
+    pub webhook: SocketAddr,
+}
+
+impl AlertmanagerPlan {
+    /// The URL Alertmanager's receiver must post to.
+    pub fn webhook_url(&self) -> String {
+        format!("http://{}/alertmanager", self.webhook)
+    }
+}
+
+/// What the Alertmanager check needs of the run it serves: how to ask (tenant header, TLS),
+/// the sentinel's alert and tenant, and where the alert comes from. The run's plan lends it.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSide<'a> {
+    /// The header that carries the tenant on queries.
+    pub tenant_header: &'a http::HeaderName,
+    /// The sentinel's tenant, as that header's value.
+    pub tenant: &'a http::HeaderValue,
+    /// The TLS of every connection to the target's side.
+    pub tls: &'a ClientTls,
+    /// The name of the sentinel's alert.
+    pub alert: &'a str,
+    /// The sentinel's tenant, as its alert's label.
+    pub sentinel_tenant: &'a str,
+    /// Where the sentinel reads its alert's state.
+    pub alerts: &'a AlertSource,
+}
 
 #[derive(serde::Deserialize)]
 struct AlertmanagersAnswer {
@@ -78,7 +114,7 @@ impl Alertmanager {
     /// Starts the webhook receiver (until `stop`) and checks that Alertmanager routes the
     /// sentinel's alert to it: exit 3 when Alertmanager cannot be reached, 2 when it does not.
     pub async fn start(
-        run: &RunPlan,
+        run: RunSide<'_>,
         plan: &AlertmanagerPlan,
         stop: CancellationToken,
     ) -> anyhow::Result<Arc<Self>> {
@@ -92,16 +128,16 @@ impl Alertmanager {
             &plan.base_url,
             run.tenant_header.clone(),
             run.tenant.clone(),
-            &run.tls,
+            run.tls,
         );
-        let (alert, tenant) = (&run.sentinel.alert.name, &run.sentinel.tenant);
+        let (alert, tenant) = (run.alert, run.sentinel_tenant);
         route::check(&client, plan, &receiver, alert, tenant).await?;
         Ok(Arc::new(Self {
             plan: plan.clone(),
             client,
             receiver,
-            alert: alert.clone(),
-            tenant: tenant.clone(),
+            alert: alert.to_owned(),
+            tenant: tenant.to_owned(),
             health: Mutex::new(Health::default()),
         }))
     }
@@ -130,15 +166,15 @@ impl Alertmanager {
     /// A warning when the Prometheus of `run` (`--alerts prometheus://...`) does not list this
     /// Alertmanager among those it sends alerts to (`GET /api/v1/alertmanagers`). Only a
     /// warning: a proxy or another name can stand between them.
-    pub async fn prometheus_warning(&self, run: &RunPlan) -> Option<String> {
-        let AlertSource::Prometheus { base_url } = &run.alerts else {
+    pub async fn prometheus_warning(&self, run: RunSide<'_>) -> Option<String> {
+        let AlertSource::Prometheus { base_url } = run.alerts else {
             return None;
         };
         let client = QueryClient::with_tls(
             base_url,
             run.tenant_header.clone(),
             run.tenant.clone(),
-            &run.tls,
+            run.tls,
         );
         // A Prometheus that has just started lists none until its discovery first reports
         // (within about 5 s): an empty list is asked again for a while.

@@ -8,8 +8,8 @@
 
 use std::time::{Duration, Instant, SystemTime};
 
+use super::AlertmanagerPlan;
 use super::receiver::Receiver;
-use crate::config::run::AlertmanagerPlan;
 use crate::error::{UnreachableError, UsageError};
 use crate::verify::api::{QueryClient, QueryError};
 

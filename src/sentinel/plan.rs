@@ -1,15 +1,16 @@
-//! The `[sentinel]` section of a profile: the well-behaved tenant's streams, its alert rule and
-//! how patiently it verifies.
+//! What the sentinel is told: its settings (the `[sentinel]` section of a profile, which config
+//! reads and validates), where it reads its alert's state, and the part of a run its tasks use.
+//! The sentinel owns these types so that it never imports `config`; config builds them.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::sentinel::ambient::Ambient;
-use crate::sentinel::arrival::ArrivalSpec;
-use crate::sentinel::errors::BurstSchedule;
-use crate::sentinel::origin::Origin;
-use crate::sentinel::probe::ProbeSpec;
+use super::ambient::Ambient;
+use super::arrival::ArrivalSpec;
+use super::errors::BurstSchedule;
+use super::origin::Origin;
+use super::probe::ProbeSpec;
 use crate::units::duration as dur;
 
 /// Largest `large_trace_spans` (span IDs derive from a 16-bit node index).
@@ -257,9 +258,53 @@ impl SentinelSection {
     }
 }
 
+/// Where the sentinel reads its alert's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlertSource {
+    /// The target's own alert history (`GET /api/v1/alerts` of the query API), with webhook
+    /// notifications.
+    Target,
+    /// A Prometheus server's `GET /api/v1/alerts`, polled; notifications are expected only
+    /// through `--alertmanager`.
+    Prometheus {
+        /// Base URL of its HTTP API, e.g. `http://127.0.0.1:9090`.
+        base_url: String,
+    },
+}
+
+impl std::str::FromStr for AlertSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "target" {
+            return Ok(AlertSource::Target);
+        }
+        match s.strip_prefix("prometheus://") {
+            Some(authority) if !authority.is_empty() && !authority.contains('/') => {
+                Ok(AlertSource::Prometheus {
+                    base_url: format!("http://{authority}"),
+                })
+            }
+            _ => Err(format!(
+                "{s:?}: use prometheus://HOST:PORT (a Prometheus server) or target"
+            )),
+        }
+    }
+}
+
+/// A phase as the sentinel sees it: its name and length (what it is for, and the load's rate
+/// in it, are the run's business).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhaseWindow {
+    /// Name.
+    pub name: String,
+    /// Length.
+    pub duration: Duration,
+}
+
 /// What the sentinel's tasks (senders, poller, walker, evidence, watch followers) need of a
-/// run: its own section, seed, tenant, phases, alert source and check tolerances — not the
-/// run's load or target.
+/// run: its own section, seed, tenant, phases and alert source — not the run's load, target or
+/// check tolerances.
 #[derive(Debug, Clone)]
 pub struct SentinelPlan {
     /// The sentinel's settings.
@@ -267,11 +312,9 @@ pub struct SentinelPlan {
     /// The seed of the sentinel's traces.
     pub seed: u64,
     /// The phases, in order.
-    pub phases: Vec<super::run::Phase>,
+    pub phases: Vec<PhaseWindow>,
     /// Where the sentinel reads its alert's state.
-    pub alerts: super::run::AlertSource,
-    /// How strict the checks are.
-    pub checks: crate::verify::checks::CheckTolerances,
+    pub alerts: AlertSource,
     /// The sentinel's tenant as a header value.
     pub tenant: http::HeaderValue,
     /// The resource and scope of the sentinel's spans.
@@ -281,12 +324,19 @@ pub struct SentinelPlan {
 impl SentinelPlan {
     /// Total length of all phases.
     pub fn total(&self) -> Duration {
-        super::run::total(&self.phases)
+        self.phases.iter().map(|p| p.duration).sum()
     }
 
     /// Index of the phase at `offset` from the start (the last phase past the end).
     pub fn phase_at(&self, offset: Duration) -> usize {
-        super::run::phase_at(&self.phases, offset)
+        let mut end = Duration::ZERO;
+        for (i, p) in self.phases.iter().enumerate() {
+            end += p.duration;
+            if offset < end {
+                return i;
+            }
+        }
+        self.phases.len().saturating_sub(1)
     }
 
     /// Offset of the start of phase `i`.
