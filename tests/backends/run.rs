@@ -99,18 +99,13 @@ fn killing_jaeger_mid_run_gives_a_check_that_names_it() {
     let profile = short_profile(pipeline.dir());
     let mut cmd = pipeline.span_sentinel(&["run", "--quiet", "--json"]);
     cmd.arg(&json).arg(&profile);
-    let killer = {
-        let pid = pipeline.var("REAL_PIPELINE_JAEGER_PID").to_owned();
-        std::thread::spawn(move || {
+    let out = std::thread::scope(|scope| {
+        scope.spawn(|| {
             std::thread::sleep(Duration::from_secs(5));
-            std::process::Command::new("kill")
-                .args(["-9", &pid])
-                .status()
-                .unwrap()
-        })
-    };
-    let out = finish(cmd, Duration::from_secs(90));
-    assert!(killer.join().unwrap().success());
+            pipeline.kill_jaeger();
+        });
+        finish(cmd, Duration::from_secs(90))
+    });
     assert_eq!(
         out.status.code(),
         Some(1),
