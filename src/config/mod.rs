@@ -4,6 +4,7 @@
 //! `fidelity`, `load`) that everything below takes by reference. Nothing here knows the command
 //! line; see docs/configuration.md.
 
+pub mod backends;
 pub mod capacity;
 pub mod fidelity;
 pub mod headers;

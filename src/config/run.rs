@@ -30,7 +30,6 @@ use crate::transport::{ClientTls, Target};
 use crate::units::duration as dur;
 use crate::verify::backend::{BackendPlan, MetricsPlan, TracesPlan};
 use crate::verify::checks::CheckTolerances;
-use crate::verify::spanmetrics::SpanmetricsPlan;
 use crate::verify::status::PhaseKind;
 
 /// One phase as a profile declares it.
@@ -356,13 +355,14 @@ pub fn build(
     let flag_target = o.target.as_deref().map(str::parse::<Target>).transpose()?;
     // The variables' endpoint stands in for --target only when --query-url says the run is
     // against an external backend: a set variable never turns the embedded run into another.
-    let backend_given = o.query_url.is_some() || o.traces.is_some();
+    let (traces, metrics, jaeger_tenant_header) = backends(&s, o, source)?;
+    let backend_given = o.query_url.is_some() || traces.is_some();
     let env_target = env.target.clone().filter(|_| backend_given);
     let query_url = o
         .query_url
         .clone()
         .map(Some)
-        .or(o.traces.as_ref().map(|_| None));
+        .or(traces.as_ref().map(|_| None));
     let target = match (flag_target.or(env_target), &query_url) {
         (Some(target), Some(query)) => {
             let target = if o.tls.force {
@@ -415,10 +415,6 @@ pub fn build(
     let sentinel_segment = sentinel_segment(o, &load.segment, external)?;
     let placement = checked_placement(&o.placement)?;
     load.cpus = placement.load_cpus;
-    let metrics = o.metrics.as_ref().map(|url| MetricsPlan {
-        base_url: url.0.clone(),
-        spanmetrics: SpanmetricsPlan::connector_defaults(&s.sentinel.tenant),
-    });
     Ok(RunPlan {
         seed: o.seed.or(s.sentinel.seed).unwrap_or_else(rand::random),
         phases: s
@@ -435,9 +431,9 @@ pub fn build(
         load,
         target,
         alerts: o.alerts.clone().unwrap_or(AlertSource::Target),
-        traces: o.traces.clone(),
+        traces,
         metrics,
-        jaeger_tenant_header: jaeger_tenant_header(o)?,
+        jaeger_tenant_header,
         peer: s.peer,
         checks: s.checks,
         tenant_header,
@@ -451,14 +447,33 @@ pub fn build(
     })
 }
 
-/// `--jaeger-tenant-header`, by default Jaeger's own `x-tenant`.
-fn jaeger_tenant_header(o: &Overrides) -> Result<HeaderName, UsageError> {
-    let name = o.jaeger_tenant_header.as_deref().unwrap_or("x-tenant");
-    HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+/// The trace and metrics backends and Jaeger's tenancy header: the flags (and their
+/// environment defaults), else the profile's `[backends]`; Jaeger's header by default its own
+/// `x-tenant`.
+fn backends(
+    s: &Profile,
+    o: &Overrides,
+    source: Option<&ProfileSource>,
+) -> Result<(Option<TracesPlan>, Option<MetricsPlan>, HeaderName), UsageError> {
+    let b = &s.backends;
+    let field = |(path, msg): (&str, String)| field_error(source, path, &msg);
+    let traces = b.traces(o.traces.as_ref()).map_err(field)?;
+    let metrics = match b.metrics(o.metrics.as_ref()).map_err(field)? {
+        Some(url) => Some(MetricsPlan {
+            base_url: url.0,
+            spanmetrics: b.spanmetrics.plan(&s.sentinel.tenant).map_err(field)?,
+        }),
+        None => None,
+    };
+    let name = (o.jaeger_tenant_header.as_deref())
+        .or(b.jaeger_tenant_header.as_deref())
+        .unwrap_or("x-tenant");
+    let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
         UsageError::new(format!(
             "--jaeger-tenant-header {name:?}: is not a valid header name"
         ))
-    })
+    })?;
+    Ok((traces, metrics, header))
 }
 
 impl RunPlan {
@@ -657,5 +672,50 @@ mod alertmanager_tests {
         let am = p.alertmanager.unwrap();
         assert_eq!(am.base_url, "http://127.0.0.1:9093");
         assert_eq!(am.webhook_url(), "http://127.0.0.1:9097/alertmanager");
+    }
+}
+
+#[cfg(test)]
+mod backend_tests {
+    use super::*;
+
+    fn jaeger_profile() -> Overrides {
+        Overrides {
+            profile: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/jaeger.toml").into()),
+            target: Some("grpc://127.0.0.1:4317".into()),
+            env: Some(OtlpEnv::default()),
+            ..Overrides::default()
+        }
+    }
+
+    #[test]
+    fn profiles_jaeger_builds_a_plan_that_reads_jaeger_and_prometheus() {
+        let o = Overrides {
+            traces: "jaeger+http://127.0.0.1:16686".parse().ok(),
+            metrics: "prometheus://127.0.0.1:9090".parse().ok(),
+            alerts: "prometheus://127.0.0.1:9090".parse().ok(),
+            ..jaeger_profile()
+        };
+        let plan = run_plan(&o).unwrap();
+        assert!(plan.sentinel.assembly_threshold.is_zero());
+        assert!(matches!(
+            plan.target,
+            TargetPlan::External {
+                query_url: None,
+                ..
+            }
+        ));
+        let backend = plan.backend_plan(None);
+        assert_eq!(backend.root_services, ["sentinel-frontend"]);
+        assert_eq!(backend.jaeger_tenant_header, "x-tenant");
+        let metrics = plan.metrics.unwrap();
+        assert_eq!(metrics.base_url, "http://127.0.0.1:9090");
+        assert_eq!(metrics.spanmetrics.service_label, "service_name");
+    }
+
+    #[test]
+    fn a_target_needs_a_backend_to_read_back_from() {
+        let e = run_plan(&jaeger_profile()).unwrap_err().to_string();
+        assert!(e.contains("--traces") && e.contains("--query-url"), "{e}");
     }
 }

@@ -350,7 +350,9 @@ pub async fn look(
         Err(_) => {}
     }
     let mut series = Histograms::default();
-    let (start, _) = run_window(ctx);
+    // Spanmetrics count a span when it reaches the Collector, after the run began: a window
+    // from its start keeps out what earlier runs sent into the same cumulative series.
+    let start = ctx.anchor.start_unix_ns.saturating_sub(1_000_000_000);
     let now = ctx.anchor.unix_ns(Instant::now());
     match query.histograms(start..now).await {
         Ok(s) => series = s,

@@ -6,7 +6,8 @@
 //! the time window, and keeps the traces whose resource carries the sentinel's `tenant.id`
 //! (the v1 API also filters on it with `tags`; the v3 API's attribute filter is not relied
 //! upon). Jaeger's own multi-tenancy reads the tenant from its tenancy header (`x-tenant` by
-//! default), which every request carries.
+//! default), which every request carries. The v3 search passes its limit both as
+//! `query.search_depth` (Jaeger v2's name) and `query.num_traces` (the earlier one).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -155,7 +156,7 @@ impl JaegerClient {
         match self.api {
             JaegerApi::V3 => format!(
                 "/api/v3/traces?query.service_name={service}&query.start_time_min={}\
-                 &query.start_time_max={}&query.search_depth={limit}",
+                 &query.start_time_max={}&query.search_depth={limit}&query.num_traces={limit}",
                 rfc3339(start),
                 rfc3339(end)
             ),
@@ -222,7 +223,8 @@ mod tests {
             v3,
             "/api/v3/traces?query.service_name=sentinel-frontend\
              &query.start_time_min=1970-01-01T00:00:01.500000000Z\
-             &query.start_time_max=1970-01-01T00:00:02.000000001Z&query.search_depth=50"
+             &query.start_time_max=1970-01-01T00:00:02.000000001Z&query.search_depth=50\
+             &query.num_traces=50"
         );
         let v1 = client(JaegerApi::V1).search_path(
             "sentinel-frontend",
