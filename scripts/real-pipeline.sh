@@ -21,7 +21,7 @@ ROOT=$PWD
 DIR=${REAL_PIPELINE_DIR:-target/real-pipeline}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
-# The configs' templates: @NAME@ stands for the value of the shell variable NAME.
+# The configs' templates: each @...@ placeholder stands for the value of the shell variable NAME.
 TEMPLATES=$ROOT/peers/real-pipeline
 
 die() { echo "real-pipeline: $*" >&2; exit 1; }

@@ -18,7 +18,13 @@
 #     collector's release (v0.165.1, v0.165.0, v0.164.x and v0.163.x answer "not available");
 #     it serves v0.162.0, but the checksum database has no entry for it (404), so go refuses it;
 #     v0.161.0 is the nearest version that both serve.
-#   Build time: FRESH_BUILD_TIME (empty module and build caches), WARM_BUILD_TIME.
+#   Build time, measured on the 2-core development machine while about nine other jobs shared it
+#   (load average 20 to 30), so wall times are several times a quiet machine's:
+#   - first build, empty Go build cache, module cache holding only peers/otelcol's modules:
+#     otelcol 772 s, jaeger 1863 s (its module downloads included), 44 min wall in all, with
+#     11.6 CPU-minutes (user + sys); telemetrygen alone 234 s wall, 34 CPU-seconds. On a quiet
+#     2-core machine expect roughly the CPU time halved, plus downloads: about 10 minutes.
+#   - warm (binaries and stamps in place): 0.35 s; a rebuild with warm caches: 7 s (telemetrygen).
 # Prints the environment the tests read, as `export` lines: eval "$(scripts/setup-peers.sh)".
 set -euo pipefail
 cd "$(dirname "$0")/.."

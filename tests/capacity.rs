@@ -14,7 +14,7 @@ use span_sentinel::config::Overrides as RunOverrides;
 use span_sentinel::config::capacity::{CapacityOverrides, capacity_plan};
 use span_sentinel::run::execute::execute_with;
 
-use crate::support::{HEAVY, assert_matches_schema};
+use crate::support::{assert_matches_schema, bin};
 
 /// A small search: warmup 1 s, baseline 6 s, steps of 3 s + 4 s settle, 20k → 40k spans/s.
 const SHORT: &str = "[capacity]\nstart_spans_per_sec = 20000.0\ngrowth = 2.0\n\
@@ -32,9 +32,6 @@ fn short_profile(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_short_search_steps_reports_and_ends_within_its_time_limit() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    // Keeps the pipeline's timing-sensitive tests from running beside a whole scenario.
-    let _slot = crate::pipeline::support::shared_slot();
     let dir = tempfile::tempdir().unwrap();
     let profile = short_profile(dir.path());
     let json = dir.path().join("capacity.json");
@@ -131,9 +128,6 @@ fn assert_conclusion_fits_its_end(r: &Value) {
 
 #[test]
 fn a_stopped_search_keeps_the_steps_measured_so_far() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    // Keeps the pipeline's timing-sensitive tests from running beside a whole scenario.
-    let _slot = crate::pipeline::support::shared_slot();
     let dir = tempfile::tempdir().unwrap();
     let plan = capacity_plan(&CapacityOverrides {
         run: RunOverrides {
@@ -191,12 +185,10 @@ fn a_time_limit_with_no_room_for_a_step_names_the_field() {
 #[test]
 fn ctrl_c_ends_a_capacity_process_with_the_steps_measured_so_far() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let _slot = crate::pipeline::support::shared_slot();
+    use std::process::Stdio;
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("capacity.json");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+    let mut child = bin()
         .arg("capacity")
         .arg(short_profile(dir.path()))
         .args(["--seed", "5", "--max", "1e9", "--json"])
@@ -242,8 +234,6 @@ fn ctrl_c_ends_a_capacity_process_with_the_steps_measured_so_far() {
 /// before showed, with the capacity read off the steps.
 #[test]
 fn a_staircase_without_segments_runs_every_step() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let _slot = crate::pipeline::support::shared_slot();
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("staircase.toml");
     let text = SHORT.replace("[capacity]\n", "[capacity]\nplan = \"staircase\"\n");

@@ -8,7 +8,7 @@ use serde_json::Value;
 use span_sentinel::fidelity::suite::ALL;
 use span_sentinel::verify::histograms::{QUANTILES, exact_quantile};
 
-use crate::support::{HEAVY, assert_matches_schema};
+use crate::support::{ServeChild, assert_matches_schema, bin};
 
 #[test]
 fn exact_quantiles_agree_with_a_sort_of_all_values() {
@@ -80,9 +80,6 @@ fn fidelity_at(digits: u8, dir: &std::path::Path) -> (ExitCode, Value) {
 
 #[test]
 fn the_error_shrinks_with_the_digits_and_stays_within_each_promise() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    // Keeps the pipeline's timing-sensitive tests from running beside a whole scenario.
-    let _slot = crate::pipeline::support::shared_slot();
     let dir = tempfile::tempdir().unwrap();
     let mut last = f64::INFINITY;
     for digits in 1..=3u8 {
@@ -127,8 +124,6 @@ fn histogram_digits_out_of_range_is_a_usage_error() {
 
 #[test]
 fn every_scheme_gets_a_column_and_a_recommendation_against_the_budget() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let _slot = crate::pipeline::support::shared_slot();
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("schemes.json");
     let html = dir.path().join("schemes.html");
@@ -227,33 +222,19 @@ fn an_unknown_scheme_is_a_usage_error() {
 /// does, exits 1.
 #[test]
 fn an_external_target_without_an_allowed_error_is_not_judged() {
-    let _slot = crate::pipeline::support::shared_slot();
-    let mut serve = std::process::Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
-        .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let line = crate::support::wait_for_line(&mut serve, "API on");
-    let addr = |after: &str| {
-        let rest = line.split(after).nth(1).unwrap();
-        rest.split([',', ' '])
-            .find(|s| !s.is_empty())
-            .unwrap()
-            .to_owned()
-    };
-    let (grpc, http) = (addr("OTLP/gRPC on "), addr("API on "));
+    let serve = ServeChild::start(&[]);
+    let (grpc, http) = (&serve.grpc, &serve.http);
     let dir = tempfile::tempdir().unwrap();
     let (profile, json) = (dir.path().join("f.toml"), dir.path().join("f.json"));
     std::fs::write(&profile, "[fidelity]\nspans_per_distribution = 200\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+    let out = bin()
         .args(["fidelity", profile.to_str().unwrap(), "--quiet"])
         .args(["--target", &format!("grpc://{grpc}")])
         .args(["--query-url", &format!("http://{http}")])
         .args(["--json", json.to_str().unwrap()])
         .output()
         .unwrap();
-    let _ = serve.kill();
-    let _ = serve.wait();
+    drop(serve);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");

@@ -19,7 +19,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use span_sentinel::config::profile::ProfileSource;
 
-use crate::pipeline::support::*;
+use crate::support::pipeline::*;
 
 fn seconds() -> u64 {
     std::env::var("FUZZ_SECONDS")
@@ -132,7 +132,7 @@ fn input(rng: &mut ChaCha8Rng, path: Path, seeds: &[ExportTraceServiceRequest]) 
         mutate(rng, &mut body, &other);
     }
     if gzip {
-        body = super::pipeline::support::gzip(&body).to_vec();
+        body = crate::support::pipeline::gzip(&body).to_vec();
     }
     if late {
         mutate(rng, &mut body, &other);
@@ -239,7 +239,6 @@ type Client = hyper_util::client::legacy::Client<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutated_requests_are_answered_from_the_documented_table_without_panics() {
-    let _slot = shared_slot();
     let mut rng = ChaCha8Rng::seed_from_u64(seed());
     let mut config = test_config();
     config.tenant_attribute = Some("tenant.id".into());

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use crate::peers::peer_path;
+use crate::support::peers::peer_path;
 
 /// The oldest and the newest Kubernetes release the validator holds.
 const VERSIONS: [&str; 2] = ["1.25", "1.37"];

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{Answer, always, grpc_server, http_server};
+use crate::support::{Answer, Ran, always, bin, grpc_server, http_server, n, run_bin};
 
 /// Runs `span-sentinel load ARGS --json FILE --quiet` in-process; returns exit code and JSON.
 fn load(args: &[&str]) -> (u8, Value) {
@@ -28,12 +28,6 @@ fn load(args: &[&str]) -> (u8, Value) {
     };
     let text = std::fs::read_to_string(&json).unwrap_or_default();
     (code, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-fn n(v: &Value, key: &str) -> u64 {
-    v[key]
-        .as_u64()
-        .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }
 
 fn assert_accounted(report: &Value) {
@@ -223,18 +217,6 @@ fn a_generator_that_falls_behind_stops_at_the_end_and_says_so() {
     assert_accounted(&report);
 }
 
-/// Runs the binary; returns exit code and stderr.
-fn binary(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 #[test]
 fn bad_flags_exit_2_naming_the_flag() {
     let cases: &[(&[&str], &str)] = &[
@@ -265,8 +247,8 @@ fn bad_flags_exit_2_naming_the_flag() {
         ),
     ];
     for (args, needle) in cases {
-        let (code, stderr) = binary(args);
-        assert_eq!(code, 2, "{args:?}: {stderr}");
+        let Ran { code, stderr, .. } = run_bin(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
@@ -297,7 +279,7 @@ fn bad_profiles_exit_2_naming_file_line_and_field() {
         let path = dir.path().join(format!("p{i}.toml"));
         std::fs::write(&path, text).unwrap();
         let p = path.to_str().unwrap();
-        let (code, stderr) = binary(&[
+        let Ran { code, stderr, .. } = run_bin(&[
             "load",
             "--sink",
             "discard",
@@ -306,7 +288,7 @@ fn bad_profiles_exit_2_naming_file_line_and_field() {
             "--profile",
             p,
         ]);
-        assert_eq!(code, 2, "{text}: {stderr}");
+        assert_eq!(code, Some(2), "{text}: {stderr}");
         assert!(
             stderr.contains(&format!("{p}{line}")) && stderr.contains(field),
             "{text}: {stderr}"
@@ -322,14 +304,14 @@ fn unreachable_target_exits_3() {
         .unwrap()
         .port();
     let started = std::time::Instant::now();
-    let (code, stderr) = binary(&[
+    let Ran { code, stderr, .. } = run_bin(&[
         "load",
         "--target",
         &format!("grpc://127.0.0.1:{port}"),
         "--duration",
         "1s",
     ]);
-    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("unreachable"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
@@ -469,15 +451,15 @@ fn rates_are_written_as_people_write_them() {
     ]);
     assert_eq!(code, 0);
     assert_eq!(report["offered_spans_per_sec"], 20_000.0, "{report}");
-    let (code, stderr) = binary(&["load", "--sink", "discard", "--rate", "1MM"]);
-    assert_eq!(code, 2);
+    let Ran { code, stderr, .. } = run_bin(&["load", "--sink", "discard", "--rate", "1MM"]);
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("1M, 500k"), "{stderr}");
 }
 
 /// `load` printed its summary to stderr and nothing to stdout.
 #[test]
 fn the_summary_goes_to_stdout() {
-    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+    let out = bin()
         .args([
             "load",
             "--sink",
@@ -503,7 +485,7 @@ fn the_summary_goes_to_stdout() {
 fn an_interrupted_load_says_so_writes_its_report_and_exits_4() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("load.json");
-    let child = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+    let child = bin()
         .args([
             "load",
             "--sink",
@@ -563,15 +545,12 @@ fn rss_kib(pid: u32) -> Option<u64> {
 // batch in flight waited out its retries) and its spans' fate depended on that wait.
 #[test]
 fn a_stalled_target_ends_the_load_on_time_with_every_stalled_span_failed() {
-    let _heavy = crate::support::HEAVY
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
     let (addr, _target) = stalled_target();
     for target in [format!("grpc://{addr}"), format!("http://{addr}/v1/traces")] {
         let dir = tempfile::tempdir().unwrap();
         let json = dir.path().join("load.json");
         let started = std::time::Instant::now();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        let mut child = bin()
             .args(["load", "--quiet", "--target", &target, "--rate", "20000"])
             .args(["--duration", "5s", "--threads", "2", "--json"])
             .arg(&json)

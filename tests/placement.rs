@@ -3,21 +3,12 @@
 //! they were, and bad lists exit 2 naming the flag.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use span_sentinel::placement::allowed_cpus;
 
-use crate::support::{HEAVY, assert_matches_schema};
-
-fn binary(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
-        .args(args)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    (out.status.code().unwrap_or(-1), stderr)
-}
+use crate::support::{Ran, assert_matches_schema, bin, run_bin};
 
 #[test]
 fn bad_cpu_lists_exit_2_naming_the_flag() {
@@ -47,8 +38,8 @@ fn bad_cpu_lists_exit_2_naming_the_flag() {
         ),
     ];
     for (args, needle) in cases {
-        let (code, stderr) = binary(args);
-        assert_eq!(code, 2, "{args:?}: {stderr}");
+        let Ran { code, stderr, .. } = run_bin(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert!(stderr.contains(needle), "{args:?}: {stderr}");
     }
 }
@@ -118,7 +109,6 @@ fn threads_of(pid: u32) -> Vec<(u32, String, String)> {
 
 #[test]
 fn load_and_sentinel_threads_run_on_the_cpus_asked_for() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let allowed = allowed_cpus().unwrap();
     assert!(
         allowed.cpus().len() >= 2,
@@ -128,7 +118,7 @@ fn load_and_sentinel_threads_run_on_the_cpus_asked_for() {
     let dir = tempfile::tempdir().unwrap();
     let (profile, json) = (dir.path().join("p.toml"), dir.path().join("run.json"));
     std::fs::write(&profile, PROFILE).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+    let mut child = bin()
         .arg("run")
         .arg(&profile)
         .args(["--quiet", "--seed", "7", "--load-cpus", &load])

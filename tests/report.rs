@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use span_sentinel::report::compare;
 use span_sentinel::report::saved::SavedReport;
 
-use crate::support::{HEAVY, assert_matches_schema};
+use crate::support::{Ran, assert_matches_schema, run_bin};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -238,8 +238,6 @@ fn png_size(png: &[u8]) -> (u32, u32) {
 
 #[test]
 fn html_report_of_a_real_run_renders_in_chromium_with_its_charts() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let _slot = crate::pipeline::support::shared_slot();
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("short.toml");
     std::fs::write(&profile, SHORT_RUN).unwrap();
@@ -366,16 +364,6 @@ fn fail_on_worse_exits_1_when_the_capacity_halves() {
     assert_eq!(capacity.movement, compare::Movement::Worse);
 }
 
-/// Runs the binary; returns exit code, stdout and stderr.
-fn binary(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
-        .args(args)
-        .output()
-        .unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (out.status.code(), text(&out.stdout), text(&out.stderr))
-}
-
 /// `report --markdown FILE` / `--html FILE` printed the whole terminal report as well.
 #[test]
 fn report_to_files_says_what_it_wrote_and_nothing_more() {
@@ -384,7 +372,7 @@ fn report_to_files_says_what_it_wrote_and_nothing_more() {
     let (md_s, html_s) = (md.to_str().unwrap(), html.to_str().unwrap());
     let run = fixture("run.json");
     let run = run.to_str().unwrap();
-    let (code, stdout, _) = binary(&["report", run, "--markdown", md_s, "--html", html_s]);
+    let Ran { code, stdout, .. } = run_bin(&["report", run, "--markdown", md_s, "--html", html_s]);
     assert_eq!(code, Some(0));
     assert_eq!(
         stdout,
@@ -397,17 +385,17 @@ fn report_to_files_says_what_it_wrote_and_nothing_more() {
     );
     let baseline = fixture("run-baseline.json");
     let baseline = baseline.to_str().unwrap();
-    let (_, stdout, _) = binary(&["report", run, "--baseline", baseline, "--html", html_s]);
+    let Ran { stdout, .. } = run_bin(&["report", run, "--baseline", baseline, "--html", html_s]);
     assert!(stdout.starts_with("wrote the HTML report to"), "{stdout}");
     assert!(stdout.contains("0 worse, 2 better"), "{stdout}");
     assert!(!stdout.contains("trace_completeness"), "{stdout}");
     // Markdown to stdout: stdout is the Markdown alone, what else was written on stderr.
-    let (_, stdout, stderr) = binary(&["report", run, "--html", html_s, "--markdown"]);
+    let Ran { stdout, stderr, .. } = run_bin(&["report", run, "--html", html_s, "--markdown"]);
     assert!(stdout.starts_with('#'), "{stdout}");
     assert!(!stdout.contains("wrote"), "{stdout}");
     assert!(stderr.contains("wrote the HTML report to"), "{stderr}");
     // No file asked for: the terminal report.
-    let (_, stdout, _) = binary(&["report", run]);
+    let Ran { stdout, .. } = run_bin(&["report", run]);
     assert!(stdout.contains("verdict: pass"), "{stdout}");
 }
 

@@ -1,7 +1,6 @@
 //! `span-sentinel run` end to end against the embedded pipeline: the smoke profile passes, and
 //! every fault the pipeline is made to commit fails the check that should catch it.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -12,17 +11,10 @@ use span_sentinel::pipeline::PipelineConfig;
 use span_sentinel::run::execute::{RunOutcome, execute};
 use span_sentinel::verify::status::Status;
 
-use crate::support::{HEAVY, assert_matches_schema};
-
-fn profile(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("profiles")
-        .join(name)
-}
+use crate::support::{assert_matches_schema, bin, profile};
 
 #[test]
 fn smoke_profile_passes_with_every_trace_and_burst_verified() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("run.json");
     let smoke = profile("smoke.toml");
@@ -85,7 +77,6 @@ fn smoke_profile_passes_with_every_trace_and_burst_verified() {
 /// A short run — warmup 2 s, baseline 8 s with one error burst — whose embedded pipeline
 /// `misbehave` configures.
 fn faulty_run(extra_toml: &str, misbehave: impl FnOnce(&mut PipelineConfig)) -> RunOutcome {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("fault.toml");
     let text = format!(
@@ -282,10 +273,7 @@ fn the_same_seed_gives_the_same_sentinel_traces() {
 /// positional.
 #[test]
 fn a_missing_profile_is_named_as_the_file_not_a_flag() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
-        .args(["run", "nope.toml"])
-        .output()
-        .unwrap();
+    let out = bin().args(["run", "nope.toml"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(

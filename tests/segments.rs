@@ -2,13 +2,13 @@
 //! test from a common `--start-at`, against one `serve`; what the pipeline accepted must equal
 //! the sum of their reports and what one process sends alone. Bad segment sets exit 2.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use crate::pipeline::support::{builder, http_client, send};
-use crate::support::{HEAVY, ServeChild as Serve};
+use crate::support::pipeline::{builder, http_client, send};
+use crate::support::{ServeChild as Serve, bin, n};
 
 /// 98 spans a batch (14 traces of 7) at 980 spans/s for 3 s: a batch every 100 ms, the last
 /// due at 2.9 s, so 30 batches and 2,940 spans, with room for a busy machine at the end.
@@ -25,10 +25,6 @@ const LOAD: [&str; 10] = [
     "segments",
 ];
 const WHOLE_TEST_SPANS: u64 = 2_940;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
-}
 
 fn serve() -> Serve {
     Serve::start(&[])
@@ -68,13 +64,8 @@ fn finish(mut child: Child, json: &std::path::Path) -> Value {
     report
 }
 
-fn n(v: &Value, key: &str) -> u64 {
-    v[key].as_u64().unwrap_or_else(|| panic!("{key} in {v}"))
-}
-
 #[test]
 fn four_segments_send_exactly_what_one_process_sends() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let serve = serve();
     let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(3));
@@ -317,7 +308,7 @@ fn segment_sets_with_a_gap_or_an_overlap_are_refused() {
 
 /// `run --segment I/2 ARGS` against `serve`, from `at`, writing its report to `json`.
 fn run_segment(serve: &Serve, i: usize, at: &str, json: &std::path::Path) -> Child {
-    let smoke = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/smoke.toml");
+    let smoke = crate::support::profile("smoke.toml");
     bin()
         .arg("run")
         .arg(smoke)
@@ -346,7 +337,6 @@ fn accepted_unruly(serve: &Serve) -> u64 {
 
 #[test]
 fn a_split_run_judges_the_sentinel_once_beside_the_whole_load() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let serve = serve();
     let at = humantime::format_rfc3339_millis(SystemTime::now() + Duration::from_secs(2));
@@ -499,7 +489,6 @@ pub(crate) fn assert_conclusion_fits_its_steps(r: &Value) {
 
 #[test]
 fn a_staircase_split_over_two_segments_merges_into_one_capacity_report() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let profile = dir.path().join("staircase.toml");
     std::fs::write(&profile, STAIRCASE).unwrap();

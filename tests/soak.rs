@@ -7,8 +7,6 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::HEAVY;
-
 /// Slope bounds of the long-lived processes' RSS after warm-up (the first 30 s), MiB per
 /// minute. Two minutes is too short to see a slow leak (the 30-minute run in the README measured
 /// -0.03 for serve, -0.09 for load); this catches a gross one: a serve that kept every span of
@@ -19,8 +17,6 @@ const FLAT_MIB_PER_MIN: [(&str, f64); 2] = [("serve", 16.0), ("load", 4.0)];
 
 #[test]
 fn two_minutes_of_serve_load_and_a_restarted_watch_keep_memory_flat_and_report_no_false_failures() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let _slot = crate::pipeline::support::shared_slot();
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new("bash")
         .args(["scripts/soak.sh", "2m"])

@@ -5,14 +5,13 @@
 //! every report: header values given by flag or file appear in no output.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
-use serde_json::Value;
 
-use crate::support::{HEAVY, ServeChild as Serve};
+use crate::support::{ServeChild as Serve, bin, profile, read_json};
 
 /// A CA, a server certificate for `localhost`/`127.0.0.1` and a client certificate it signed,
 /// plus a second CA that signed nothing here: every file as PEM in one directory.
@@ -65,10 +64,6 @@ fn leaf(
     (cert.pem(), key.serialize_pem())
 }
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
-}
-
 /// A TLS `serve` on loopback (the PKI's server certificate) with `extra` flags.
 fn tls_serve(pki: &Pki, extra: &[&str]) -> Serve {
     let tls = [
@@ -92,11 +87,7 @@ fn plain_serve(extra: &[&str]) -> Serve {
 }
 
 fn smoke() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/smoke.toml")
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    profile("smoke.toml")
 }
 
 fn stderr(out: &Output) -> String {
@@ -105,7 +96,6 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn the_smoke_run_passes_over_grpcs_and_https_against_a_tls_serve() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let pki = Pki::new();
     let serve = tls_serve(&pki, &[]);
     let report = pki.dir.path().join("run.json");
@@ -118,7 +108,7 @@ fn the_smoke_run_passes_over_grpcs_and_https_against_a_tls_serve() {
         .arg(&report)
         .output()
         .unwrap();
-    let r = json(&report);
+    let r = read_json(&report);
     assert_eq!(r["verdict"], "pass", "{}\n{r:#}", stderr(&out));
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(r["target"], format!("grpcs://{}", serve.grpc));
@@ -212,7 +202,7 @@ fn load_reaches_a_mutual_tls_serve_with_its_client_certificate_and_not_without()
     ] {
         let out = load(&target, &mutual, &report);
         assert_eq!(out.status.code(), Some(0), "{target}: {}", stderr(&out));
-        let r = json(&report);
+        let r = read_json(&report);
         assert!(r["acked_spans"].as_u64().unwrap() > 1000, "{target}: {r:#}");
         assert_eq!(r["acked_spans"], r["sent_spans"], "{target}: {r:#}");
         assert_eq!(r["warnings"].as_array().unwrap().len(), 0, "{r:#}");
@@ -224,7 +214,7 @@ fn load_reaches_a_mutual_tls_serve_with_its_client_certificate_and_not_without()
     match out.status.code() {
         Some(3) => {}
         Some(0) => {
-            let r = json(&report);
+            let r = read_json(&report);
             assert_eq!(r["acked_spans"], 0, "{r:#}");
             assert!(r["failed_spans"].as_u64().unwrap() > 0, "{r:#}");
         }
@@ -242,7 +232,7 @@ fn insecure_skip_verify_connects_to_an_untrusted_server_and_the_report_warns() {
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     let out = load(&target, &["--insecure-skip-verify"], &report);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let r = json(&report);
+    let r = read_json(&report);
     assert_eq!(r["acked_spans"], r["sent_spans"], "{r:#}");
     let warnings = r["warnings"].to_string();
     assert!(warnings.contains("NOT verified"), "{r:#}");
@@ -295,7 +285,6 @@ fn assert_no_token(dir: &Path, outputs: &[(&str, String)]) {
 
 #[test]
 fn header_values_from_flags_and_files_appear_in_no_report_format() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let serve = plain_serve(&[]);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("headers");
@@ -404,7 +393,7 @@ fn insecure_skip_verify_in_a_run_is_warned_about_in_its_report() {
         .unwrap();
     // Not trusted, yet reached: the run went through its phase and wrote its report.
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
-    let r = json(&report);
+    let r = read_json(&report);
     let warnings = r["warnings"].to_string();
     assert!(warnings.contains("--insecure-skip-verify"), "{r:#}");
     assert!(warnings.contains("NOT verified"), "{r:#}");

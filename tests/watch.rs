@@ -18,7 +18,7 @@ use span_sentinel::config::watch::{WatchOverrides, watch_plan};
 use span_sentinel::watch::engine::{Observer, watch};
 use span_sentinel::watch::windows::{Totals, WindowVerdict};
 
-use crate::support::{HEAVY, assert_matches_schema};
+use crate::support::{ServeChild, assert_matches_schema, bin, sigterm, wait_for_line};
 
 /// A short-horizon sentinel: 40 traces/s, traces decided within 5 s, a burst every 6 s.
 const PROFILE: &str = r#"
@@ -108,7 +108,7 @@ fn check_histogram(scrape: &Scrape, name: &str) -> f64 {
 /// Runs `promtool check metrics` on `text` (Debian's prometheus ships it; scripts/setup-peers.sh
 /// installs it). Without promtool the test fails: a peer check never passes unobserved.
 fn promtool_accepts(text: &str) {
-    let promtool = crate::peers::peer_path("SPAN_SENTINEL_PROMTOOL");
+    let promtool = crate::support::peers::peer_path("SPAN_SENTINEL_PROMTOOL");
     let mut child = Command::new(&promtool)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -133,7 +133,6 @@ fn promtool_accepts(text: &str) {
 
 #[test]
 fn metrics_parse_as_prometheus_text_and_move_as_traces_are_verified() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
     let dir = tempfile::tempdir().unwrap();
     let plan = watch_plan(&WatchOverrides {
         run: RunOverrides {
@@ -241,18 +240,6 @@ fn metrics_parse_as_prometheus_text_and_move_as_traces_are_verified() {
     );
 }
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
-}
-
-fn sigterm(child: &Child) {
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-}
-
 fn watch_process(profile: &Path, grpc: &str, http: &str, json: &Path, extra: &[&str]) -> Child {
     bin()
         .arg("watch")
@@ -279,28 +266,14 @@ fn report(path: &Path) -> Json {
 /// last traces still arriving; the second must judge only what it sent.
 #[test]
 fn a_restarted_watch_against_the_same_pipeline_reports_no_false_failures() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let _slot = crate::pipeline::support::shared_slot();
     let dir = tempfile::tempdir().unwrap();
     let profile = write_profile(dir.path());
-    let mut serve = bin()
-        .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let line = crate::support::wait_for_line(&mut serve, "API on");
-    let addr = |after: &str| {
-        let rest = line.split(after).nth(1).unwrap();
-        rest.split([',', ' '])
-            .find(|s| !s.is_empty())
-            .unwrap()
-            .to_owned()
-    };
-    let (grpc, http) = (addr("OTLP/gRPC on "), addr("API on "));
+    let serve = ServeChild::start(&[]);
+    let (grpc, http) = (serve.grpc.clone(), serve.http.clone());
 
     let (a, b) = (dir.path().join("a.json"), dir.path().join("b.json"));
     let mut first = watch_process(&profile, &grpc, &http, &a, &[]);
-    crate::support::wait_for_line(&mut first, "metrics on");
+    wait_for_line(&mut first, "metrics on");
     // Bursts run 2-4 s and 8-10 s after the ready line: stop in the middle of the second.
     std::thread::sleep(Duration::from_millis(9000));
     sigterm(&first);
@@ -311,8 +284,7 @@ fn a_restarted_watch_against_the_same_pipeline_reports_no_false_failures() {
 
     let mut second = watch_process(&profile, &grpc, &http, &b, &["--duration", "14s"]);
     let code = second.wait().unwrap().code();
-    sigterm(&serve);
-    let _ = serve.wait();
+    serve.terminate();
     assert!(matches!(code, Some(0 | 1)), "{code:?}");
     let rb = report(&b);
     let t = &rb["totals"];
@@ -365,7 +337,7 @@ fn bad_watch_flags_and_profile_fields_exit_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr.contains("bad.toml:3"), "{stderr}");
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/continuous.toml");
+    let shipped = crate::support::profile("continuous.toml");
     let plan = watch_plan(&WatchOverrides {
         run: RunOverrides {
             profile: Some(shipped),

@@ -3,9 +3,12 @@
 //! this module lays the steps out as phases (`plan`) and decides each step's rate from the
 //! previous step's judged evidence (`search`): grow, confirm, bisect, stop — or, for a fixed
 //! staircase that segments can share, runs every step and reads the capacity off them
-//! afterwards (`staircase`).
+//! afterwards (`staircase`). Both read a step through `step`: its measure, its judged checks,
+//! and what the steps conclude.
 
 pub mod search;
 pub mod staircase;
+pub mod step;
 
-pub use search::{CapacityResult, End, Search, StepResult};
+pub use search::Search;
+pub use step::{CapacityResult, End, StepResult};

@@ -2,7 +2,7 @@
 //! end whatever the previous one showed, so the capacity is read off the steps afterwards, in
 //! order — the same reading for one process and for the merged steps of its segments.
 
-use super::search::{CapacityResult, End, StepResult};
+use super::step::{CapacityResult, End, StepResult};
 use crate::verify::status::Status;
 
 /// What the steps say, read in order: the capacity is the acknowledged rate of the last step
@@ -50,7 +50,7 @@ pub fn conclude(steps: &[StepResult], end: Option<End>) -> CapacityResult {
 #[cfg(test)]
 mod tests {
     use super::conclude;
-    use crate::capacity::search::{End, Purpose, StepCheck, StepResult};
+    use crate::capacity::step::{End, Purpose, StepCheck, StepResult};
     use crate::verify::status::Status;
 
     fn step(offered: f64, status: Status) -> StepResult {

@@ -11,14 +11,13 @@ use clap::Args;
 
 use crate::units::rate;
 
-use super::flags::{OutputArgs, TargetArgs};
+use super::flags::{OutputArgs, SentinelArgs, TargetArgs};
 use super::load::parse_duration;
-use crate::capacity::search::{Purpose, measure};
+use crate::capacity::step::{Purpose, measure};
 use crate::capacity::{End, Search, StepResult};
 use crate::config::Overrides;
 use crate::config::capacity::{CapacityOverrides, CapacityPlan, SearchSettings, capacity_plan};
 use crate::config::run::TargetPlan;
-use crate::pipeline::Isolation;
 use crate::report::capacity::{CapacityReport, ReportContext, SplitFields, StepLimits};
 use crate::report::progress::Printer;
 use crate::report::split::{SegmentReport, StartReport};
@@ -39,12 +38,9 @@ pub struct CapacityArgs {
     /// The profile and the target.
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Isolation of the embedded pipeline.
-    #[arg(long, value_enum)]
-    pub isolation: Option<Isolation>,
-    /// Seed of the sentinel's traces.
-    #[arg(long)]
-    pub seed: Option<u64>,
+    /// The embedded pipeline's isolation and the sentinel's seed.
+    #[command(flatten)]
+    pub sentinel: SentinelArgs,
     /// Offered load of the first step, spans/s (`[capacity] start_spans_per_sec`).
     #[arg(long, value_name = "RATE", value_parser = rate::parse_positive)]
     pub start: Option<f64>,
@@ -85,12 +81,10 @@ pub fn run(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     let process_start = std::time::SystemTime::now();
     let plan = capacity_plan(&CapacityOverrides {
         run: Overrides {
-            isolation: args.isolation,
-            seed: args.seed,
             segment: args.split.segment_flags(),
             sentinel_segment: args.sentinel_segment,
             start_at: args.split.start_at.map(|s| s.instant(process_start)),
-            ..args.target.overrides()
+            ..args.sentinel.apply(args.target.overrides())
         },
         start: args.start,
         growth: args.growth,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::config::Overrides;
+use crate::pipeline::Isolation;
 use crate::report::progress::{ProgressMode, RunProgress};
 use crate::report::{JsonOut, TextOut};
 use crate::transport::TlsOptions;
@@ -51,6 +52,28 @@ pub struct TargetArgs {
     /// TLS to the target, its query API and Prometheus.
     #[command(flatten)]
     pub tls: TlsArgs,
+}
+
+/// The embedded pipeline's isolation and the sentinel's seed: `run`, `capacity` and `watch`.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct SentinelArgs {
+    /// Isolation of the embedded pipeline.
+    #[arg(long, value_enum)]
+    pub isolation: Option<Isolation>,
+    /// Seed of the sentinel's traces (default: the profile's, else random).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+impl SentinelArgs {
+    /// `o` with these flags set.
+    pub fn apply(self, o: Overrides) -> Overrides {
+        Overrides {
+            isolation: self.isolation,
+            seed: self.seed,
+            ..o
+        }
+    }
 }
 
 /// TLS to the target (`grpcs://`, `https://`, or `--tls`), its query API and Prometheus.

@@ -8,10 +8,9 @@ use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 
-use super::flags::{OutputArgs, TargetArgs};
+use super::flags::{OutputArgs, SentinelArgs, TargetArgs};
 use crate::config::Overrides;
 use crate::config::run::{AlertSource, run_plan, with_alertmanager};
-use crate::pipeline::Isolation;
 use crate::placement::{CpuList, Placement};
 use crate::report::run::RunReport;
 use crate::run::execute::execute;
@@ -24,12 +23,9 @@ pub struct RunArgs {
     /// The profile and the target.
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Isolation of the embedded pipeline.
-    #[arg(long, value_enum)]
-    pub isolation: Option<Isolation>,
-    /// Seed of the sentinel's traces (default: the profile's, else random).
-    #[arg(long)]
-    pub seed: Option<u64>,
+    /// The embedded pipeline's isolation and the sentinel's seed.
+    #[command(flatten)]
+    pub sentinel: SentinelArgs,
     /// Where to read the sentinel's alert state: `target` (the target's alert history and
     /// webhook, the default) or prometheus://HOST:PORT (a Prometheus server's alerts, polled;
     /// its rule must be named as [sentinel.alert] name and carry a `tenant` label).
@@ -84,8 +80,6 @@ pub struct RunArgs {
 pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let process_start = std::time::SystemTime::now();
     let mut plan = run_plan(&Overrides {
-        isolation: args.isolation,
-        seed: args.seed,
         alerts: args.alerts.clone(),
         segment: args.split.segment_flags(),
         sentinel_segment: args.sentinel_segment,
@@ -94,7 +88,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             load_cpus: args.load_cpus.clone(),
             sentinel_cpus: args.sentinel_cpus.clone(),
         },
-        ..args.target.overrides()
+        ..args.sentinel.apply(args.target.overrides())
     })?;
     if let Some(url) = &args.alertmanager {
         with_alertmanager(&mut plan, url, args.alertmanager_webhook)?;

@@ -13,10 +13,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::flags::TargetArgs;
-use crate::config::Overrides;
+use super::flags::{SentinelArgs, TargetArgs};
 use crate::config::watch::{WatchOverrides, watch_plan};
-use crate::pipeline::Isolation;
 use crate::report::watch::WatchReport;
 use crate::report::{self, JsonOut};
 use crate::verify::status::Status;
@@ -32,9 +30,9 @@ pub struct WatchArgs {
     /// The profile and the target.
     #[command(flatten)]
     pub target: TargetArgs,
-    /// Isolation of the embedded pipeline.
-    #[arg(long, value_enum)]
-    pub isolation: Option<Isolation>,
+    /// The embedded pipeline's isolation and the sentinel's seed.
+    #[command(flatten)]
+    pub sentinel: SentinelArgs,
     /// Length of a verification window: each window's checks get a verdict.
     #[arg(long, default_value = "60s", value_parser = positive_duration)]
     pub window: Duration,
@@ -91,10 +89,7 @@ impl Observer for Lines {
 /// Runs `span-sentinel watch`.
 pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let plan = watch_plan(&WatchOverrides {
-        run: Overrides {
-            isolation: args.isolation,
-            ..args.target.overrides()
-        },
+        run: args.sentinel.apply(args.target.overrides()),
         window: args.window,
         duration: args.duration,
         metrics_addr: args.metrics_addr,

@@ -235,35 +235,8 @@ fn validate(
     source: Option<&ProfileSource>,
 ) -> Result<SearchSettings, UsageError> {
     let bad = |field: &str, msg: &str| Err(field_error(source, &format!("capacity.{field}"), msg));
-    let rate_ok = |v: f64| v.is_finite() && v > 0.0;
-    if !rate_ok(c.start_spans_per_sec) {
-        return bad("start_spans_per_sec", "must be positive (or use --start)");
-    }
-    if !(c.max_spans_per_sec >= c.start_spans_per_sec && c.max_spans_per_sec.is_finite()) {
-        return bad(
-            "max_spans_per_sec",
-            "must be at least the start rate (or use --max)",
-        );
-    }
-    let growth = if c.increment > 0.0 && c.increment.is_finite() {
-        Growth::Increment(c.increment)
-    } else if c.growth > 1.0 && c.growth.is_finite() && c.increment == 0.0 {
-        Growth::Factor(c.growth)
-    } else {
-        return bad(
-            "growth",
-            "must be above 1 (flag --growth), or set a positive `increment` (flag --increment)",
-        );
-    };
-    if c.step.is_zero() || c.baseline.is_zero() {
-        return bad("step", "`step` and `baseline` must be positive");
-    }
-    if !(c.generator_limit > 0.0 && c.generator_limit <= 1.0) {
-        return bad("generator_limit", "must lie in (0, 1]");
-    }
-    if !(c.refused_limit >= 0.0 && c.refused_limit < 1.0) {
-        return bad("refused_limit", "must lie in [0, 1)");
-    }
+    let growth = validate_rates(c)
+        .map_err(|(field, msg)| field_error(source, &format!("capacity.{field}"), msg))?;
     let fixed = c.warmup + c.baseline + c.settle + drain_allowance(p);
     let per_step = c.step + c.settle;
     let room = c.time_limit.saturating_sub(fixed);
@@ -314,6 +287,41 @@ fn validate(
         time_limit: c.time_limit,
         refused_limit: c.refused_limit,
     })
+}
+
+/// Checks the rates, the growth and the limits of `[capacity]`; returns the growth, or the
+/// field (under `capacity.`) and what is wrong with it.
+fn validate_rates(c: &CapacitySection) -> Result<Growth, (&'static str, &'static str)> {
+    let rate_ok = |v: f64| v.is_finite() && v > 0.0;
+    if !rate_ok(c.start_spans_per_sec) {
+        return Err(("start_spans_per_sec", "must be positive (or use --start)"));
+    }
+    if !(c.max_spans_per_sec >= c.start_spans_per_sec && c.max_spans_per_sec.is_finite()) {
+        return Err((
+            "max_spans_per_sec",
+            "must be at least the start rate (or use --max)",
+        ));
+    }
+    let growth = if c.increment > 0.0 && c.increment.is_finite() {
+        Growth::Increment(c.increment)
+    } else if c.growth > 1.0 && c.growth.is_finite() && c.increment == 0.0 {
+        Growth::Factor(c.growth)
+    } else {
+        return Err((
+            "growth",
+            "must be above 1 (flag --growth), or set a positive `increment` (flag --increment)",
+        ));
+    };
+    if c.step.is_zero() || c.baseline.is_zero() {
+        return Err(("step", "`step` and `baseline` must be positive"));
+    }
+    if !(c.generator_limit > 0.0 && c.generator_limit <= 1.0) {
+        return Err(("generator_limit", "must lie in (0, 1]"));
+    }
+    if !(c.refused_limit >= 0.0 && c.refused_limit < 1.0) {
+        return Err(("refused_limit", "must lie in [0, 1)"));
+    }
+    Ok(growth)
 }
 
 /// Time after the last step for the final drain and look (the sentinel's freshness timeout

@@ -179,6 +179,18 @@ pub struct Phase {
     pub load_rate: Option<RateProfile>,
 }
 
+impl Phase {
+    /// A profile's phase, at the load's own rate.
+    fn from_spec(p: &PhaseSpec) -> Self {
+        Phase {
+            name: p.name.clone(),
+            kind: p.kind,
+            duration: p.duration,
+            load_rate: None,
+        }
+    }
+}
+
 /// A validated run.
 #[derive(Debug, Clone)]
 pub struct RunPlan {
@@ -335,27 +347,16 @@ pub fn build(
     o: &Overrides,
 ) -> Result<RunPlan, UsageError> {
     let field = |path: &str, msg: &str| field_error(source, path, msg);
-    s.sentinel.validate().map_err(|e| {
-        let e = FieldError::from_message("sentinel.", e);
-        field(&e.field, &e.message)
-    })?;
-    validate_phases(&s.phases).map_err(|(i, e)| field(&format!("phases.{i}"), &e))?;
-    let limit = s.checks.generator_limit;
-    if !(limit > 0.0 && limit <= 1.0) {
-        return Err(field("checks.generator_limit", "must lie in (0, 1]"));
-    }
-    let tenant_header = HeaderName::from_bytes(s.load.tenant_header.as_bytes())
-        .map_err(|_| field("load.tenant_header", "is not a valid header name"))?;
-    let tenant = HeaderValue::from_str(&s.sentinel.tenant)
-        .map_err(|_| field("sentinel.tenant", "is not a valid header value"))?;
+    let (tenant_header, tenant) = validate_sections(&s, source)?;
     let env = match &o.env {
         Some(env) => env.clone(),
         None => OtlpEnv::from_process()?,
     };
     let flag_target = o.target.as_deref().map(str::parse::<Target>).transpose()?;
-    // The variables' endpoint stands in for --target only when --query-url says the run is
-    // against an external backend: a set variable never turns the embedded run into another.
     let (traces, metrics, jaeger_tenant_header) = backends(&s, o, source)?;
+    // The variables' endpoint stands in for --target only when --query-url or --traces says the
+    // run is against an external backend: a set variable never turns the embedded run into
+    // another.
     let backend_given = o.query_url.is_some() || traces.is_some();
     let env_target = env.target.clone().filter(|_| backend_given);
     let query_url = o
@@ -393,15 +394,7 @@ pub fn build(
         (None, None) => TargetPlan::Embedded(Box::new(embedded(&s, o, &tenant_header)?)),
     };
     let external = matches!(target, TargetPlan::External { .. });
-    let flag_headers = super::headers::from_flags(&o.headers, o.header_file.as_deref())?;
-    let (tls, headers) = if external {
-        env.apply_to(&mut s.load);
-        (env.fill_tls(&o.tls), env.merge_headers(&flag_headers))
-    } else {
-        (o.tls.clone(), flag_headers)
-    };
-    let tls = ClientTls::new(&tls).map_err(|e| UsageError::new(e.to_string()))?;
-    let headers = parse_headers(&headers)?;
+    let (tls, headers) = tls_and_headers(&mut s, o, &env, external)?;
     if s.peer.is_some() && !matches!(target, TargetPlan::Embedded(_)) {
         return Err(field(
             "peer",
@@ -417,16 +410,7 @@ pub fn build(
     load.cpus = placement.load_cpus;
     Ok(RunPlan {
         seed: o.seed.or(s.sentinel.seed).unwrap_or_else(rand::random),
-        phases: s
-            .phases
-            .iter()
-            .map(|p| Phase {
-                name: p.name.clone(),
-                kind: p.kind,
-                duration: p.duration,
-                load_rate: None,
-            })
-            .collect(),
+        phases: s.phases.iter().map(Phase::from_spec).collect(),
         sentinel: s.sentinel,
         load,
         target,
@@ -497,6 +481,48 @@ impl RunPlan {
             root_services,
         }
     }
+}
+
+/// Checks the sections `build` reads before the target: the sentinel, the phases, the
+/// generator limit, and the tenant header and value; returns the last two.
+fn validate_sections(
+    s: &Profile,
+    source: Option<&ProfileSource>,
+) -> Result<(HeaderName, HeaderValue), UsageError> {
+    let field = |path: &str, msg: &str| field_error(source, path, msg);
+    s.sentinel.validate().map_err(|e| {
+        let e = FieldError::from_message("sentinel.", e);
+        field(&e.field, &e.message)
+    })?;
+    validate_phases(&s.phases).map_err(|(i, e)| field(&format!("phases.{i}"), &e))?;
+    let limit = s.checks.generator_limit;
+    if !(limit > 0.0 && limit <= 1.0) {
+        return Err(field("checks.generator_limit", "must lie in (0, 1]"));
+    }
+    let tenant_header = HeaderName::from_bytes(s.load.tenant_header.as_bytes())
+        .map_err(|_| field("load.tenant_header", "is not a valid header name"))?;
+    let tenant = HeaderValue::from_str(&s.sentinel.tenant)
+        .map_err(|_| field("sentinel.tenant", "is not a valid header value"))?;
+    Ok((tenant_header, tenant))
+}
+
+/// The TLS and headers of every connection to the target: the flags', completed by the
+/// `OTEL_EXPORTER_OTLP_*` variables (which also fill `[load]`) when the target is external.
+fn tls_and_headers(
+    s: &mut Profile,
+    o: &Overrides,
+    env: &OtlpEnv,
+    external: bool,
+) -> Result<(ClientTls, Vec<(HeaderName, HeaderValue)>), UsageError> {
+    let flag_headers = super::headers::from_flags(&o.headers, o.header_file.as_deref())?;
+    let (tls, headers) = if external {
+        env.apply_to(&mut s.load);
+        (env.fill_tls(&o.tls), env.merge_headers(&flag_headers))
+    } else {
+        (o.tls.clone(), flag_headers)
+    };
+    let tls = ClientTls::new(&tls).map_err(|e| UsageError::new(e.to_string()))?;
+    Ok((tls, parse_headers(&headers)?))
 }
 
 /// `--load-cpus` and `--sentinel-cpus`, each of CPUs this process may use, and apart: sharing a

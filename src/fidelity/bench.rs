@@ -5,66 +5,15 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use bytes::Bytes;
-use futures_util::future::join_all;
-use opentelemetry_proto::tonic::trace::v1::{Span, Status, span::SpanKind};
-use prost::Message;
-use serde::{Deserialize, Serialize};
 
-use super::measure::{SchemeResult, measure};
+use super::measure::{DistributionResult, QuantileError, SchemeResult, measure};
+use super::send::{operation, send};
 use super::suite::Distribution;
 use crate::config::fidelity::FidelitySection;
 use crate::config::run::{RunPlan, TargetPlan};
-use crate::encode::plain::request_from_spans;
-use crate::engine::Anchor;
 use crate::harness::{self, Harness};
-use crate::model::ids;
-use crate::transport::Exporter;
 use crate::verify::api::{QueryClient, Series};
-use crate::verify::histograms::{QUANTILES, exact_quantile, rel_error, reported_at};
-
-/// One quantile of one distribution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct QuantileError {
-    /// The quantile (1.0 = max).
-    pub q: f64,
-    /// The exact value, ns.
-    pub expected: u64,
-    /// What the target reported, ns.
-    pub reported: u64,
-    /// |reported − expected|, ns.
-    pub abs_error: u64,
-    /// |reported − expected| / expected (0 when both are 0).
-    pub rel_error: f64,
-}
-
-impl QuantileError {
-    /// The comparison of what was reported with the exact value at quantile `q`.
-    pub fn new(q: f64, expected: u64, reported: u64) -> Self {
-        Self {
-            q,
-            expected,
-            reported,
-            abs_error: expected.abs_diff(reported),
-            rel_error: rel_error(expected, reported),
-        }
-    }
-}
-
-/// One distribution's comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DistributionResult {
-    /// The distribution.
-    pub name: String,
-    /// Spans the target accepted (the exact values are of these).
-    pub count: u64,
-    /// Spans the target's series counted.
-    pub reported_count: u64,
-    /// Every quantile compared.
-    pub quantiles: Vec<QuantileError>,
-    /// Largest relative error of this distribution.
-    pub max_rel_error: f64,
-}
+use crate::verify::histograms::{QUANTILES, exact_quantile, reported_at};
 
 /// What the benchmark measured.
 #[derive(Debug, Clone)]
@@ -98,10 +47,6 @@ pub fn fidelity_with(
     harness::run(plan, "fidelity", async |h: &Harness| {
         run(h, plan, section, on_step).await
     })
-}
-
-fn operation(seed: u64, d: Distribution) -> String {
-    format!("fidelity/{seed:016x}/{}", d.name())
 }
 
 async fn run(
@@ -173,59 +118,6 @@ async fn run(
         prometheus: prometheus.flatten(),
         sent,
     })
-}
-
-/// Sends `values` as single-span traces in batches; returns the accepted values and how many
-/// spans were not accepted.
-pub(super) async fn send(
-    plan: &RunPlan,
-    section: &FidelitySection,
-    exporter: &Exporter,
-    stream: u64,
-    d: Distribution,
-    values: &[u64],
-) -> (Vec<u64>, u64) {
-    let end = Anchor::now().start_unix_ns;
-    let name = operation(plan.seed, d);
-    let key = ids::trace_key(plan.seed ^ 0xF1DE_1175, stream);
-    let batches = values
-        .chunks(section.batch.max(1))
-        .enumerate()
-        .map(|(b, chunk)| {
-            let spans = chunk.iter().enumerate().map(|(j, &ns)| {
-                let seq = (b * section.batch.max(1) + j) as u64;
-                let tk = ids::trace_key(key, seq);
-                let span = Span {
-                    trace_id: ids::trace_id(tk).to_vec(),
-                    span_id: ids::span_id(ids::span_hash(tk, 0)).to_vec(),
-                    name: name.clone(),
-                    kind: SpanKind::Server as i32,
-                    start_time_unix_nano: end - ns,
-                    end_time_unix_nano: end,
-                    status: Some(Status {
-                        message: String::new(),
-                        code: 1,
-                    }),
-                    ..Default::default()
-                };
-                (span, section.service.as_str())
-            });
-            let tenant = plan.tenant.to_str().unwrap_or_default();
-            let body = request_from_spans(tenant, spans).encode_to_vec();
-            let delivery =
-                exporter.export(plan.tenant.clone(), Bytes::from(body), chunk.len() as u64);
-            async move { (chunk, delivery.await) }
-        });
-    let mut acked = Vec::with_capacity(values.len());
-    let mut lost = 0;
-    for (chunk, delivery) in join_all(batches).await {
-        if delivery.acked == chunk.len() as u64 {
-            acked.extend_from_slice(chunk);
-        } else {
-            lost += chunk.len() as u64;
-        }
-    }
-    (acked, lost)
 }
 
 /// Reads the histograms until every series counts what was accepted, or the timeout.

@@ -1,13 +1,56 @@
 //! One row of the schemes table per scheme: the values the target accepted, fed in-process into
 //! a fresh series of the scheme per distribution, each quantile compared with the exact one, and
-//! the bytes each series keeps.
+//! the bytes each series keeps; and the comparison of one quantile (`QuantileError`) and one
+//! distribution (`DistributionResult`) that the benchmark and Prometheus's read-back share.
 
 use serde::{Deserialize, Serialize};
 
-use super::bench::{DistributionResult, QuantileError};
 use super::schemes::{Scheme, fill};
 use super::suite::Distribution;
-use crate::verify::histograms::{QUANTILES, exact_quantile};
+use crate::verify::histograms::{QUANTILES, exact_quantile, rel_error};
+
+/// One quantile of one distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuantileError {
+    /// The quantile (1.0 = max).
+    pub q: f64,
+    /// The exact value, ns.
+    pub expected: u64,
+    /// What the target reported, ns.
+    pub reported: u64,
+    /// |reported − expected|, ns.
+    pub abs_error: u64,
+    /// |reported − expected| / expected (0 when both are 0).
+    pub rel_error: f64,
+}
+
+impl QuantileError {
+    /// The comparison of what was reported with the exact value at quantile `q`.
+    pub fn new(q: f64, expected: u64, reported: u64) -> Self {
+        Self {
+            q,
+            expected,
+            reported,
+            abs_error: expected.abs_diff(reported),
+            rel_error: rel_error(expected, reported),
+        }
+    }
+}
+
+/// One distribution's comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistributionResult {
+    /// The distribution.
+    pub name: String,
+    /// Spans the target accepted (the exact values are of these).
+    pub count: u64,
+    /// Spans the target's series counted.
+    pub reported_count: u64,
+    /// Every quantile compared.
+    pub quantiles: Vec<QuantileError>,
+    /// Largest relative error of this distribution.
+    pub max_rel_error: f64,
+}
 
 /// Bytes one series of a scheme keeps after one distribution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

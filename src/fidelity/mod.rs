@@ -8,8 +8,9 @@ pub mod measure;
 pub mod prometheus;
 pub mod recommend;
 pub mod schemes;
+mod send;
 pub mod suite;
 
-pub use bench::{DistributionResult, FidelityOutcome, QuantileError, fidelity, fidelity_with};
-pub use measure::SchemeResult;
+pub use bench::{FidelityOutcome, fidelity, fidelity_with};
+pub use measure::{DistributionResult, QuantileError, SchemeResult};
 pub use suite::Distribution;

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
-use super::bench::send;
 use super::measure::{SchemeResult, max_error, rows};
+use super::send::send;
 use super::suite::Distribution;
 use crate::config::fidelity::{FidelitySection, PrometheusSource};
 use crate::config::run::RunPlan;

@@ -5,15 +5,17 @@
 //! way the command's body ends: success, error, or a stop after Ctrl-C or SIGTERM (the command
 //! sees the stop flag, ends its body early and returns here). See docs/configuration.md.
 
+pub mod peer;
+
 use std::future::Future;
 use std::time::Duration;
 
 use anyhow::Context;
 
+use self::peer::PeerProcess;
 use crate::config::run::{RunPlan, TargetPlan};
 use crate::error::UnreachableError;
 use crate::pipeline::Pipeline;
-use crate::run::peer::{self, PeerProcess};
 use crate::sentinel::plan::FragmentProtocol;
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::{Exporter, RetryPolicy, Target, TransportOptions};

@@ -32,6 +32,7 @@ pub mod process;
 pub mod refused;
 pub mod response;
 pub mod server;
+pub mod span_ref;
 pub mod state;
 pub mod store;
 pub mod tenants;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::human_rate;
 use super::split::{SegmentReport, StartReport};
-use crate::capacity::search::{CapacityResult, Search, StepResult};
+use crate::capacity::{CapacityResult, Search, StepResult};
 use crate::config::capacity::PlanKind;
 use crate::verify::checks::Check;
 
@@ -191,7 +191,7 @@ impl CapacityReport {
 
     /// The conclusion line(s): the capacity found, or why none was, and `--require`.
     pub fn conclusion(&self) -> String {
-        use crate::capacity::search::End;
+        use crate::capacity::End;
         let r = &self.result;
         let at_least = r.capacity_at_least.map_or("-".into(), human_rate);
         let mut line = match (r.end, r.max_sustainable_spans_per_sec) {

@@ -146,7 +146,7 @@ fn schemes_summary(r: &FidelityReport) -> String {
         .collect();
     for d in &r.distributions {
         for q in &d.quantiles {
-            let name = crate::report::html::fidelity::quantile_name(q.q);
+            let name = quantile_name(q.q);
             let _ = write!(s, "{:<22} {name:>5} {:>15}", d.name, q.expected);
             for col in &columns {
                 let cell = col
@@ -208,7 +208,7 @@ fn recommendation_line(rec: &Recommendation, budget: f64) -> String {
         .take(5)
         .map(|b| match b.q {
             Some(q) => {
-                let q = crate::report::html::fidelity::quantile_name(q);
+                let q = quantile_name(q);
                 format!("{} {q} {:.4}", b.distribution, b.rel_error)
             }
             None => format!("{} (not reported)", b.distribution),
@@ -232,4 +232,14 @@ fn recommendation_line(rec: &Recommendation, budget: f64) -> String {
         );
     }
     line
+}
+
+/// Short name of a quantile: `p50`, `p99.9`, `max`.
+pub fn quantile_name(q: f64) -> String {
+    if q >= 1.0 {
+        "max".into()
+    } else {
+        let p = format!("{:.3}", q * 100.0);
+        format!("p{}", p.trim_end_matches('0').trim_end_matches('.'))
+    }
 }

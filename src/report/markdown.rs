@@ -193,7 +193,7 @@ pub fn fidelity(r: &FidelityReport) -> String {
                 "| {} | {} | {} | {} | {} | {} | {:.6} |",
                 cell(&d.name),
                 d.count,
-                super::html::fidelity::quantile_name(q.q),
+                super::fidelity::quantile_name(q.q),
                 q.expected,
                 q.reported,
                 q.abs_error,

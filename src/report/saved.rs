@@ -165,7 +165,7 @@ impl SavedReport {
                 let mut rows = Vec::new();
                 for d in &r.distributions {
                     for q in &d.quantiles {
-                        let name = format!("rel_error {}", html::fidelity::quantile_name(q.q));
+                        let name = format!("rel_error {}", super::fidelity::quantile_name(q.q));
                         rows.push(Row::new(
                             &name,
                             &d.name,

@@ -9,12 +9,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use super::evidence::{self, PhaseEvidence};
+use super::evidence;
 use super::timeline::{Interval, Sample, Timeline};
-use super::walk::{Conductor, FixedPhases, Walk};
+use super::walk::{Conductor, FixedPhases, PhaseOutcome, Walk};
 use crate::config::run::{AlertSource, RunPlan};
+use crate::engine::Anchor;
 use crate::engine::start::{self, Start};
-use crate::engine::{Anchor, LoadOutcome, RateProfile};
 use crate::harness::{self, Harness};
 use crate::progress::Progress;
 use crate::sentinel::ledger::Ledger;
@@ -28,21 +28,6 @@ use crate::verify::checks::{self, Check};
 use crate::verify::poller;
 use crate::verify::prometheus::PrometheusAlerts;
 use crate::verify::status::Status;
-
-/// What one phase measured.
-#[derive(Debug, Clone)]
-pub struct PhaseOutcome {
-    /// The load engine's outcome, for load phases.
-    pub load: Option<LoadOutcome>,
-    /// Why the load engine could not run, for load phases.
-    pub load_error: Option<String>,
-    /// The rate the load was asked for, for load phases (the profile's, or a capacity step's).
-    pub offered: Option<RateProfile>,
-    /// The sentinel's evidence.
-    pub sentinel: PhaseEvidence,
-    /// Whether the phase ran to its end (false when the run was stopped).
-    pub completed: bool,
-}
 
 /// What a run measured and concluded.
 #[derive(Debug, Clone)]

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::evidence::PhaseEvidence;
-use super::execute::{PhaseOutcome, RunOutcome, phases_anchor};
+use super::execute::{RunOutcome, phases_anchor};
 use super::timeline::Timeline;
+use super::walk::PhaseOutcome;
 use super::walk::{not_run, phase_anchor, phase_load};
 use crate::config::run::{RunPlan, TargetPlan};
 use crate::engine::run_load_from;

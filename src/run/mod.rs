@@ -4,7 +4,6 @@
 pub mod evidence;
 pub mod execute;
 pub mod load_only;
-pub mod peer;
 pub mod timeline;
 pub mod verdict;
 pub mod walk;

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 use super::evidence::PhaseEvidence;
-use super::execute::PhaseOutcome;
+use super::walk::PhaseOutcome;
 use crate::config::run::{Phase, RunPlan};
 use crate::verify::alertmanager::check::{self as notification, PhaseNotices};
 use crate::verify::checks::{self, Check, CheckTolerances};

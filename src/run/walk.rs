@@ -8,9 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::evidence::{self, PhaseEvidence};
-use super::execute::PhaseOutcome;
 use crate::config::run::Phase;
-use crate::engine::{Anchor, LoadPlan, RateProfile, Tick, run_load_from};
+use crate::engine::{Anchor, LoadOutcome, LoadPlan, RateProfile, Tick, run_load_from};
 use crate::progress::Progress;
 use crate::sentinel::ledger::Found;
 use crate::sentinel::sender::SentinelCtx;
@@ -18,6 +17,21 @@ use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::Target;
 use crate::verify::backend::Backend;
 use crate::verify::status::{Millis, PhaseKind};
+
+/// What one phase measured.
+#[derive(Debug, Clone)]
+pub struct PhaseOutcome {
+    /// The load engine's outcome, for load phases.
+    pub load: Option<LoadOutcome>,
+    /// Why the load engine could not run, for load phases.
+    pub load_error: Option<String>,
+    /// The rate the load was asked for, for load phases (the profile's, or a capacity step's).
+    pub offered: Option<RateProfile>,
+    /// The sentinel's evidence.
+    pub sentinel: PhaseEvidence,
+    /// Whether the phase ran to its end (false when the run was stopped).
+    pub completed: bool,
+}
 
 /// What a conductor says before a phase.
 #[derive(Debug, Clone, PartialEq)]

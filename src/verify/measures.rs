@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::checks::{CheckTolerances, Evidence};
+use super::evidence::{CheckTolerances, Evidence};
 use super::stats::two_proportion_p;
 use super::status::Millis;
 

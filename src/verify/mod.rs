@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod api;
 pub mod backend;
 pub mod checks;
+pub mod evidence;
 pub mod histograms;
 mod measures;
 pub mod poller;

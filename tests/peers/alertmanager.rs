@@ -21,26 +21,9 @@ use span_sentinel::run::execute::{RunOutcome, execute};
 use span_sentinel::verify::checks::Check;
 use span_sentinel::verify::status::Status;
 
-use super::peer_path;
-use super::prometheus::{Reaped, free_port, http_status};
-use crate::support::HEAVY;
-
-fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
-}
-
-/// Waits until `GET /-/ready` of the peer on `port` answers 200, or panics with its log.
-fn await_ready(port: u16, what: &str, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http_status(loopback(port), "/-/ready") != Some(200) {
-        assert!(
-            Instant::now() < deadline,
-            "{what} not ready in 30 s: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
+use crate::support::peers::{
+    Reaped, await_ready, free_port, loopback, peer_path, start_prometheus,
+};
 
 /// Starts Alertmanager on `port` with `prometheus/alertmanager.yml`, its webhook moved to
 /// `webhook`; with `route: false`, every alert goes to a receiver that notifies no one.
@@ -69,39 +52,6 @@ fn start_alertmanager(dir: &Path, port: u16, webhook: SocketAddr, route: bool) -
     child
 }
 
-/// Starts Prometheus on `port`, scraping `target` every second with the repository's rules
-/// and sending alerts to the Alertmanager on `alertmanager`.
-fn start_prometheus(dir: &Path, port: u16, target: SocketAddr, alertmanager: u16) -> Reaped {
-    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("prometheus/rules.yml");
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {}\n\
-             scrape_configs:\n  - job_name: span-sentinel-pipeline\n    static_configs:\n      \
-             - targets: [\"{target}\"]\nalerting:\n  alertmanagers:\n    - static_configs:\n        \
-             - targets: [\"127.0.0.1:{alertmanager}\"]\n",
-            rules.display()
-        ),
-    )
-    .unwrap();
-    let log = dir.join("prometheus.log");
-    let child = Command::new(peer_path("SPAN_SENTINEL_PROMETHEUS"))
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("prom-data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .expect("prometheus starts");
-    let child = Reaped(child);
-    await_ready(port, "prometheus", &log);
-    child
-}
-
 /// The peers of one test and the plan of a run of `profiles/alertmanager.toml` through them.
 struct Setup {
     dir: tempfile::TempDir,
@@ -123,7 +73,7 @@ impl Setup {
     }
 
     fn plan(&self) -> RunPlan {
-        let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/alertmanager.toml");
+        let profile = crate::support::profile("alertmanager.toml");
         let alerts = format!("prometheus://127.0.0.1:{}", self.prometheus);
         let mut plan = run_plan(&RunOverrides {
             profile: Some(profile),
@@ -147,7 +97,7 @@ impl Setup {
             self.dir.path(),
             self.prometheus,
             self.pipeline,
-            self.alertmanager,
+            Some(self.alertmanager),
         );
         (am, prom)
     }
@@ -163,8 +113,6 @@ fn notification_check<'a>(outcome: &'a RunOutcome, phase: &str) -> &'a Check {
 
 #[test]
 fn alertmanager_notifies_every_burst_firing_then_resolved() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let _exclusive = crate::pipeline::support::exclusive();
     let setup = Setup::new();
     let _peers = setup.start_peers(true);
 
@@ -210,8 +158,6 @@ fn alertmanager_notifies_every_burst_firing_then_resolved() {
 
 #[test]
 fn alertmanager_stopped_mid_run_fails_alert_notification_naming_it() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let _exclusive = crate::pipeline::support::exclusive();
     let setup = Setup::new();
     let (am, _prom) = setup.start_peers(true);
 

@@ -20,7 +20,8 @@ use span_sentinel::engine::run_load;
 use span_sentinel::model::{StreamModel, ids};
 
 use super::capture::Capture;
-use super::peer_path;
+use crate::support::hex;
+use crate::support::peers::peer_path;
 
 /// Decodes the captured bodies with Python; one list of canonical spans per body.
 pub fn python_decode(bodies: &[super::capture::Captured]) -> Vec<Vec<Value>> {
@@ -68,10 +69,6 @@ fn any_value(value: &Option<AnyValue>) -> Value {
         Some(Any::BytesValue(b)) => json!(["bytes_value", hex(b)]),
         Some(other) => panic!("the generator sends no {other:?}"),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn attributes(kvs: &[KeyValue]) -> Value {

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
-use super::prometheus::{free_port, start_prometheus};
-use crate::support::{HEAVY, assert_matches_schema};
+use crate::support::assert_matches_schema;
+use crate::support::peers::{free_port, start_prometheus};
 
 /// The (distribution, q) → reported ns of one row of the report's schemes.
 fn row(report: &Value, scheme: &str) -> Vec<(String, f64, u64)> {
@@ -38,12 +38,10 @@ fn row(report: &Value, scheme: &str) -> Vec<(String, f64, u64)> {
 
 #[test]
 fn prometheus_histogram_quantile_equals_the_prom_classic_computation() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let _exclusive = crate::pipeline::support::exclusive();
     let dir = tempfile::tempdir().unwrap();
     let (pipeline_port, prometheus_port) = (free_port(), free_port());
     let pipeline_http = SocketAddr::from(([127, 0, 0, 1], pipeline_port));
-    let _prometheus = start_prometheus(dir.path(), prometheus_port, pipeline_http);
+    let _prometheus = start_prometheus(dir.path(), prometheus_port, pipeline_http, None);
     let profile = dir.path().join("fidelity.toml");
     std::fs::write(
         &profile,

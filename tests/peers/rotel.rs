@@ -19,16 +19,12 @@ use span_sentinel::pipeline::{Pipeline, PipelineConfig};
 use span_sentinel::run::execute::{execute, execute_with};
 use span_sentinel::verify::status::Status;
 
-use super::peer_path;
-use crate::support::HEAVY;
+use crate::support::peers::{free_port, peer_path};
 
 #[test]
 fn rotel_profile_passes_with_rotel_in_the_path() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    // A collector or Prometheus is one more busy process: keep the pipeline's timing-sensitive
-    // tests from running meanwhile, and them from slowing this one.
-    let _exclusive = crate::pipeline::support::exclusive();
-    let profile = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/rotel.toml");
+    // Runs alone (.config/nextest.toml): a collector or Prometheus is one more busy process.
+    let profile = crate::support::profile("rotel.toml");
     let mut plan = run_plan(&RunOverrides {
         profile: Some(profile),
         seed: Some(7),
@@ -38,7 +34,7 @@ fn rotel_profile_passes_with_rotel_in_the_path() {
     use_installed_rotel(plan.peer.as_mut());
 
     // The pipeline on a known port, to tell that spans went to rotel instead.
-    let pipeline_grpc = super::prometheus::free_port();
+    let pipeline_grpc = free_port();
     let TargetPlan::Embedded(config) = &mut plan.target else {
         unreachable!("no --target given")
     };
@@ -88,7 +84,7 @@ fn use_installed_rotel(peer: Option<&mut PeerSection>) {
 
 /// profiles/rotel.toml with a shorter `[capacity]` search: 50k, 300k, 1.8M spans/s offered.
 fn short_rotel_capacity_profile(dir: &Path) -> std::path::PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/rotel.toml");
+    let path = crate::support::profile("rotel.toml");
     let mut profile: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
     let capacity = profile["capacity"].as_table_mut().unwrap();
     for (key, value) in [
@@ -110,8 +106,6 @@ fn short_rotel_capacity_profile(dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn a_capacity_search_through_rotel_finds_where_it_gives_way() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let _exclusive = crate::pipeline::support::exclusive();
     let dir = tempfile::tempdir().unwrap();
     let mut plan = capacity_plan(&CapacityOverrides {
         run: RunOverrides {
@@ -174,8 +168,6 @@ fn a_capacity_search_through_rotel_finds_where_it_gives_way() {
 /// nothing is refused for another reason. `scripts/rotel-refusals.sh` measures the same for 10 s.
 #[test]
 fn every_span_rotel_acknowledged_reaches_the_pipeline_and_each_refusal_has_a_reason() {
-    let _heavy = HEAVY.lock().unwrap_or_else(|e| e.into_inner());
-    let _exclusive = crate::pipeline::support::exclusive();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let config = PipelineConfig {
         tenant_attribute: Some("tenant.id".into()),
@@ -183,8 +175,8 @@ fn every_span_rotel_acknowledged_reaches_the_pipeline_and_each_refusal_has_a_rea
     };
     let pipeline = runtime.block_on(Pipeline::start(config)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let rotel_grpc = format!("127.0.0.1:{}", super::prometheus::free_port());
-    let rotel_http = format!("127.0.0.1:{}", super::prometheus::free_port());
+    let rotel_grpc = format!("127.0.0.1:{}", free_port());
+    let rotel_http = format!("127.0.0.1:{}", free_port());
     let file = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
     let mut rotel = Command::new(peer_path("SPAN_SENTINEL_ROTEL_AGENT"))
         .args(["start", "--otlp-grpc-endpoint", &rotel_grpc])

@@ -5,11 +5,10 @@ use std::time::Duration;
 
 use tonic_types::StatusExt;
 
-use super::support::*;
+use crate::support::pipeline::*;
 
 #[tokio::test]
 async fn a_full_queue_refuses_with_retry_info_and_retry_after() {
-    let _slot = shared_slot();
     let mut config = test_config();
     config.workers = 1;
     config.queue_spans = 10;
@@ -54,7 +53,6 @@ async fn a_full_queue_refuses_with_retry_info_and_retry_after() {
 
 #[tokio::test]
 async fn a_tenant_over_its_quota_is_throttled_and_others_are_not() {
-    let _slot = shared_slot();
     let mut config = test_config();
     config.tenant_quotas.insert("limited".into(), 100.0);
     let pipeline = start(config).await;
@@ -100,7 +98,6 @@ async fn a_tenant_over_its_quota_is_throttled_and_others_are_not() {
 
 #[tokio::test]
 async fn otlp_json_over_http_is_accepted_like_protobuf() {
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     let request = roots("json-svc", "op", 1, 7, 1000, false);
     let body = bytes::Bytes::from(serde_json::to_vec(&request).unwrap());
@@ -119,7 +116,6 @@ async fn otlp_json_over_http_is_accepted_like_protobuf() {
 
 #[tokio::test]
 async fn the_drop_fault_loses_acknowledged_spans_and_says_so() {
-    let _slot = shared_slot();
     let mut config = test_config();
     config.faults.drop_fraction = 1.0;
     let pipeline = start(config).await;

@@ -12,7 +12,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
-use super::support::*;
+use crate::support::pipeline::*;
 
 type Received = Arc<Mutex<Vec<Value>>>;
 
@@ -67,7 +67,6 @@ async fn send_for(pipeline: &span_sentinel::pipeline::Pipeline, error: bool, dur
 
 #[tokio::test]
 async fn error_rate_rule_fires_resolves_records_and_notifies() {
-    let _slot = exclusive();
     let interval = Duration::from_millis(100);
     let pipeline = start(test_config()).await; // alert interval 100 ms
     let (url, received) = webhook_receiver().await;
@@ -154,7 +153,6 @@ async fn error_rate_rule_fires_resolves_records_and_notifies() {
 
 #[tokio::test]
 async fn invalid_rules_are_refused_with_the_field_named() {
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     for (rule, field) in [
         (

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::support::*;
+use crate::support::pipeline::*;
 
 fn keys(value: &Value) -> BTreeSet<String> {
     value
@@ -23,7 +23,6 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 
 #[tokio::test]
 async fn every_endpoint_answers_in_its_documented_shape() {
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     let mut client = grpc_client(&pipeline).await;
     export(
@@ -228,7 +227,6 @@ async fn every_endpoint_answers_in_its_documented_shape() {
 
 #[tokio::test]
 async fn accepted_spans_equal_acknowledged_spans_and_all_are_processed_after_shutdown() {
-    let _slot = shared_slot();
     let mut config = test_config();
     config.queue_spans = 1_000;
     config.workers = 1;

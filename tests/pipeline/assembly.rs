@@ -7,11 +7,8 @@ use std::time::Duration;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::{Value, json};
 
-use super::support::*;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::support::hex;
+use crate::support::pipeline::*;
 
 fn attributes(span: &Span) -> Value {
     use opentelemetry_proto::tonic::common::v1::any_value::Value as V;
@@ -54,7 +51,6 @@ fn expected(span: &Span, service: &str) -> Value {
 
 #[tokio::test]
 async fn slow_trace_is_assembled_once_with_every_span_and_fast_trace_is_not() {
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await; // threshold 100 ms, settle 400 ms
     let mut client = grpc_client(&pipeline).await;
     let t0 = now_ns();
@@ -165,7 +161,6 @@ async fn slow_trace_is_assembled_once_with_every_span_and_fast_trace_is_not() {
 
 #[tokio::test]
 async fn assembly_threshold_can_be_changed_per_tenant_through_the_api() {
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     let raw = send_json(
         &pipeline,

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use span_sentinel::pipeline::Pipeline;
 
-use super::support::*;
+use crate::support::pipeline::*;
 
 const INVALID_ARGUMENT: i32 = 3;
 const RESOURCE_EXHAUSTED: i32 = 8;
@@ -37,7 +37,6 @@ fn small_limits() -> span_sentinel::pipeline::PipelineConfig {
 
 #[tokio::test]
 async fn truncated_or_garbage_protobuf_is_invalid_argument_or_400() {
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     let valid = encode(&roots("svc", "op", 1, 5, 10, false));
     let truncated = valid.slice(..valid.len() - 3);
@@ -61,7 +60,6 @@ async fn truncated_or_garbage_protobuf_is_invalid_argument_or_400() {
 
 #[tokio::test]
 async fn wrong_content_type_is_415_and_wrong_method_is_405() {
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     let body = encode(&roots("svc", "op", 1, 1, 10, false));
     let raw = http_post(
@@ -98,7 +96,6 @@ async fn wrong_content_type_is_415_and_wrong_method_is_405() {
 
 #[tokio::test]
 async fn oversized_messages_are_refused_before_and_after_decompression() {
-    let _slot = shared_slot();
     let pipeline = start(small_limits()).await;
     let big = Bytes::from(vec![0u8; 200 << 10]);
     assert_eq!(
@@ -152,7 +149,6 @@ async fn oversized_messages_are_refused_before_and_after_decompression() {
 
 #[tokio::test]
 async fn spans_with_invalid_ids_are_rejected_through_partial_success() {
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     let mut client = grpc_client(&pipeline).await;
     let t0 = now_ns();
@@ -205,7 +201,6 @@ async fn spans_with_invalid_ids_are_rejected_through_partial_success() {
 
 #[tokio::test]
 async fn invalid_tenant_headers_are_400_or_invalid_argument() {
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     let body = encode(&roots("svc", "op", 1, 1, 10, false));
     let long = "a".repeat(151);
@@ -244,7 +239,6 @@ async fn invalid_tenant_headers_are_400_or_invalid_argument() {
 
 #[tokio::test]
 async fn an_empty_request_is_a_success() {
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     let mut client = grpc_client(&pipeline).await;
     assert_eq!(
@@ -267,7 +261,6 @@ async fn an_empty_request_is_a_success() {
 async fn random_and_mutated_bodies_get_an_answer_and_never_break_the_server() {
     use rand::rngs::StdRng;
     use rand::{Rng, SeedableRng};
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     let mut rng = StdRng::seed_from_u64(3);
     let valid = encode(&roots("svc", "op", 1, 20, 10, true)).to_vec();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::support::*;
+use crate::support::pipeline::*;
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
@@ -43,7 +43,6 @@ async fn hold(addr: std::net::SocketAddr, n: usize) -> Vec<tokio::task::JoinHand
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_idle_or_slow_connections_neither_exhaust_descriptors_nor_delay_a_client() {
-    let _slot = exclusive();
     let mut config = test_config();
     config.connections.max_connections = 64;
     config.connections.header_read_timeout = Duration::from_secs(2);
@@ -100,7 +99,6 @@ async fn a_thousand_idle_or_slow_connections_neither_exhaust_descriptors_nor_del
 
 #[tokio::test]
 async fn a_kilobyte_gzip_bomb_is_refused_on_both_protocols() {
-    let _slot = shared_slot();
     let mut config = test_config();
     config.max_message_bytes = 512 << 10;
     let pipeline = start(config).await;

@@ -11,8 +11,6 @@ use rand::{Rng, SeedableRng};
 use span_sentinel::pipeline::ingest::decode::{DecodeError, SpanRef, scan_request};
 use span_sentinel::wire::WireError;
 
-use super::support::shared_slot;
-
 fn text(rng: &mut StdRng) -> String {
     const PARTS: [&str; 6] = ["GET /", "db.query", "é", "服务", "", "service.name"];
     (0..rng.random_range(0..4))
@@ -218,7 +216,6 @@ fn scanned(buf: &[u8]) -> Result<Scanned, DecodeError> {
 
 #[test]
 fn scanner_equals_prost_on_valid_requests() {
-    let _slot = shared_slot();
     let mut rng = StdRng::seed_from_u64(7);
     for case in 0..3000 {
         let req = random_request(&mut rng);
@@ -249,7 +246,6 @@ fn mutate(rng: &mut StdRng, buf: &mut Vec<u8>) {
 
 #[test]
 fn scanner_is_safe_on_mutated_and_random_input_and_agrees_with_prost_when_both_accept() {
-    let _slot = shared_slot();
     let mut rng = StdRng::seed_from_u64(11);
     let (mut both_ok, mut prost_only, mut scanner_only) = (0, 0, 0);
     for _ in 0..20_000 {

@@ -4,7 +4,7 @@
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::support::*;
+use crate::support::pipeline::*;
 
 async fn check_precision(digits: u8) {
     let mut config = test_config();
@@ -78,12 +78,10 @@ async fn check_precision(digits: u8) {
 
 #[tokio::test]
 async fn quantiles_are_within_the_precision_of_2_significant_digits() {
-    let _slot = shared_slot();
     check_precision(2).await;
 }
 
 #[tokio::test]
 async fn quantiles_are_within_the_precision_of_3_significant_digits() {
-    let _slot = shared_slot();
     check_precision(3).await;
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use span_sentinel::pipeline::{Isolation, Pipeline, PipelineConfig};
 
-use super::support::*;
+use crate::support::pipeline::*;
 
 /// B's view: acceptance ratio and p99 latency of its requests.
 #[derive(Debug, Clone, Copy)]
@@ -142,12 +142,8 @@ async fn measure(isolation: Isolation) -> (Probe, Probe, u64, Pipeline) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shared_queue_lets_a_flood_reject_or_delay_another_tenant() {
-    // Latency is compared against a baseline of well under a millisecond: no whole scenario or
-    // load process may run beside it (HEAVY), nor any other pipeline test (the slot).
-    let _heavy = crate::support::HEAVY
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let _slot = exclusive();
+    // Runs alone (.config/nextest.toml): latency is compared against a baseline of well under
+    // a millisecond, so no other test may run beside it.
     let (alone, flooded, _, pipeline) = measure(Isolation::Shared).await;
     eprintln!("shared: B alone {alone:?}, B under flood {flooded:?}");
     assert!(alone.accepted > 0.99, "{alone:?}");
@@ -168,12 +164,8 @@ async fn shared_queue_lets_a_flood_reject_or_delay_another_tenant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fair_queues_keep_another_tenant_within_10_percent_while_a_is_throttled() {
-    // Latency is compared against a baseline of well under a millisecond: no whole scenario or
-    // load process may run beside it (HEAVY), nor any other pipeline test (the slot).
-    let _heavy = crate::support::HEAVY
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let _slot = exclusive();
+    // Runs alone (.config/nextest.toml): latency is compared against a baseline of well under
+    // a millisecond, so no other test may run beside it.
     let (alone, flooded, a_acked, pipeline) = measure(Isolation::Fair).await;
     eprintln!("fair: B alone {alone:?}, B under flood {flooded:?}");
     assert!(
@@ -260,7 +252,6 @@ async fn assembled_after_flood(isolation: Isolation) -> (usize, u64) {
 
 #[tokio::test]
 async fn a_flood_evicts_another_tenants_stored_spans_only_with_shared_isolation() {
-    let _slot = shared_slot();
     // Shared: one store, so A's flood pushes B's early child out before B's root arrives.
     let (spans, evicted) = assembled_after_flood(Isolation::Shared).await;
     assert_eq!((spans, evicted > 0), (1, true));

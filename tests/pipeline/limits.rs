@@ -8,7 +8,7 @@ use http_body_util::Full;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use serde_json::json;
 
-use super::support::*;
+use crate::support::pipeline::*;
 
 /// One root span in each of `services` resources, all of operation `op`.
 fn services(services: u64, op: &str) -> ExportTraceServiceRequest {
@@ -22,7 +22,6 @@ fn services(services: u64, op: &str) -> ExportTraceServiceRequest {
 // memory and /metrics cardinality grew with whatever a client sent.
 #[tokio::test]
 async fn services_past_the_series_limit_are_neither_kept_nor_exported() {
-    let _slot = shared_slot();
     let mut config = test_config();
     config.workers = 1;
     config.limits.series_per_tenant = 3;
@@ -78,7 +77,6 @@ async fn services_past_the_series_limit_are_neither_kept_nor_exported() {
 
 #[tokio::test]
 async fn tenants_rules_and_pending_assemblies_report_limit_use_and_refusals() {
-    let _slot = shared_slot();
     let mut config = test_config();
     config.limits.max_tenants = 2;
     config.limits.rules_per_tenant = 1;
@@ -172,7 +170,6 @@ async fn tenants_rules_and_pending_assemblies_report_limit_use_and_refusals() {
 // POST to any host it could reach.
 #[tokio::test]
 async fn webhooks_go_to_loopback_unless_a_block_is_allowed() {
-    let _slot = shared_slot();
     let rule =
         |url: &str| json!({"name": "r", "threshold": 0.5, "window_ms": 1000, "webhook_url": url});
     let pipeline = start(test_config()).await;
@@ -228,7 +225,6 @@ async fn webhooks_go_to_loopback_unless_a_block_is_allowed() {
 
 #[tokio::test]
 async fn with_an_api_token_the_query_and_rule_api_require_it_and_ingest_does_not() {
-    let _slot = shared_slot();
     let mut config = test_config();
     config.api_token = Some("s3cret".into());
     let pipeline = start(config).await;

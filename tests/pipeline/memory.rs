@@ -1,6 +1,6 @@
 //! Memory under a flood at saturation stays within what the configured limits imply, plus a
 //! small fixed overhead; the bound is computed from the configuration in the test, term by
-//! term. 30 s by default (`FLOOD_SECONDS` for longer), exclusive of the other pipeline tests,
+//! term. 30 s by default (`FLOOD_SECONDS` for longer), alone (see .config/nextest.toml),
 //! and only meaningful optimised (`scripts/test.sh` runs the tests with `--release`).
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use http_body_util::Full;
 
-use super::support::*;
+use crate::support::pipeline::*;
 
 /// This process's resident set; a test that cannot read it fails rather than pass on zero.
 fn rss_bytes() -> u64 {
@@ -25,12 +25,7 @@ fn rss_bytes() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rss_stays_within_store_limits_plus_fixed_overhead_during_a_flood() {
-    // RSS is the whole test process's: whole-run tests (which hold HEAVY, not the pipeline
-    // slot) would add their own memory to it.
-    let _heavy = crate::support::HEAVY
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let _slot = exclusive();
+    // Runs alone (.config/nextest.toml) in its own process: the RSS it reads is this test's.
     let seconds: u64 = std::env::var("FLOOD_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -4,12 +4,11 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use super::support::shared_slot;
+use crate::support::bin;
 
 #[test]
 fn serve_starts_serves_and_exits_0_on_sigterm() {
-    let _slot = shared_slot();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+    let mut child = bin()
         .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .stderr(Stdio::piped())
         .spawn()
@@ -39,8 +38,7 @@ fn serve_starts_serves_and_exits_0_on_sigterm() {
 
 #[test]
 fn serve_with_an_invalid_flag_value_exits_2() {
-    let _slot = shared_slot();
-    let status = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+    let status = bin()
         .args([
             "serve",
             "--histogram-digits",
@@ -54,7 +52,7 @@ fn serve_with_an_invalid_flag_value_exits_2() {
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(2));
-    let status = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+    let status = bin()
         .args(["serve", "--tenant-quota", "nonsense"])
         .stderr(Stdio::null())
         .status()
@@ -64,11 +62,7 @@ fn serve_with_an_invalid_flag_value_exits_2() {
 
 /// Runs `serve ARGS` to its end; returns exit code and stderr.
 fn serve_exit(args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
-        .arg("serve")
-        .args(args)
-        .output()
-        .unwrap();
+    let out = bin().arg("serve").args(args).output().unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -79,7 +73,6 @@ fn serve_exit(args: &[&str]) -> (Option<i32>, String) {
 /// (could not finish) though it is a setup mistake (2), and did not name the flag.
 #[test]
 fn serve_setup_errors_exit_2_naming_the_flag() {
-    let _slot = shared_slot();
     let (code, stderr) = serve_exit(&["--histogram-digits", "7", "--grpc", "127.0.0.1:0"]);
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--histogram-digits"), "{stderr}");
@@ -96,8 +89,7 @@ fn serve_setup_errors_exit_2_naming_the_flag() {
 /// `serve --grpc localhost:0` was refused as "invalid socket address syntax".
 #[test]
 fn serve_accepts_host_names() {
-    let _slot = shared_slot();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+    let mut child = bin()
         .args(["serve", "--grpc", "localhost:0", "--http", "localhost:0"])
         .stderr(Stdio::piped())
         .spawn()

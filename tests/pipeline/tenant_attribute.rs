@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
-use super::support::*;
+use crate::support::pipeline::*;
 
 /// `n` roots of `tenant` (named by the `tenant.id` resource attribute, or none).
 fn part(tenant: Option<&str>, first_trace: u64, n: u64) -> ExportTraceServiceRequest {
@@ -27,7 +27,6 @@ fn merged(parts: Vec<ExportTraceServiceRequest>) -> ExportTraceServiceRequest {
 
 #[tokio::test]
 async fn a_header_less_request_is_split_by_the_tenant_attribute() {
-    let _slot = shared_slot();
     let mut config = test_config();
     config.tenant_attribute = Some("tenant.id".into());
     let pipeline = start(config).await;
@@ -63,7 +62,6 @@ async fn a_header_less_request_is_split_by_the_tenant_attribute() {
 
 #[tokio::test]
 async fn the_parts_of_a_split_request_are_rejected_in_partial_success() {
-    let _slot = shared_slot();
     let mut config = test_config();
     config.tenant_attribute = Some("tenant.id".into());
     let pipeline = start(config).await;
@@ -94,7 +92,6 @@ async fn the_parts_of_a_split_request_are_rejected_in_partial_success() {
 
 #[tokio::test]
 async fn without_the_setting_a_header_less_request_is_refused() {
-    let _slot = shared_slot();
     let pipeline = start(test_config()).await;
     let raw = http_post(&pipeline, None, encode(&part(Some("alpha"), 1, 3)), &[]).await;
     assert!(raw.status.is_client_error(), "{}", raw.status);
@@ -108,7 +105,6 @@ async fn without_the_setting_a_header_less_request_is_refused() {
 // cost, not a speed claim.
 #[tokio::test]
 async fn a_request_of_a_hundred_thousand_tenants_is_split_in_linear_time() {
-    let _slot = shared_slot();
     let mut config = test_config();
     config.tenant_attribute = Some("tenant.id".into());
     config.max_body_bytes = 64 << 20;

@@ -13,7 +13,7 @@ use bytes::Bytes;
 
 use super::Refusal;
 use crate::pipeline::config::Isolation;
-use crate::pipeline::ingest::decode::SpanRef;
+use crate::pipeline::span_ref::SpanRef;
 use crate::pipeline::tenants::Tenant;
 
 /// Spans a tenant may take per round of the fair scheduler: small, so a flooding tenant's turn

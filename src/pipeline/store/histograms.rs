@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::FxHashMap;
 use super::buckets::{DurationBuckets, SPANMETRICS_DEFAULT_MS};
-use crate::pipeline::ingest::decode::SpanRef;
+use crate::pipeline::span_ref::SpanRef;
 
 type Ops = FxHashMap<Box<[u8]>, OpSeries>;
 

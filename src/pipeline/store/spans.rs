@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
-use crate::pipeline::ingest::decode::{Range, SpanRef};
+use crate::pipeline::span_ref::{Range, SpanRef};
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Record {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::svg::Chart;
 use super::{escape, page, warnings};
 use crate::fidelity::DistributionResult;
-use crate::report::fidelity::FidelityReport;
+use crate::report::fidelity::{FidelityReport, quantile_name};
 use crate::verify::histograms::QUANTILES;
 
 /// Renders the page.
@@ -44,16 +44,6 @@ pub fn render(r: &FidelityReport) -> String {
     });
     let meta = format!("target {} ({digits}) | seed {}", r.target, r.seed);
     page("span-sentinel fidelity", class, &verdict, &meta, &body)
-}
-
-/// Short name of a quantile: `p50`, `p99.9`, `max`.
-pub fn quantile_name(q: f64) -> String {
-    if q >= 1.0 {
-        "max".into()
-    } else {
-        let p = format!("{:.3}", q * 100.0);
-        format!("p{}", p.trim_end_matches('0').trim_end_matches('.'))
-    }
 }
 
 fn errors_chart(r: &FidelityReport) -> String {
@@ -269,7 +259,7 @@ fn schemes_table(r: &FidelityReport) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::quantile_name;
+    use crate::report::fidelity::quantile_name;
 
     #[test]
     fn quantiles_have_short_names() {

@@ -5,7 +5,7 @@
 //! read off the merged steps as `capacity` reads it.
 
 use crate::capacity::End;
-use crate::capacity::search::StepResult;
+use crate::capacity::StepResult;
 use crate::capacity::staircase::conclude;
 use crate::config::capacity::PlanKind;
 use crate::error::UsageError;

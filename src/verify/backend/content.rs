@@ -16,8 +16,8 @@ pub struct Content {
     pub micros: bool,
     /// Events and links come back sorted (an adjuster), so they are compared as sets.
     pub sorted_lists: bool,
-    /// Array and key-value-list attribute values come back as their JSON text: only their
-    /// presence is compared.
+    /// Array and key-value-list attribute values come back as their JSON text (only their
+    /// presence is compared), and an empty value as `""`.
     pub composites_as_text: bool,
 }
 
@@ -80,7 +80,11 @@ impl Content {
             parts.push("order of events and links".into());
         }
         if self.composites_as_text {
-            parts.push("array and key-value-list attribute values (carried as text)".into());
+            parts.push(
+                "array and key-value-list attribute values (carried as text), empty values \
+                 (carried as \"\")"
+                    .into(),
+            );
         }
         (!parts.is_empty())
             .then(|| format!("not carried by {}: {}", self.backend, parts.join(", ")))
@@ -153,7 +157,10 @@ fn strip_composites(
     have: &mut serde_json::Map<String, Value>,
 ) {
     for (key, w) in want.iter_mut() {
-        if (w.is_array() || w.is_object()) && have.get(key).is_some_and(Value::is_string) {
+        let composite = w.is_array() || w.is_object();
+        let as_text = have.get(key).is_some_and(Value::is_string);
+        let empty = w.is_null() && have.get(key).and_then(Value::as_str) == Some("");
+        if (composite && as_text) || empty {
             *w = Value::Null;
             have.insert(key.clone(), Value::Null);
         }

@@ -1,8 +1,6 @@
 //! Helpers of the pipeline tests: start a pipeline, build OTLP requests with prost structs, and
 //! talk to it over gRPC (tonic), raw HTTP/2 and HTTP/1 (hyper).
 
-#![allow(dead_code)]
-
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -327,16 +325,4 @@ where
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-static SLOTS: std::sync::RwLock<()> = std::sync::RwLock::new(());
-
-/// Held by every pipeline test: they may run together, but not with an [`exclusive`] one.
-pub fn shared_slot() -> std::sync::RwLockReadGuard<'static, ()> {
-    SLOTS.read().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Held by timing-sensitive tests (latency, alert timing): no other pipeline test runs meanwhile.
-pub fn exclusive() -> std::sync::RwLockWriteGuard<'static, ()> {
-    SLOTS.write().unwrap_or_else(|e| e.into_inner())
 }
