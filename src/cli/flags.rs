@@ -17,12 +17,31 @@ use crate::transport::TlsOptions;
 pub struct TargetArgs {
     /// Profile (e.g. profiles/interference.toml); without one, the defaults.
     pub profile: Option<PathBuf>,
-    /// Send to this OTLP endpoint instead of the embedded pipeline (needs --query-url).
-    #[arg(long, value_name = "URL")]
+    /// Send to this OTLP endpoint instead of the embedded pipeline (needs --traces or
+    /// --query-url).
+    #[arg(long, value_name = "URL", env = "SPAN_SENTINEL_TARGET")]
     pub target: Option<String>,
-    /// Base URL of the target's query API (e.g. http://127.0.0.1:4318).
+    /// Base URL of the reference pipeline's query API, `span-sentinel serve` (e.g.
+    /// http://127.0.0.1:4318): traces, histograms, alerts and the sentinel's alert rule.
     #[arg(long, value_name = "URL")]
     pub query_url: Option<String>,
+    /// Where the verifier reads traces back: jaeger+http://HOST:PORT[/prefix] (Jaeger's v3
+    /// API, OTLP JSON), jaeger-v1+http://HOST:PORT[/prefix] (its v1 JSON API, also served by
+    /// others), reference+http://HOST:PORT; +https for TLS. See docs/backends.md.
+    #[arg(long, value_name = "BACKEND+URL", env = "SPAN_SENTINEL_TRACES")]
+    pub traces: Option<crate::verify::backend::TracesPlan>,
+    /// Where the sentinel's latency histograms are read: prometheus://HOST:PORT[/prefix], a
+    /// Prometheus scraping the Collector's spanmetrics connector (its default metric and
+    /// labels). Without it, from the reference API when there is one.
+    #[arg(
+        long,
+        value_name = "prometheus://HOST:PORT",
+        env = "SPAN_SENTINEL_METRICS"
+    )]
+    pub metrics: Option<crate::verify::backend::PrometheusUrl>,
+    /// The header Jaeger's multi-tenancy reads the tenant from (Jaeger's default: x-tenant).
+    #[arg(long, value_name = "NAME", env = "SPAN_SENTINEL_JAEGER_TENANT_HEADER")]
+    pub jaeger_tenant_header: Option<String>,
     /// Extra header on every request to --target, KEY=VALUE; repeatable. Values never
     /// appear in reports.
     #[arg(long = "header", value_name = "KEY=VALUE", value_parser = super::load::parse_header)]
@@ -103,6 +122,9 @@ impl TargetArgs {
             profile: self.profile.clone(),
             target: self.target.clone(),
             query_url: self.query_url.clone(),
+            traces: self.traces.clone(),
+            metrics: self.metrics.clone(),
+            jaeger_tenant_header: self.jaeger_tenant_header.clone(),
             tls: self.tls.options(),
             headers: self.headers.clone(),
             header_file: self.header_file.clone(),

@@ -29,18 +29,32 @@ pub struct RunArgs {
     /// Where to read the sentinel's alert state: `target` (the target's alert history and
     /// webhook, the default) or prometheus://HOST:PORT (a Prometheus server's alerts, polled;
     /// its rule must be named as [sentinel.alert] name and carry a `tenant` label).
-    #[arg(long, value_name = "prometheus://HOST:PORT")]
+    #[arg(
+        long,
+        value_name = "prometheus://HOST:PORT",
+        env = "SPAN_SENTINEL_ALERTS"
+    )]
     pub alerts: Option<AlertSource>,
     /// With --alerts prometheus://...: the Alertmanager that Prometheus sends the alert to
     /// (http://HOST:PORT). Before the load the sentinel checks that it routes the sentinel's
     /// alert to the sentinel's webhook (and prints the receiver to add when it does not); every
     /// burst must then bring a firing and a resolved notification (`alert_notification`).
-    #[arg(long, value_name = "URL", requires = "alerts")]
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "alerts",
+        env = "SPAN_SENTINEL_ALERTMANAGER_URL"
+    )]
     pub alertmanager: Option<String>,
     /// Where the sentinel's webhook receiver for Alertmanager listens; Alertmanager's receiver
     /// posts to http://HOST:PORT/alertmanager (default 127.0.0.1:9097, as
     /// prometheus/alertmanager.yml).
-    #[arg(long, value_name = "HOST:PORT", requires = "alertmanager")]
+    #[arg(
+        long,
+        value_name = "HOST:PORT",
+        requires = "alertmanager",
+        env = "SPAN_SENTINEL_ALERTMANAGER_WEBHOOK"
+    )]
     pub alertmanager_webhook: Option<SocketAddr>,
     /// With segments: the index of the segment that runs the sentinel (default 0); the others
     /// send their share of the load through the same phases and judge nothing.

@@ -4,6 +4,7 @@
 //! `fidelity`, `load`) that everything below takes by reference. Nothing here knows the command
 //! line; see docs/configuration.md.
 
+pub mod backends;
 pub mod capacity;
 pub mod fidelity;
 pub mod headers;
@@ -34,6 +35,12 @@ pub struct Overrides {
     pub target: Option<String>,
     /// `--query-url`: the query API of the backend behind `--target`.
     pub query_url: Option<String>,
+    /// `--traces`: the trace backend the verifier reads (Jaeger's query API, ...).
+    pub traces: Option<crate::verify::backend::TracesPlan>,
+    /// `--metrics`: the Prometheus that holds the Collector's spanmetrics histograms.
+    pub metrics: Option<crate::verify::backend::PrometheusUrl>,
+    /// `--jaeger-tenant-header`: the header Jaeger's multi-tenancy reads (default `x-tenant`).
+    pub jaeger_tenant_header: Option<String>,
     /// The TLS flags, for the target, its query API and Prometheus.
     pub tls: TlsOptions,
     /// `--header KEY=VALUE` pairs sent to the target.

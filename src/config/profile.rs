@@ -40,6 +40,8 @@ pub struct Profile {
     pub capacity: CapacitySection,
     /// The histogram-fidelity benchmark of `span-sentinel fidelity`.
     pub fidelity: FidelitySection,
+    /// Where the verifier reads back (`--traces`, `--metrics` win over it).
+    pub backends: super::backends::BackendsSection,
 }
 
 impl Default for Profile {
@@ -53,6 +55,7 @@ impl Default for Profile {
             peer: None,
             capacity: CapacitySection::default(),
             fidelity: FidelitySection::default(),
+            backends: super::backends::BackendsSection::default(),
         }
     }
 }

@@ -28,6 +28,7 @@ use crate::sentinel::ambient::Ambient;
 use crate::sentinel::errors::ErrorStream;
 use crate::transport::{ClientTls, Target};
 use crate::units::duration as dur;
+use crate::verify::backend::{BackendPlan, MetricsPlan, TracesPlan};
 use crate::verify::checks::CheckTolerances;
 use crate::verify::status::PhaseKind;
 
@@ -123,8 +124,8 @@ pub enum TargetPlan {
     External {
         /// Where spans go.
         target: Target,
-        /// Base URL of the query API.
-        query_url: String,
+        /// Base URL of the reference query API (`--query-url`), if the backend has one.
+        query_url: Option<String>,
     },
 }
 
@@ -205,6 +206,12 @@ pub struct RunPlan {
     pub target: TargetPlan,
     /// Where the sentinel reads its alert's state.
     pub alerts: AlertSource,
+    /// `--traces`: where the verifier reads traces back when not from the reference API.
+    pub traces: Option<TracesPlan>,
+    /// The header Jaeger's multi-tenancy reads the tenant from.
+    pub jaeger_tenant_header: HeaderName,
+    /// `--metrics`: where the latency histograms are read when not from the reference API.
+    pub metrics: Option<MetricsPlan>,
     /// A collector in the path to the embedded pipeline, if any.
     pub peer: Option<PeerSection>,
     /// How strict the checks are.
@@ -346,10 +353,18 @@ pub fn build(
         None => OtlpEnv::from_process()?,
     };
     let flag_target = o.target.as_deref().map(str::parse::<Target>).transpose()?;
-    // The variables' endpoint stands in for --target only when --query-url says the run is
-    // against an external backend: a set variable never turns the embedded run into another.
-    let env_target = o.query_url.as_ref().and(env.target.clone());
-    let target = match (flag_target.or(env_target), &o.query_url) {
+    let (traces, metrics, jaeger_tenant_header) = backends(&s, o, source)?;
+    // The variables' endpoint stands in for --target only when --query-url or --traces says the
+    // run is against an external backend: a set variable never turns the embedded run into
+    // another.
+    let backend_given = o.query_url.is_some() || traces.is_some();
+    let env_target = env.target.clone().filter(|_| backend_given);
+    let query_url = o
+        .query_url
+        .clone()
+        .map(Some)
+        .or(traces.as_ref().map(|_| None));
+    let target = match (flag_target.or(env_target), &query_url) {
         (Some(target), Some(query)) => {
             let target = if o.tls.force {
                 target.with_tls()
@@ -366,12 +381,14 @@ pub fn build(
         }
         (Some(_), None) => {
             return Err(UsageError::new(
-                "--target needs --query-url (the backend's query API)",
+                "--target needs --traces (e.g. jaeger+http://HOST:16686) or --query-url (the \
+                 reference pipeline's query API)",
             ));
         }
         (None, Some(_)) => {
             return Err(UsageError::new(
-                "--query-url needs --target (or OTEL_EXPORTER_OTLP_ENDPOINT)",
+                "--query-url and --traces need --target (or SPAN_SENTINEL_TARGET, or \
+                 OTEL_EXPORTER_OTLP_ENDPOINT)",
             ));
         }
         (None, None) => TargetPlan::Embedded(Box::new(embedded(&s, o, &tenant_header)?)),
@@ -398,6 +415,9 @@ pub fn build(
         load,
         target,
         alerts: o.alerts.clone().unwrap_or(AlertSource::Target),
+        traces,
+        metrics,
+        jaeger_tenant_header,
         peer: s.peer,
         checks: s.checks,
         tenant_header,
@@ -409,6 +429,58 @@ pub fn build(
         start_at: o.start_at,
         sentinel_cpus: placement.sentinel_cpus,
     })
+}
+
+/// The trace and metrics backends and Jaeger's tenancy header: the flags (and their
+/// environment defaults), else the profile's `[backends]`; Jaeger's header by default its own
+/// `x-tenant`.
+fn backends(
+    s: &Profile,
+    o: &Overrides,
+    source: Option<&ProfileSource>,
+) -> Result<(Option<TracesPlan>, Option<MetricsPlan>, HeaderName), UsageError> {
+    let b = &s.backends;
+    let field = |(path, msg): (&str, String)| field_error(source, path, &msg);
+    let traces = b.traces(o.traces.as_ref()).map_err(field)?;
+    let metrics = match b.metrics(o.metrics.as_ref()).map_err(field)? {
+        Some(url) => Some(MetricsPlan {
+            base_url: url.0,
+            spanmetrics: b.spanmetrics.plan(&s.sentinel.tenant).map_err(field)?,
+        }),
+        None => None,
+    };
+    let name = (o.jaeger_tenant_header.as_deref())
+        .or(b.jaeger_tenant_header.as_deref())
+        .unwrap_or("x-tenant");
+    let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+        UsageError::new(format!(
+            "--jaeger-tenant-header {name:?}: is not a valid header name"
+        ))
+    })?;
+    Ok((traces, metrics, header))
+}
+
+impl RunPlan {
+    /// Where the verifier asks: the reference API at `reference` (the embedded pipeline's or
+    /// `--query-url`, if any) and the `--traces` backend.
+    pub fn backend_plan(&self, reference: Option<String>) -> BackendPlan {
+        let ambient = self.ambient();
+        let mut root_services: Vec<String> = (0..256)
+            .map(|seq| ambient.span(seq, 0, "", 0).1.to_owned())
+            .collect();
+        root_services.sort();
+        root_services.dedup();
+        BackendPlan {
+            traces: self.traces.clone(),
+            reference,
+            metrics: self.metrics.clone(),
+            tenant_header: self.tenant_header.clone(),
+            jaeger_tenant_header: self.jaeger_tenant_header.clone(),
+            tenant: self.tenant.clone(),
+            tenant_id: self.sentinel.tenant.clone(),
+            root_services,
+        }
+    }
 }
 
 /// Checks the sections `build` reads before the target: the sentinel, the phases, the
@@ -626,5 +698,50 @@ mod alertmanager_tests {
         let am = p.alertmanager.unwrap();
         assert_eq!(am.base_url, "http://127.0.0.1:9093");
         assert_eq!(am.webhook_url(), "http://127.0.0.1:9097/alertmanager");
+    }
+}
+
+#[cfg(test)]
+mod backend_tests {
+    use super::*;
+
+    fn jaeger_profile() -> Overrides {
+        Overrides {
+            profile: Some(concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/jaeger.toml").into()),
+            target: Some("grpc://127.0.0.1:4317".into()),
+            env: Some(OtlpEnv::default()),
+            ..Overrides::default()
+        }
+    }
+
+    #[test]
+    fn profiles_jaeger_builds_a_plan_that_reads_jaeger_and_prometheus() {
+        let o = Overrides {
+            traces: "jaeger+http://127.0.0.1:16686".parse().ok(),
+            metrics: "prometheus://127.0.0.1:9090".parse().ok(),
+            alerts: "prometheus://127.0.0.1:9090".parse().ok(),
+            ..jaeger_profile()
+        };
+        let plan = run_plan(&o).unwrap();
+        assert!(plan.sentinel.assembly_threshold.is_zero());
+        assert!(matches!(
+            plan.target,
+            TargetPlan::External {
+                query_url: None,
+                ..
+            }
+        ));
+        let backend = plan.backend_plan(None);
+        assert_eq!(backend.root_services, ["sentinel-frontend"]);
+        assert_eq!(backend.jaeger_tenant_header, "x-tenant");
+        let metrics = plan.metrics.unwrap();
+        assert_eq!(metrics.base_url, "http://127.0.0.1:9090");
+        assert_eq!(metrics.spanmetrics.service_label, "service_name");
+    }
+
+    #[test]
+    fn a_target_needs_a_backend_to_read_back_from() {
+        let e = run_plan(&jaeger_profile()).unwrap_err().to_string();
+        assert!(e.contains("--traces") && e.contains("--query-url"), "{e}");
     }
 }

@@ -20,6 +20,7 @@ use crate::sentinel::plan::FragmentProtocol;
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::{Exporter, RetryPolicy, Target, TransportOptions};
 use crate::verify::api::{QueryClient, QueryError, RuleBody};
+use crate::verify::backend::Backend;
 
 /// The target as set up for one command; closed with `close()`.
 pub struct Harness {
@@ -28,8 +29,12 @@ pub struct Harness {
     /// The sentinel's own connections: to `target`, or one per protocol of the sentinel's
     /// `fragment_protocols` (to both addresses of the embedded pipeline).
     pub exporters: Vec<Exporter>,
-    /// The query API of the backend (the embedded pipeline's, or `--query-url`).
+    /// The reference query API (the embedded pipeline's, or `--query-url`); with only a
+    /// `--traces` backend, a client of its URL (which answers none of the reference routes).
     pub query: QueryClient,
+    /// Everything the verifier asks: traces from the `--traces` backend or the reference API,
+    /// histograms, alerts and rules from the reference API where there is one.
+    pub backend: Backend,
     pipeline: Option<Pipeline>,
     peer: Option<PeerProcess>,
 }
@@ -80,10 +85,13 @@ impl Harness {
                 let pipeline = Pipeline::start((**config).clone())
                     .await
                     .context("starting the embedded pipeline")?;
-                (pipeline.http_endpoint(), Some(pipeline))
+                (Some(pipeline.http_endpoint()), Some(pipeline))
             }
             TargetPlan::External { query_url, .. } => (query_url.clone(), None),
         };
+        let backend = Backend::new(&plan.backend_plan(query_url.clone()), &plan.tls)
+            .map_err(anyhow::Error::msg)?;
+        let query_url = query_url.unwrap_or_else(|| backend.traces_url().to_owned());
         let mut harness = Harness {
             target: Target::Discard,
             exporters: Vec::new(),
@@ -93,6 +101,7 @@ impl Harness {
                 plan.tenant.clone(),
                 &plan.tls,
             ),
+            backend,
             pipeline,
             peer: None,
         };
@@ -154,36 +163,42 @@ impl Harness {
 
     /// Sets the sentinel up on the target: its assembly threshold (where the API allows; a
     /// refusal is a warning) and a fresh alert rule notifying `webhook` (a leftover one is
-    /// deleted first).
+    /// deleted first). A backend without those APIs is asked once for a trace, so an
+    /// unreachable one stops the run here (exit 3); what it cannot set up is a warning, and
+    /// the checks that need it are judged `unsupported by` it.
     pub async fn set_up(
         &self,
         plan: &RunPlan,
         webhook: &WebhookReceiver,
         warnings: &mut Vec<String>,
     ) -> anyhow::Result<()> {
-        let query = &self.query;
+        let backend = &self.backend;
         if plan.tls.is_insecure() {
             warnings.push(crate::transport::tls::INSECURE_WARNING.to_owned());
         }
-        if let Err(e) = query
+        if !backend.has_reference() {
+            reachable(backend.trace(PROBE_TRACE_ID).await.map(|_| ()))?;
+            if !plan.sentinel.assembly_threshold.is_zero() {
+                warnings.push(format!(
+                    "{} keeps every trace: the sentinel's traces below its assembly threshold \
+                     ({:?}) will count as unexpected; set [sentinel] assembly_threshold = \"0s\"",
+                    backend.name(),
+                    plan.sentinel.assembly_threshold
+                ));
+            }
+            return Ok(());
+        }
+        if let Err(e) = backend
             .set_assembly_threshold(plan.sentinel.assembly_threshold)
             .await
         {
             warnings.push(format!("the target did not take the sentinel's assembly threshold ({e}); it must already be {:?}", plan.sentinel.assembly_threshold));
         }
         let a = &plan.sentinel.alert;
-        if let Err(e) = query.delete_rule(&a.name).await {
-            // The first call that must succeed: a query API that cannot be reached at all (or
-            // whose certificate is not trusted) is an unreachable target, exit 3.
-            if let QueryError::Transport { url, reason } = e {
-                return Err(UnreachableError {
-                    target: url,
-                    reason,
-                }
-                .into());
-            }
-            return Err(anyhow::Error::new(e).context("deleting a leftover sentinel alert rule"));
-        }
+        // The first call that must succeed: a query API that cannot be reached at all (or
+        // whose certificate is not trusted) is an unreachable target, exit 3.
+        reachable(backend.delete_rule(&a.name).await)
+            .context("deleting a leftover sentinel alert rule")?;
         let rule = RuleBody {
             name: a.name.clone(),
             threshold: a.threshold,
@@ -192,13 +207,29 @@ impl Harness {
             clear_after_ms: a.clear_after.as_millis() as u64,
             webhook_url: Some(webhook.url()),
         };
-        query
+        backend
             .create_rule(&rule)
             .await
             .context("creating the sentinel's alert rule")?;
         Ok(())
     }
 }
+
+/// A transport failure as an unreachable target (exit 3); any other error as it is.
+fn reachable(answer: Result<(), QueryError>) -> anyhow::Result<()> {
+    match answer {
+        Ok(()) => Ok(()),
+        Err(QueryError::Transport { url, reason }) => Err(UnreachableError {
+            target: url,
+            reason,
+        }
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The trace asked for to see that a backend answers: an ID no sender generates.
+const PROBE_TRACE_ID: &str = "00000000000000000000000000000001";
 
 /// One address of the embedded pipeline.
 fn pipeline_target(pipeline: &Pipeline, protocol: FragmentProtocol) -> anyhow::Result<Target> {

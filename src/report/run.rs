@@ -131,10 +131,15 @@ pub struct PhaseReport {
 pub struct RunReport {
     /// `span-sentinel/run/v1`.
     pub schema: String,
-    /// `pass`, `degraded`, `fail` or `inconclusive`.
+    /// `pass`, `degraded`, `fail` or `inconclusive`, over the checks that were judged (not
+    /// those `unsupported` by the backend).
     pub verdict: Status,
     /// Where spans went.
     pub target: String,
+    /// What answered traces, histograms, alerts and notifications, and what the content check
+    /// could not compare (absent from reports written before the backend layer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backends: Vec<crate::verify::backend::BackendUse>,
     /// The extra headers sent to the target, names only: `authorization=<redacted>`. Values
     /// are secrets and appear in no report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -253,6 +258,31 @@ fn sentinel_summary(p: &PhaseOutcome) -> SentinelSummary {
     }
 }
 
+/// Which checks the verdict was judged over, when the backend left some `unsupported`:
+/// `judged: a, b; unsupported: c (unsupported by jaeger: alert history)`.
+pub fn judged_line(checks: &[Check]) -> Option<String> {
+    let names = |unsupported: bool| {
+        let mut v: Vec<&str> = checks
+            .iter()
+            .filter(|c| (c.status == Status::Unsupported) == unsupported)
+            .map(|c| c.name.as_ref())
+            .collect();
+        v.dedup();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let unsupported = names(true);
+    if unsupported.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "judged: {}; not judged (unsupported by the backend): {}",
+        names(false).join(", "),
+        unsupported.join(", ")
+    ))
+}
+
 impl RunReport {
     /// Builds the report of a finished run.
     pub fn new(o: &RunOutcome) -> Self {
@@ -294,6 +324,7 @@ impl RunReport {
             schema: SCHEMA.to_owned(),
             verdict: o.verdict,
             target: o.target.clone(),
+            backends: o.backends.clone(),
             headers: crate::transport::redacted_headers(&o.plan.load.transport.headers),
             seed: o.plan.seed,
             profile: o.plan.profile.as_ref().map(|p| p.display().to_string()),
@@ -324,6 +355,13 @@ impl RunReport {
     pub fn summary(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "target {} | seed {}", self.target_line(), self.seed);
+        for b in &self.backends {
+            let url = b.url.as_deref().map_or(String::new(), |u| format!(" {u}"));
+            let _ = writeln!(s, "{:<13} {}{url}", b.role, b.backend);
+            if let Some(n) = &b.not_compared {
+                let _ = writeln!(s, "{:<13} {n}", "");
+            }
+        }
         let _ = writeln!(
             s,
             "{:<10} {:>7} {:>13} {:>9} {:>8} {:>8} {:>12} {:>7}",
@@ -380,6 +418,9 @@ impl RunReport {
             let _ = write!(s, " — {}", bad.join(", "));
         }
         let _ = writeln!(s);
+        if let Some(line) = judged_line(&self.checks) {
+            let _ = writeln!(s, "{line}");
+        }
         s
     }
 }

@@ -11,9 +11,10 @@ use crate::sentinel::webhook::{Notification, WebhookReceiver};
 use crate::verify::alerts::{self, BurstWindow};
 use std::time::Instant;
 
-use crate::verify::api::{QueryClient, QueryError, Series, TraceSummary, Transition};
+use crate::verify::api::{QueryError, TraceSummary, Transition};
+use crate::verify::backend::{Backend, Histograms};
 use crate::verify::checks::Evidence;
-use crate::verify::histograms::{self, QuantileRow};
+use crate::verify::histograms::QuantileRow;
 use crate::verify::poller::search_range;
 use crate::verify::refusals::{Refusals, RefusedStats};
 use crate::verify::traces::hex;
@@ -32,8 +33,13 @@ pub struct PhaseEvidence {
     pub notify_delays: Vec<Duration>,
     /// Checks that needed a query the target did not answer, with the query and the error.
     pub unanswered: BTreeMap<&'static str, String>,
+    /// Checks the backend has no API for, with what it cannot answer (`unsupported by jaeger:
+    /// latency histograms`).
+    pub unsupported: BTreeMap<&'static str, String>,
     /// Missing traces whose last lookup the target did not answer.
     pub missing_unanswered: u64,
+    /// The last failed lookup, naming the backend (`jaeger answered no lookup: …`).
+    pub last_lookup_error: Option<String>,
     /// Error-stream spans sent in the phase.
     pub error_spans: u64,
     /// Of those, the spans the target did not accept (refused, or no answer).
@@ -111,11 +117,13 @@ pub struct TargetView {
     /// Webhook notifications received.
     pub notifications: Vec<Notification>,
     /// Histogram series of the sentinel tenant.
-    pub series: Vec<Series>,
+    pub series: Histograms,
     /// Assembled traces found by searching the run's time range.
     pub searched: Vec<TraceSummary>,
     /// Queries the target did not answer.
     pub unanswered: Vec<Unanswered>,
+    /// Queries the backend has no API for.
+    pub unsupported: Vec<Unanswered>,
     /// When the view was read, unix ns (a transition no poll saw was first seen then).
     pub looked_unix_ns: u64,
     /// Spans the target refused after decoding, by reason (all tenants), when it says.
@@ -129,7 +137,7 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
     traces(ctx, &mut out);
     unexpected(ctx, &view.searched, &mut out);
     for (i, p) in out.iter_mut().enumerate() {
-        let c = histograms::compare(expected_durations(ctx, i), &view.series);
+        let c = view.series.compare(expected_durations(ctx, i));
         p.evidence.histogram_max_rel_error = c.max_rel_error;
         // A span counted short is explained by what the target refused, when it says.
         let why = view.refused.as_ref().and_then(Refusals::describe);
@@ -152,9 +160,15 @@ pub fn collect(ctx: &SentinelCtx, view: &TargetView) -> Vec<PhaseEvidence> {
         p.error_spans = ledger.error_spans.get(i).copied().unwrap_or(0);
         p.error_spans_lost = ledger.error_spans_lost.get(i).copied().unwrap_or(0);
         p.queue_wait_max = ledger.queue_wait_max.get(i).copied().flatten();
+        p.last_lookup_error = ledger.last_query_error.clone();
         for u in &view.unanswered {
             for check in u.checks {
                 p.unanswered.entry(check).or_insert_with(|| u.why.clone());
+            }
+        }
+        for u in &view.unsupported {
+            for check in u.checks {
+                p.unsupported.entry(check).or_insert_with(|| u.why.clone());
             }
         }
     }
@@ -319,7 +333,7 @@ fn alert_cycles(ctx: &SentinelCtx, view: &TargetView, out: &mut [PhaseEvidence])
 /// Reads what the target shows: alert history, histograms and a search over the run's traces.
 pub async fn look(
     ctx: &SentinelCtx,
-    query: &QueryClient,
+    query: &Backend,
     webhook: &WebhookReceiver,
     warnings: &mut Vec<String>,
 ) -> TargetView {
@@ -327,7 +341,14 @@ pub async fn look(
         notifications: webhook.received(),
         ..TargetView::default()
     };
-    let mut failed = |checks, why: String| {
+    let mut failed = |checks, why: String, e: &QueryError| {
+        if let QueryError::Unsupported { .. } = e {
+            view.unsupported.push(Unanswered {
+                checks,
+                why: e.to_string(),
+            });
+            return;
+        }
         warnings.push(why.clone());
         view.unanswered.push(Unanswered { checks, why });
     };
@@ -337,22 +358,34 @@ pub async fn look(
         Ok(t) => transitions = t,
         // With another alert source the target's own history is not read for the checks.
         Err(e) if alert_source_is_target => {
-            failed(ALERT_CHECKS, format!("could not read alerts: {e}"))
+            failed(ALERT_CHECKS, format!("could not read alerts: {e}"), &e)
         }
         Err(_) => {}
     }
-    let mut series = Vec::new();
-    match query.histograms().await {
+    let mut series = Histograms::default();
+    // Spanmetrics count a span when it reaches the Collector, after the run began: a window
+    // from its start keeps out what earlier runs sent into the same cumulative series.
+    let start = ctx.anchor.start_unix_ns.saturating_sub(1_000_000_000);
+    let now = ctx.anchor.unix_ns(Instant::now());
+    match query.histograms(start..now).await {
         Ok(s) => series = s,
-        Err(e) => failed(HISTOGRAM_CHECKS, format!("could not read histograms: {e}")),
+        Err(e) => failed(
+            HISTOGRAM_CHECKS,
+            format!("could not read histograms: {e}"),
+            &e,
+        ),
     }
     let mut searched = Vec::new();
     match search_all(ctx, query).await {
         Ok(s) => searched = s,
-        Err(e) => failed(SEARCH_CHECKS, format!("could not search traces: {e}")),
+        Err(e) => failed(
+            SEARCH_CHECKS,
+            format!("could not search traces ({}): {e}", query.name()),
+            &e,
+        ),
     }
     // Only the reference pipeline says why it refused spans; elsewhere this is simply absent.
-    if let Ok(Some(stats)) = query.get_json::<RefusedStats>("/api/v1/stats").await {
+    if let Ok(Some(stats)) = query.reference_json::<RefusedStats>("/api/v1/stats").await {
         view.refused = stats.pipeline.refused_spans;
     }
     view.transitions = transitions;
@@ -364,15 +397,18 @@ pub async fn look(
 
 /// Searches assembled traces whose root started during the run (roots start up to the probe's
 /// longest duration before they are sent).
-async fn search_all(
-    ctx: &SentinelCtx,
-    query: &QueryClient,
-) -> Result<Vec<TraceSummary>, QueryError> {
+async fn search_all(ctx: &SentinelCtx, query: &Backend) -> Result<Vec<TraceSummary>, QueryError> {
+    let (start, end) = run_window(ctx);
+    search_range(query, start, end).await
+}
+
+/// The run's span of time, unix ns: from a second before the earliest root (roots start up to
+/// the probe's longest duration before they are sent) to a second from now.
+fn run_window(ctx: &SentinelCtx) -> (u64, u64) {
     let longest = ctx.plan.sentinel.probe.max.as_nanos() as u64;
     let start = ctx
         .anchor
         .start_unix_ns
         .saturating_sub(longest + 1_000_000_000);
-    let end = ctx.anchor.unix_ns(Instant::now()) + 1_000_000_000;
-    search_range(query, start, end).await
+    (start, ctx.anchor.unix_ns(Instant::now()) + 1_000_000_000)
 }

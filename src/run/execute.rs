@@ -23,6 +23,7 @@ use crate::sentinel::webhook::WebhookReceiver;
 use crate::verify::alertmanager::Alertmanager;
 use crate::verify::alertmanager::check::{PhaseNotices, per_phase};
 use crate::verify::api::QueryClient;
+use crate::verify::backend::BackendUse;
 use crate::verify::checks::{self, Check};
 use crate::verify::poller;
 use crate::verify::prometheus::PrometheusAlerts;
@@ -47,6 +48,8 @@ pub struct RunOutcome {
     pub warnings: Vec<String>,
     /// The scheduled and the actual start, with `--start-at`.
     pub start: Option<Start>,
+    /// What answered each part of the verification.
+    pub backends: Vec<BackendUse>,
 }
 
 /// Runs `plan` to its end (or until `stop`), reporting progress through `on_progress`.
@@ -147,7 +150,7 @@ async fn start(
     });
     tokio::spawn(ctx.clone().send_ambient(tasks.clone()));
     tokio::spawn(ctx.clone().send_errors(tasks.clone()));
-    tokio::spawn(poller::poll(ctx.clone(), h.query.clone(), tasks.clone()));
+    tokio::spawn(poller::poll(ctx.clone(), h.backend.clone(), tasks.clone()));
     let prometheus = prometheus_alerts(plan);
     if let Some(p) = &prometheus {
         tokio::spawn(p.clone().watch(tasks.clone()));
@@ -189,7 +192,7 @@ async fn execute_async(
         target: &h.target,
         stop: &stop,
         webhook: &r.webhook,
-        query: &h.query,
+        query: &h.backend,
     };
     let mut timeline = Timeline::default();
     let mut record = |p: &Progress| {
@@ -232,6 +235,7 @@ async fn execute_async(
         );
     }
     let verdict = checks::verdict(&checks);
+    let backends = backend_uses(h, &plan);
     Ok(RunOutcome {
         target: h.target.to_string(),
         plan,
@@ -241,13 +245,41 @@ async fn execute_async(
         verdict,
         warnings: r.warnings,
         start: scheduled,
+        backends,
     })
+}
+
+/// What answered traces, histograms, alerts and notifications in this run.
+pub fn backend_uses(h: &Harness, plan: &RunPlan) -> Vec<BackendUse> {
+    let mut uses = h.backend.uses();
+    let unsupported = format!("unsupported by {}", h.backend.name());
+    uses.push(match &plan.alerts {
+        AlertSource::Prometheus { base_url } => {
+            BackendUse::new("alerts", "prometheus", Some(base_url))
+        }
+        AlertSource::Target if h.backend.has_reference() => {
+            BackendUse::new("alerts", "reference", Some(h.query.base()))
+        }
+        AlertSource::Target => BackendUse::new("alerts", &unsupported, None),
+    });
+    match (&plan.alertmanager, &plan.alerts) {
+        (Some(am), _) => uses.push(BackendUse::new(
+            "notifications",
+            "alertmanager",
+            Some(&am.base_url),
+        )),
+        (None, AlertSource::Target) if h.backend.has_reference() => {
+            uses.push(BackendUse::new("notifications", "reference webhook", None))
+        }
+        _ => {}
+    }
+    uses
 }
 
 /// Reads what the target shows (and Prometheus's alerts when asked), then deletes the
 /// sentinel's alert rule.
 async fn look(h: &Harness, r: &mut Running) -> evidence::TargetView {
-    let mut view = evidence::look(&r.ctx, &h.query, &r.webhook, &mut r.warnings).await;
+    let mut view = evidence::look(&r.ctx, &h.backend, &r.webhook, &mut r.warnings).await;
     if let Some(p) = &r.prometheus {
         view.transitions = p.transitions();
         if let (n @ 1.., last) = p.errors() {
@@ -257,7 +289,7 @@ async fn look(h: &Harness, r: &mut Running) -> evidence::TargetView {
             ));
         }
     }
-    if let Err(e) = h.query.delete_rule(&r.ctx.plan.sentinel.alert.name).await {
+    if let Err(e) = h.backend.delete_rule(&r.ctx.plan.sentinel.alert.name).await {
         r.warnings
             .push(format!("could not delete the sentinel's alert rule: {e}"));
     }

@@ -114,6 +114,7 @@ fn outcome(
         verdict: Status::Inconclusive,
         warnings: vec![warning],
         start,
+        backends: Vec::new(),
     }
 }
 

@@ -116,6 +116,11 @@ fn hold_to_evidence(
     baseline: Option<&PhaseEvidence>,
     tol: &CheckTolerances,
 ) -> Check {
+    if let Some(why) = ev.unsupported.get(c.name.as_ref()) {
+        c.status = Status::Unsupported;
+        c.evidence = why.clone();
+        return c;
+    }
     if let Some(why) = ev.unanswered.get(c.name.as_ref()) {
         c.status = Status::Fail;
         c.evidence = format!("the target did not answer a query this check needs: {why}");
@@ -283,8 +288,12 @@ fn completeness(
 ) {
     if ev.missing_unanswered > 0 {
         c.status = Status::Fail;
+        let last = ev
+            .last_lookup_error
+            .as_deref()
+            .unwrap_or("the lookup failed");
         c.evidence = format!(
-            "{} missing traces were never answered for (the lookup failed); {}",
+            "{} missing traces were never answered for ({last}); {}",
             ev.missing_unanswered, c.evidence
         );
         return;
@@ -379,8 +388,13 @@ fn queue_wait(c: &mut Check, ev: &PhaseEvidence, baseline: Option<&PhaseEvidence
 /// One line on why the verdict is what it is: the first check that gave way, with its
 /// evidence, or that every check held.
 pub fn why(checks: &[Check]) -> String {
-    let worst = checks.iter().map(|c| c.status).max();
-    match checks.iter().find(|c| Some(c.status) == worst) {
+    // `unsupported` checks were not judged: the verdict and its reason come from the others.
+    let judged: Vec<&Check> = checks
+        .iter()
+        .filter(|c| c.status != Status::Unsupported)
+        .collect();
+    let worst = judged.iter().map(|c| c.status).max();
+    match judged.iter().find(|c| Some(c.status) == worst) {
         Some(c) if c.status != Status::Pass => format!(
             "{} in {} is {}: {}",
             c.name,
@@ -388,7 +402,13 @@ pub fn why(checks: &[Check]) -> String {
             c.status.as_str(),
             c.evidence
         ),
-        Some(_) => format!("all {} checks held in every verified phase", checks.len()),
+        Some(_) if judged.len() == checks.len() => {
+            format!("all {} checks held in every verified phase", checks.len())
+        }
+        Some(_) => format!(
+            "all {} judged checks held in every verified phase",
+            judged.len()
+        ),
         None => "no check was judged".into(),
     }
 }
@@ -652,6 +672,40 @@ mod tests {
             "{}",
             base_content.evidence
         );
+    }
+
+    #[test]
+    fn a_check_the_backend_cannot_answer_is_unsupported_and_never_decides_the_verdict() {
+        let (base, mut load) = (phase(100, 100), phase(100, 100));
+        load.unsupported.insert(
+            "histogram_error",
+            "unsupported by jaeger: latency histograms".into(),
+        );
+        let c = judged("histogram_error", &base, &load);
+        let phase = Phase {
+            name: "load".into(),
+            kind: PhaseKind::Load,
+            duration: Duration::from_secs(10),
+            load_rate: None,
+        };
+        let o = PhaseOutcome {
+            load: None,
+            load_error: None,
+            offered: None,
+            sentinel: load,
+            completed: true,
+        };
+        let c = sharpen(c, &phase, &o, Some(&base), &CheckTolerances::default());
+        assert_eq!(c.status, Status::Unsupported);
+        assert_eq!(c.evidence, "unsupported by jaeger: latency histograms");
+        let mut pass = c.clone();
+        pass.status = Status::Pass;
+        assert_eq!(checks::verdict(&[c.clone(), pass]), Status::Pass);
+        assert_eq!(
+            checks::verdict(std::slice::from_ref(&c)),
+            Status::Inconclusive
+        );
+        assert!(why(&[c]).contains("no check was judged"));
     }
 
     #[test]

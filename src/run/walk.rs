@@ -15,7 +15,7 @@ use crate::sentinel::ledger::Found;
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
 use crate::transport::Target;
-use crate::verify::api::QueryClient;
+use crate::verify::backend::Backend;
 use crate::verify::status::{Millis, PhaseKind};
 
 /// What one phase measured.
@@ -100,7 +100,7 @@ pub struct Walk<'a> {
     /// The sentinel's webhook.
     pub webhook: &'a WebhookReceiver,
     /// The target's query API (for interim evidence).
-    pub query: &'a QueryClient,
+    pub query: &'a Backend,
 }
 
 impl Walk<'_> {

@@ -1,6 +1,7 @@
-//! A small client of the reference pipeline's query API (`docs/pipeline-api.md`), the same shape
-//! any backend adapter would have: fetch a trace, search traces, read histograms and alerts,
-//! create and delete the sentinel's alert rule.
+//! A small client of the reference pipeline's query API (`docs/pipeline-api.md`): fetch a trace,
+//! search traces, read histograms and alerts, create and delete the sentinel's alert rule. Its
+//! answer types (`ApiTrace`, `Series`, `Transition`) are what every backend of
+//! `verify::backend` maps its own answers into; its HTTP plumbing serves them all.
 
 use std::time::Duration;
 
@@ -45,6 +46,14 @@ pub enum QueryError {
         url: String,
         /// Why it did not decode.
         reason: String,
+    },
+    /// The chosen backend has no API for what was asked (e.g. alert rules on Jaeger).
+    #[error("unsupported by {backend}: {what}")]
+    Unsupported {
+        /// The backend, as reports name it (`jaeger`, `jaeger v1 API`).
+        backend: String,
+        /// What it cannot answer.
+        what: &'static str,
     },
 }
 
@@ -276,19 +285,30 @@ impl QueryClient {
         .map_err(|_| fail("timed out".into()))?
     }
 
+    /// The base URL every path is appended to.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// GETs `path` and parses the JSON answer; `None` on 404.
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, QueryError> {
+        let Some(body) = self.get_raw(path).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|e| QueryError::Decode {
+                url: format!("{}{path}", self.base),
+                reason: e.to_string(),
+            })
+    }
+
+    /// GETs `path`: the body of a 200, `None` on 404, any other status an error.
+    pub async fn get_raw(&self, path: &str) -> Result<Option<Bytes>, QueryError> {
         let (status, body) = self.call(Method::GET, path, None).await?;
         let url = format!("{}{path}", self.base);
         match status {
-            StatusCode::OK => {
-                serde_json::from_slice(&body)
-                    .map(Some)
-                    .map_err(|e| QueryError::Decode {
-                        url,
-                        reason: e.to_string(),
-                    })
-            }
+            StatusCode::OK => Ok(Some(body)),
             StatusCode::NOT_FOUND => Ok(None),
             status => Err(QueryError::Status {
                 url,

@@ -87,11 +87,13 @@ fn absolute(m: &Measure, present: bool) -> Status {
     }
 }
 
-/// The overall verdict: the most severe status of any check (`inconclusive` without checks).
+/// The overall verdict: the most severe status of any judged check (`inconclusive` when none
+/// was judged: no checks, or every one `unsupported` by the backend).
 pub fn verdict(checks: &[Check]) -> Status {
     checks
         .iter()
         .map(|c| c.status)
+        .filter(|s| *s != Status::Unsupported)
         .max()
         .unwrap_or(Status::Inconclusive)
 }

@@ -5,6 +5,7 @@
 pub mod alertmanager;
 pub mod alerts;
 pub mod api;
+pub mod backend;
 pub mod checks;
 pub mod evidence;
 pub mod histograms;

@@ -9,7 +9,8 @@ use std::time::Instant;
 use futures_util::stream::{self, StreamExt};
 use tokio_util::sync::CancellationToken;
 
-use super::api::{QueryClient, QueryError, TraceSummary};
+use super::api::{QueryError, TraceSummary};
+use super::backend::Backend;
 use super::traces::{first_difference, hex};
 use crate::sentinel::ledger::Found;
 use crate::sentinel::sender::SentinelCtx;
@@ -19,7 +20,7 @@ const CONCURRENT_LOOKUPS: usize = 8;
 
 /// Verifies due traces, and watches the target's alert history, every poll interval until
 /// `stop`.
-pub async fn poll(ctx: Arc<SentinelCtx>, query: QueryClient, stop: CancellationToken) {
+pub async fn poll(ctx: Arc<SentinelCtx>, query: Backend, stop: CancellationToken) {
     let interval = ctx.plan.sentinel.poll_interval;
     loop {
         tokio::select! {
@@ -33,7 +34,7 @@ pub async fn poll(ctx: Arc<SentinelCtx>, query: QueryClient, stop: CancellationT
 
 /// One poll of the alert history: alert delays are taken from when the sentinel first saw a
 /// transition, not from the time the target stamped on it.
-pub async fn watch_alerts(ctx: &SentinelCtx, query: &QueryClient) {
+pub async fn watch_alerts(ctx: &SentinelCtx, query: &Backend) {
     let answer = query.alert_history().await;
     let now = ctx.anchor.unix_ns(Instant::now());
     let mut ledger = ctx.ledger();
@@ -44,19 +45,21 @@ pub async fn watch_alerts(ctx: &SentinelCtx, query: &QueryClient) {
                 .map(|t| (t.rule.as_str(), t.state.as_str(), t.at_unix_nano)),
             now,
         ),
+        // A backend without alerts is judged `unsupported` at the end, not counted as failing.
+        Err(QueryError::Unsupported { .. }) => {}
         Err(_) => ledger.alert_poll_failed(now),
     }
 }
 
 /// Looks up every trace that is due once.
-pub async fn verify_due(ctx: &SentinelCtx, query: &QueryClient) {
+pub async fn verify_due(ctx: &SentinelCtx, query: &Backend) {
     let due = ctx.ledger().due(Instant::now(), ctx.plan.sentinel.settle);
     stream::iter(due)
         .for_each_concurrent(CONCURRENT_LOOKUPS, |seq| look_up(ctx, query, seq))
         .await;
 }
 
-async fn look_up(ctx: &SentinelCtx, query: &QueryClient, seq: u64) {
+async fn look_up(ctx: &SentinelCtx, query: &Backend, seq: u64) {
     let Some((phase, end_unix_ns, intended)) = ctx
         .ledger()
         .record(seq)
@@ -73,7 +76,7 @@ async fn look_up(ctx: &SentinelCtx, query: &QueryClient, seq: u64) {
                 .ambient
                 .spans(seq, &ctx.plan.phases[phase].name, end_unix_ns);
             let after = now - intended;
-            match first_difference(&expected, &ctx.plan.origin, &trace) {
+            match first_difference(&expected, &ctx.plan.origin, &trace, query.content()) {
                 None => Found::Verified(after),
                 Some(diff) => Found::Incorrect { after, diff },
             }
@@ -85,7 +88,7 @@ async fn look_up(ctx: &SentinelCtx, query: &QueryClient, seq: u64) {
         Err(e) => {
             let mut ledger = ctx.ledger();
             ledger.query_errors += 1;
-            ledger.last_query_error = Some(e.to_string());
+            ledger.last_query_error = Some(format!("{} answered no lookup: {e}", query.name()));
             Found::Waiting
         }
     };
@@ -98,7 +101,7 @@ async fn look_up(ctx: &SentinelCtx, query: &QueryClient, seq: u64) {
 /// Every assembled trace whose root started in `[start, end)` (unix ns), searched in slices so
 /// no answer hits the search limit.
 pub async fn search_range(
-    query: &QueryClient,
+    query: &Backend,
     start: u64,
     end: u64,
 ) -> Result<Vec<TraceSummary>, QueryError> {

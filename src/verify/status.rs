@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 pub enum Status {
     /// Holds.
     Pass,
+    /// The chosen backend cannot answer what the check needs (e.g. alert rules on Jaeger):
+    /// not judged, never a pass; the verdict is taken over the checks that were judged.
+    Unsupported,
     /// Too few samples to say.
     Inconclusive,
     /// Worse than at baseline beyond tolerance.
@@ -25,6 +28,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Pass => "pass",
+            Status::Unsupported => "unsupported",
             Status::Inconclusive => "inconclusive",
             Status::Degraded => "degraded",
             Status::Fail => "fail",

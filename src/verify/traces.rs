@@ -1,4 +1,6 @@
-//! Comparing an assembled trace from the target with the trace the sentinel regenerates.
+//! Comparing an assembled trace from the target with the trace the sentinel regenerates, field
+//! by field, except what the backend's content table (`backend::content`) declares it drops or
+//! transforms.
 
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::common::v1::{InstrumentationScope, KeyValue};
@@ -8,6 +10,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 
 use super::api::{ApiSpan, ApiTrace};
+use super::backend::Content;
 use crate::sentinel::origin::Origin;
 
 /// Lowercase hex of bytes.
@@ -34,7 +37,7 @@ fn attribute_json(v: &Option<AnyValue>) -> Value {
     }
 }
 
-fn attributes_json(kvs: &[KeyValue]) -> serde_json::Map<String, Value> {
+pub(crate) fn attributes_json(kvs: &[KeyValue]) -> serde_json::Map<String, Value> {
     kvs.iter()
         .map(|kv| {
             let value = kv.value.as_ref().and_then(|v| v.value.clone());
@@ -44,7 +47,7 @@ fn attributes_json(kvs: &[KeyValue]) -> serde_json::Map<String, Value> {
 }
 
 /// The events of `span` as the query API returns them.
-fn events_json(span: &Span) -> Vec<Value> {
+pub(crate) fn events_json(span: &Span) -> Vec<Value> {
     span.events
         .iter()
         .map(|e| {
@@ -59,7 +62,7 @@ fn events_json(span: &Span) -> Vec<Value> {
 }
 
 /// The links of `span` as the query API returns them.
-fn links_json(span: &Span) -> Vec<Value> {
+pub(crate) fn links_json(span: &Span) -> Vec<Value> {
     span.links
         .iter()
         .map(|l| {
@@ -75,14 +78,24 @@ fn links_json(span: &Span) -> Vec<Value> {
         .collect()
 }
 
-/// The first of `want` and `have` that differ, named `field[i]`, comparing field by field.
-fn list_difference(field: &str, want: &[Value], have: &[Value]) -> Option<String> {
+/// The first of `want` and `have` that differ, named `field[i]`, comparing field by field
+/// what `content` says the backend carries.
+fn list_difference(
+    field: &str,
+    want: Vec<Value>,
+    have: &[Value],
+    content: &Content,
+) -> Option<String> {
     if want.len() != have.len() {
         return Some(format!("{} {field} instead of {}", have.len(), want.len()));
     }
+    let (mut want, mut have) = content.order(want, have.to_vec());
+    for (w, h) in want.iter_mut().zip(have.iter_mut()) {
+        content.strip(field, w, h);
+    }
     let (i, (w, h)) = want
         .iter()
-        .zip(have)
+        .zip(&have)
         .enumerate()
         .find(|(_, (w, h))| w != h)?;
     object_difference(&format!("{field}[{i}]"), w, h)
@@ -127,13 +140,26 @@ fn scope_json(s: &InstrumentationScope) -> Value {
     })
 }
 
+/// `want` against `have` (a resource or scope) with what `content` does not carry removed.
+fn part_difference(
+    field: &str,
+    mut want: Value,
+    have: &Value,
+    content: &Content,
+) -> Option<String> {
+    let mut have = have.clone();
+    content.strip(field, &mut want, &mut have);
+    object_difference(field, &want, &have)
+}
+
 /// The first difference between what was sent (`expected`, with the service of each span,
 /// under the resources and scope of `origin`) and what the target assembled, or `None` when
-/// they are equal.
+/// they are equal in everything `content` says the backend carries.
 pub fn first_difference(
     expected: &[(Span, &str)],
     origin: &Origin,
     got: &ApiTrace,
+    content: &Content,
 ) -> Option<String> {
     if let Some((first, _)) = expected.first() {
         let id = hex(&first.trace_id);
@@ -161,15 +187,14 @@ pub fn first_difference(
         let Some(found) = by_id.get(id.as_str()) else {
             return Some(format!("span {id} is missing"));
         };
-        let diff = span_difference(span, service, found)
+        let diff = span_difference(span, service, found, content)
             .or_else(|| {
-                object_difference(
-                    "resource",
-                    &resource_json(&origin.resource(service)),
-                    &found.resource,
-                )
+                let want = resource_json(&origin.resource(service));
+                part_difference("resource", want, &found.resource, content)
             })
-            .or_else(|| object_difference("scope", &scope_json(&origin.scope()), &found.scope));
+            .or_else(|| {
+                part_difference("scope", scope_json(&origin.scope()), &found.scope, content)
+            });
         if let Some(diff) = diff {
             return Some(format!("span {id}: {diff}"));
         }
@@ -177,7 +202,8 @@ pub fn first_difference(
     None
 }
 
-fn span_difference(span: &Span, service: &str, got: &ApiSpan) -> Option<String> {
+fn span_difference(span: &Span, service: &str, got: &ApiSpan, content: &Content) -> Option<String> {
+    let (start, end) = content.times(span.start_time_unix_nano, span.end_time_unix_nano);
     let checks: [(&str, String, String); 13] = [
         (
             "parent_span_id",
@@ -189,12 +215,12 @@ fn span_difference(span: &Span, service: &str, got: &ApiSpan) -> Option<String> 
         ("kind", span.kind.to_string(), got.kind.to_string()),
         (
             "start_time_unix_nano",
-            span.start_time_unix_nano.to_string(),
+            start.to_string(),
             got.start_time_unix_nano.to_string(),
         ),
         (
             "end_time_unix_nano",
-            span.end_time_unix_nano.to_string(),
+            end.to_string(),
             got.end_time_unix_nano.to_string(),
         ),
         (
@@ -232,19 +258,26 @@ fn span_difference(span: &Span, service: &str, got: &ApiSpan) -> Option<String> 
         ),
     ];
     for (field, want, have) in checks {
-        if want != have {
+        if want != have && content.carries(field) {
             return Some(format!("{field} is {have:?}, sent {want:?}"));
         }
     }
-    let want = attributes_json(&span.attributes);
-    if want != got.attributes {
-        return Some(format!(
-            "attributes are {:?}, sent {:?}",
-            got.attributes, want
-        ));
+    let mut want = attributes_json(&span.attributes);
+    let mut have = got.attributes.clone();
+    content.strip_attributes(&mut want, &mut have);
+    if want != have {
+        return Some(format!("attributes are {have:?}, sent {want:?}"));
     }
-    list_difference("events", &events_json(span), &got.events)
-        .or_else(|| list_difference("links", &links_json(span), &got.links))
+    let events = events_json(span)
+        .into_iter()
+        .map(|mut e| {
+            let at = e["time_unix_nano"].as_u64().unwrap_or(0);
+            e["time_unix_nano"] = Value::from(content.time(at));
+            e
+        })
+        .collect();
+    list_difference("events", events, &got.events, content)
+        .or_else(|| list_difference("links", links_json(span), &got.links, content))
 }
 
 #[cfg(test)]
@@ -293,7 +326,15 @@ mod tests {
     fn a_trace_returned_as_sent_has_no_difference() {
         let origin = Origin::new("sentinel", 3);
         let (spans, got) = sent_and_returned(&origin);
-        assert_eq!(first_difference(&spans, &origin, &got), None);
+        assert_eq!(
+            first_difference(
+                &spans,
+                &origin,
+                &got,
+                &crate::verify::backend::content::REFERENCE
+            ),
+            None
+        );
     }
 
     #[test]
@@ -301,7 +342,13 @@ mod tests {
         let origin = Origin::new("sentinel", 3);
         let (spans, mut got) = sent_and_returned(&origin);
         got.spans[0].resource["attributes"][RUN_ATTRIBUTE] = json!("another run");
-        let diff = first_difference(&spans, &origin, &got).unwrap();
+        let diff = first_difference(
+            &spans,
+            &origin,
+            &got,
+            &crate::verify::backend::content::REFERENCE,
+        )
+        .unwrap();
         assert!(
             diff.contains(&format!(
                 "resource.attributes.{RUN_ATTRIBUTE} is \"another run\", sent \"0000000000000003\""
@@ -311,7 +358,13 @@ mod tests {
 
         let (spans, mut got) = sent_and_returned(&origin);
         got.spans[0].scope["version"] = json!("0.0.0");
-        let diff = first_difference(&spans, &origin, &got).unwrap();
+        let diff = first_difference(
+            &spans,
+            &origin,
+            &got,
+            &crate::verify::backend::content::REFERENCE,
+        )
+        .unwrap();
         assert!(diff.contains("scope.version is \"0.0.0\""), "{diff}");
     }
 }

@@ -23,7 +23,7 @@ use crate::harness::{self, Harness};
 use crate::sentinel::ledger::Ledger;
 use crate::sentinel::sender::SentinelCtx;
 use crate::sentinel::webhook::WebhookReceiver;
-use crate::verify::api::QueryClient;
+use crate::verify::backend::Backend;
 use crate::verify::checks::CheckTolerances;
 use crate::verify::poller;
 use crate::verify::status::{Millis, Status};
@@ -56,7 +56,7 @@ pub fn watch(
 struct Started<'h> {
     h: &'h Harness,
     ctx: Arc<SentinelCtx>,
-    query: QueryClient,
+    query: Backend,
     webhook: WebhookReceiver,
     registry: Arc<Registry>,
     readiness: Arc<Readiness>,
@@ -80,7 +80,7 @@ async fn start<'h>(
         readiness: readiness.clone(),
     };
     tokio::spawn(server::serve(listener, endpoints, tasks.clone()));
-    let query = h.query.clone();
+    let query = h.backend.clone();
     let webhook = WebhookReceiver::start(tasks.clone())
         .await
         .context("starting the webhook receiver")?;

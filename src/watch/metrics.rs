@@ -235,7 +235,7 @@ impl Registry {
         );
         let _ = writeln!(
             out,
-            "# HELP {PREFIX}_check_status Status of each check in the last closed window: 0 pass, 1 inconclusive (too few samples), 2 degraded, 3 fail.\n# TYPE {PREFIX}_check_status gauge"
+            "# HELP {PREFIX}_check_status Status of each check in the last closed window: 0 pass, 1 inconclusive (too few samples), 2 degraded, 3 fail, 4 unsupported by the backend.\n# TYPE {PREFIX}_check_status gauge"
         );
         for (check, status) in &v.checks {
             let _ = writeln!(
@@ -255,6 +255,8 @@ pub fn status_code(status: Status) -> u8 {
         Status::Inconclusive => 1,
         Status::Degraded => 2,
         Status::Fail => 3,
+        // Not a severity: the backend could not answer the check (kept apart from 0..=3).
+        Status::Unsupported => 4,
     }
 }
 

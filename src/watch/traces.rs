@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::windows::Recorder;
 use crate::sentinel::ledger::{Found, Outcome};
 use crate::sentinel::sender::SentinelCtx;
-use crate::verify::api::QueryClient;
+use crate::verify::backend::Backend;
 use crate::verify::poller::search_range;
 use crate::verify::traces::hex;
 
@@ -104,7 +104,7 @@ impl TraceFollower {
     pub async fn search(
         &mut self,
         ctx: &SentinelCtx,
-        query: &QueryClient,
+        query: &Backend,
         rec: &mut Recorder,
         now_unix_ns: u64,
     ) {
