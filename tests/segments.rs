@@ -2,7 +2,7 @@
 //! test from a common `--start-at`, against one `serve`; what the pipeline accepted must equal
 //! the sum of their reports and what one process sends alone. Bad segment sets exit 2.
 
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime};
 
 use serde_json::Value;

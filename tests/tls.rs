@@ -11,8 +11,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
 };
 
-use crate::support::{ServeChild as Serve, bin, profile, read_json};
 use crate::support::pipeline::{builder, http_client, send};
+use crate::support::{ServeChild as Serve, bin, profile, read_json};
 
 /// A CA, a server certificate for `localhost`/`127.0.0.1` and a client certificate it signed,
 /// plus a second CA that signed nothing here: every file as PEM in one directory.

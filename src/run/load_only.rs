@@ -138,6 +138,7 @@ pub fn unfinished(plan: &RunPlan) -> RunOutcome {
             plan.load.segment.index, plan.load.segment.count
         )],
         start: None,
+        backends: Vec::new(),
     }
 }
 

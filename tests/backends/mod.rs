@@ -6,5 +6,5 @@
 
 mod jaeger;
 mod run;
-mod support;
 mod spanmetrics;
+mod support;
