@@ -402,8 +402,10 @@ fn insecure_skip_verify_in_a_run_is_warned_about_in_its_report() {
 }
 
 /// `serve`'s log is read from its file until the line naming its addresses appears.
+// The caller kills and waits for the child it is handed; the panics here end the test.
+#[allow(clippy::zombie_processes)]
 fn serve_logging_to(log: &Path) -> (std::process::Child, String, String) {
-    let child = bin()
+    let mut child = bin()
         .args(["serve", "--grpc", "127.0.0.1:0", "--http", "127.0.0.1:0"])
         .args(["--settle-window", "1s", "--alert-interval", "250ms"])
         .stderr(std::fs::File::create(log).unwrap())
@@ -420,10 +422,11 @@ fn serve_logging_to(log: &Path) -> (std::process::Child, String, String) {
             };
             return (child, addr("OTLP/gRPC on "), addr("API on "));
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no address line in {text}"
-        );
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no address line in {text}");
+        }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
