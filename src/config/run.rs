@@ -352,47 +352,8 @@ pub fn build(
         Some(env) => env.clone(),
         None => OtlpEnv::from_process()?,
     };
-    let flag_target = o.target.as_deref().map(str::parse::<Target>).transpose()?;
     let (traces, metrics, jaeger_tenant_header) = backends(&s, o, source)?;
-    // The variables' endpoint stands in for --target only when --query-url or --traces says the
-    // run is against an external backend: a set variable never turns the embedded run into
-    // another.
-    let backend_given = o.query_url.is_some() || traces.is_some();
-    let env_target = env.target.clone().filter(|_| backend_given);
-    let query_url = o
-        .query_url
-        .clone()
-        .map(Some)
-        .or(traces.as_ref().map(|_| None));
-    let target = match (flag_target.or(env_target), &query_url) {
-        (Some(target), Some(query)) => {
-            let target = if o.tls.force {
-                target.with_tls()
-            } else {
-                target
-            };
-            if !target.is_network() {
-                return Err(UsageError::new("--target: run needs a network target"));
-            }
-            TargetPlan::External {
-                target,
-                query_url: query.clone(),
-            }
-        }
-        (Some(_), None) => {
-            return Err(UsageError::new(
-                "--target needs --traces (e.g. jaeger+http://HOST:16686) or --query-url (the \
-                 reference pipeline's query API)",
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(UsageError::new(
-                "--query-url and --traces need --target (or SPAN_SENTINEL_TARGET, or \
-                 OTEL_EXPORTER_OTLP_ENDPOINT)",
-            ));
-        }
-        (None, None) => TargetPlan::Embedded(Box::new(embedded(&s, o, &tenant_header)?)),
-    };
+    let target = target_plan(&s, o, &env, traces.is_some(), &tenant_header)?;
     let external = matches!(target, TargetPlan::External { .. });
     let (tls, headers) = tls_and_headers(&mut s, o, &env, external)?;
     if s.peer.is_some() && !matches!(target, TargetPlan::Embedded(_)) {
@@ -428,6 +389,58 @@ pub fn build(
         sentinel_segment,
         start_at: o.start_at,
         sentinel_cpus: placement.sentinel_cpus,
+    })
+}
+
+/// Where the run sends and queries: `--target` (or the environment's endpoint, when a backend
+/// flag says the run is external) with the reference API or a trace backend, else the embedded
+/// pipeline.
+fn target_plan(
+    s: &Profile,
+    o: &Overrides,
+    env: &OtlpEnv,
+    traces_given: bool,
+    tenant_header: &HeaderName,
+) -> Result<TargetPlan, UsageError> {
+    let flag_target = o.target.as_deref().map(str::parse::<Target>).transpose()?;
+    // The variables' endpoint stands in for --target only when --query-url or --traces says the
+    // run is against an external backend: a set variable never turns the embedded run into
+    // another.
+    let backend_given = o.query_url.is_some() || traces_given;
+    let env_target = env.target.clone().filter(|_| backend_given);
+    let query_url = o
+        .query_url
+        .clone()
+        .map(Some)
+        .or(traces_given.then_some(None));
+    Ok(match (flag_target.or(env_target), &query_url) {
+        (Some(target), Some(query)) => {
+            let target = if o.tls.force {
+                target.with_tls()
+            } else {
+                target
+            };
+            if !target.is_network() {
+                return Err(UsageError::new("--target: run needs a network target"));
+            }
+            TargetPlan::External {
+                target,
+                query_url: query.clone(),
+            }
+        }
+        (Some(_), None) => {
+            return Err(UsageError::new(
+                "--target needs --traces (e.g. jaeger+http://HOST:16686) or --query-url (the \
+                 reference pipeline's query API)",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(UsageError::new(
+                "--query-url and --traces need --target (or SPAN_SENTINEL_TARGET, or \
+                 OTEL_EXPORTER_OTLP_ENDPOINT)",
+            ));
+        }
+        (None, None) => TargetPlan::Embedded(Box::new(embedded(s, o, tenant_header)?)),
     })
 }
 

@@ -199,7 +199,9 @@ fn sharpen(
 ) -> Check {
     let unanswered = o.sentinel.unanswered.contains_key(c.name.as_ref());
     let mut c = hold_to_evidence(c, phase.kind, &o.sentinel, baseline, tol);
-    if unanswered {
+    // An unanswered check already fails; one the backend cannot answer was never judged, so
+    // no soundness of the phase makes it more or less than that.
+    if unanswered || c.status == Status::Unsupported {
         return c;
     }
     if let Some(why) = unsound(phase, o, tol.generator_limit) {

@@ -339,7 +339,7 @@ mod tests {
             outside
                 .problem
                 .unwrap()
-                .contains("max of 2.002 ms lies outside")
+                .contains("p50 of 2.002 ms lies outside")
         );
         assert!(outside.max_rel_error.unwrap() < 0.001);
     }
