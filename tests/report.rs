@@ -427,7 +427,8 @@ fn report_to_files_says_what_it_wrote_and_nothing_more() {
     let baseline = baseline.to_str().unwrap();
     let Ran { stdout, .. } = run_bin(&["report", run, "--baseline", baseline, "--html", html_s]);
     assert!(stdout.starts_with("wrote the HTML report to"), "{stdout}");
-    assert!(stdout.contains("0 worse, 2 better"), "{stdout}");
+    // The checks that moved, and the verdict row run comparisons carry.
+    assert!(stdout.contains("0 worse, 3 better"), "{stdout}");
     assert!(!stdout.contains("trace_completeness"), "{stdout}");
     // Markdown to stdout: stdout is the Markdown alone, what else was written on stderr.
     let Ran { stdout, stderr, .. } = run_bin(&["report", run, "--html", html_s, "--markdown"]);

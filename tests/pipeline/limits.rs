@@ -97,7 +97,9 @@ async fn the_default_series_limit_bounds_a_tenant_over_all_workers_and_counts_th
     }
     let stats = eventually(Duration::from_secs(20), || async {
         let s = pipeline.tenant_stats("wide")?;
-        (s.processed_spans == total).then_some(s)
+        // The histogram store records a batch after the processed count moves: wait for both.
+        let recorded = s.histogram_series + s.histogram_dropped_spans;
+        (s.processed_spans == total && recorded == total).then_some(s)
     })
     .await;
     let refused = total - limit as u64;
