@@ -324,18 +324,20 @@ mod tests {
         assert_eq!(close[0].movement, Movement::Same);
         let loose = compare(&capacity(3_200_053.0), &capacity(1_600_082.0), 0.6);
         assert_eq!(loose[0].movement, Movement::Same);
-        let delay = |v: f64| {
-            [Row::new(
-                "freshness_p99_ms",
-                "load",
-                Some(Status::Pass),
-                Some(v),
-            )]
-        };
         let slower = compare(&delay(1000.0), &delay(1200.0), 0.05);
         assert_eq!(slower[0].movement, Movement::Worse);
         let faster = compare(&delay(1000.0), &delay(800.0), 0.05);
         assert_eq!(faster[0].movement, Movement::Better);
+    }
+
+    /// A load-phase freshness row of `v` ms (lower is better).
+    fn delay(v: f64) -> [Row; 1] {
+        [Row::new(
+            "freshness_p99_ms",
+            "load",
+            Some(Status::Pass),
+            Some(v),
+        )]
     }
 
     // Regression (issue 28, point 12): a capacity that became none, a check that disappeared and
@@ -351,14 +353,6 @@ mod tests {
             0.05,
         );
         assert!(any_worse(&gone), "{gone:?}");
-        let delay = |v: f64| {
-            [Row::new(
-                "freshness_p99_ms",
-                "load",
-                Some(Status::Pass),
-                Some(v),
-            )]
-        };
         assert_eq!(
             compare(&delay(0.0), &delay(900.0), 0.05)[0].movement,
             Movement::Worse
