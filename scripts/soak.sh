@@ -114,6 +114,7 @@ summary() {
 }
 false_failures=0
 verified=()
+pending=()
 for n in 1 2 3; do
     f=$(python3 -c '
 import json, sys
@@ -121,7 +122,8 @@ t = json.load(open(sys.argv[1]))["totals"]
 print(sum(t[k] for k in ("traces_missing", "traces_incorrect", "traces_unexpected", "spurious_alerts", "error_bursts_missed")))
 ' "$DIR/watch-$n.json")
     verified+=("$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["traces_verified"])' "$DIR/watch-$n.json")")
-    echo "watch leg $n: exit ${codes[$((n-1))]}, traces verified ${verified[$((n-1))]}, false failures $f" >&2
+    pending+=("$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["totals"]["traces_pending"])' "$DIR/watch-$n.json")")
+    echo "watch leg $n: exit ${codes[$((n-1))]}, traces verified ${verified[$((n-1))]}, still pending ${pending[$((n-1))]}, false failures $f" >&2
     false_failures=$(( false_failures + f ))
 done
 serve_s=$(summary 2); load_s=$(summary 4)
@@ -130,4 +132,4 @@ echo "serve: $serve_s" >&2
 echo "load:  $load_s" >&2
 echo "watch: $watch_s" >&2
 echo "logs and reports: $DIR" >&2
-echo "{\"duration_s\":$seconds,\"step_s\":$STEP,\"load_rate\":$RATE,\"serve\":$serve_s,\"load\":$load_s,\"watch\":$watch_s,\"watch_exit_codes\":[${codes[0]},${codes[1]},${codes[2]}],\"traces_verified\":[${verified[0]},${verified[1]},${verified[2]}],\"false_failures\":$false_failures}"
+echo "{\"duration_s\":$seconds,\"step_s\":$STEP,\"load_rate\":$RATE,\"serve\":$serve_s,\"load\":$load_s,\"watch\":$watch_s,\"watch_exit_codes\":[${codes[0]},${codes[1]},${codes[2]}],\"traces_verified\":[${verified[0]},${verified[1]},${verified[2]}],\"traces_pending\":[${pending[0]},${pending[1]},${pending[2]}],\"false_failures\":$false_failures}"

@@ -189,18 +189,27 @@ fn strs(v: &Value) -> Vec<&str> {
 
 /// `args` with every `$(VAR)` of the container's environment replaced by its ConfigMap value, as
 /// the kubelet expands them; every variable from the ConfigMap must name a key it has.
+/// The pod IP `expand_args` puts in place of `$(POD_IP)`.
+const POD_IP: &str = "10.1.2.3";
+
 fn expand_args(container: &Value, config: &Value) -> Vec<String> {
     let mut args: Vec<String> = strs(&container["args"])
         .into_iter()
         .map(str::to_owned)
         .collect();
     for env in container["env"].as_array().unwrap() {
-        let key = env["valueFrom"]["configMapKeyRef"]["key"]
-            .as_str()
-            .expect("every variable comes from the ConfigMap");
-        let value = config["data"][key]
-            .as_str()
-            .unwrap_or_else(|| panic!("the ConfigMap lacks {key}"));
+        let from = &env["valueFrom"];
+        // The pod's own IP, as the downward API gives it.
+        let value = if from["fieldRef"]["fieldPath"] == "status.podIP" {
+            POD_IP
+        } else {
+            let key = from["configMapKeyRef"]["key"]
+                .as_str()
+                .expect("every other variable comes from the ConfigMap");
+            config["data"][key]
+                .as_str()
+                .unwrap_or_else(|| panic!("the ConfigMap lacks {key}"))
+        };
         let var = format!("$({})", env["name"].as_str().unwrap());
         args = args.into_iter().map(|a| a.replace(&var, value)).collect();
     }
@@ -289,4 +298,20 @@ fn the_watch_deployment_probes_its_metrics_listener_and_its_args_parse() {
         })
         .unwrap();
     assert_eq!(plan.window, std::time::Duration::from_secs(60));
+    // The pipeline, in another pod, posts its notifications to the pod's IP, on a port the pod
+    // declares, where the receiver listens on every interface.
+    let webhook = &plan.run.webhook;
+    assert!(webhook.listen.ip().is_unspecified(), "{webhook:?}");
+    let declared: Vec<u64> = container["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["containerPort"].as_u64().unwrap())
+        .collect();
+    assert!(
+        declared.contains(&(webhook.listen.port() as u64)),
+        "{declared:?}"
+    );
+    let url = format!("http://{POD_IP}:{}/hook", webhook.listen.port());
+    assert_eq!(webhook.url.as_deref(), Some(url.as_str()));
 }

@@ -37,6 +37,13 @@ fn two_minutes_of_serve_load_and_a_restarted_watch_keep_memory_flat_and_report_n
             "a watch leg verified nothing: {summary}"
         );
     }
+    // Each leg ends on its own (--duration): its verdict is its exit code, and every trace it
+    // sent was decided in its drain, none left pending.
+    for (key, want) in [("watch_exit_codes", 0), ("traces_pending", 0)] {
+        for (leg, v) in summary[key].as_array().unwrap().iter().enumerate() {
+            assert_eq!(v, want, "watch leg {}: {key}: {summary}\n{stderr}", leg + 1);
+        }
+    }
     for (process, bound) in FLAT_MIB_PER_MIN {
         let p = &summary[process];
         assert!(p["samples"].as_u64().unwrap() >= 20, "{process}: {p}");

@@ -334,3 +334,80 @@ fn the_query_word_splitter_sees_names_not_labels_or_ranges() {
     let w = words("histogram_quantile(0.99, sum without (a, b) (c)) > 1e3");
     assert_eq!(w, ["histogram_quantile", "sum", "without", "c"]);
 }
+
+/// A burst every 6 s (2-4 s, 8-10 s, ...), decided within a few seconds of its end.
+const BURST_PROFILE: &str = r#"
+[sentinel]
+traces_per_sec = 40.0
+settle = "1s"
+freshness_timeout = "5s"
+retry_max_elapsed = "2s"
+
+[sentinel.bursts]
+offset = "2s"
+period = "6s"
+burst = "2s"
+
+[checks]
+min_traces = 10
+
+[pipeline]
+settle = "1s"
+alert_interval = "250ms"
+"#;
+
+/// A 12 s watch against `serve` whose webhook receiver listens on every interface and tells
+/// the pipeline `url`; its report's totals.
+fn watch_with_webhook(listen: SocketAddr, url: &str) -> Value {
+    let serve = ServeChild::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (profile, json) = (dir.path().join("w.toml"), dir.path().join("w.json"));
+    std::fs::write(&profile, BURST_PROFILE).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .arg("watch")
+        .arg(&profile)
+        .arg(format!("--target=grpc://{}", serve.grpc))
+        .arg(format!("--query-url=http://{}", serve.http))
+        .args(["--window=3s", "--duration=12s", "--quiet"])
+        .args(["--metrics-addr=127.0.0.1:0"])
+        .arg(format!("--webhook-listen={listen}"))
+        .arg(format!("--webhook-url={url}"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap())
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    report["totals"].clone()
+}
+
+/// As the Deployment runs it: the receiver on 0.0.0.0 and the URL of an address the pipeline
+/// reaches. Every burst notifies; told a URL where nothing listens, every burst is missed, so
+/// the notification goes where `--webhook-url` says, not to the bound address.
+#[test]
+fn a_webhook_listening_on_every_interface_is_notified_at_the_url_it_advertises() {
+    let port = free_port().port();
+    let listen = SocketAddr::from(([0, 0, 0, 0], port));
+    let t = watch_with_webhook(listen, &format!("http://127.0.0.1:{port}/hook"));
+    assert!(t["error_bursts_detected"].as_u64().unwrap() >= 1, "{t:#}");
+    assert_eq!(t["error_bursts_missed"], 0, "{t:#}");
+
+    let port = free_port().port();
+    let listen = SocketAddr::from(([0, 0, 0, 0], port));
+    let nowhere = free_port().port();
+    let t = watch_with_webhook(listen, &format!("http://127.0.0.1:{nowhere}/hook"));
+    assert!(t["error_bursts_missed"].as_u64().unwrap() >= 1, "{t:#}");
+    assert_eq!(t["error_bursts_detected"], 0, "{t:#}");
+}
+
+/// A receiver bound to every interface says nothing of where the pipeline reaches it.
+#[test]
+fn a_webhook_on_every_interface_without_its_url_exits_2_naming_the_flag() {
+    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args(["watch", "--webhook-listen=0.0.0.0:9466", "--duration=1s"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--webhook-url"), "{stderr}");
+}

@@ -54,8 +54,9 @@ pub struct TargetArgs {
     pub tls: TlsArgs,
 }
 
-/// The embedded pipeline's isolation and the sentinel's seed: `run`, `capacity` and `watch`.
-#[derive(Debug, Clone, Copy, Default, Args)]
+/// The embedded pipeline's isolation, the sentinel's seed and where its webhook receiver
+/// listens: `run`, `capacity` and `watch`.
+#[derive(Debug, Clone, Default, Args)]
 pub struct SentinelArgs {
     /// Isolation of the embedded pipeline.
     #[arg(long, value_enum)]
@@ -63,6 +64,15 @@ pub struct SentinelArgs {
     /// Seed of the sentinel's traces (default: the profile's, else random).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Where the sentinel's webhook receiver listens for the target's alert notifications
+    /// (default 127.0.0.1 on a free port). A pipeline in another pod or host needs an address
+    /// it can reach, e.g. 0.0.0.0:9466, with --webhook-url.
+    #[arg(long, value_name = "HOST:PORT", env = "SPAN_SENTINEL_WEBHOOK_LISTEN")]
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    /// The URL the target is told to post notifications to (default http://LISTEN/hook; needed
+    /// when --webhook-listen binds every interface), e.g. http://10.1.2.3:9466/hook.
+    #[arg(long, value_name = "URL", env = "SPAN_SENTINEL_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
 }
 
 impl SentinelArgs {
@@ -71,6 +81,8 @@ impl SentinelArgs {
         Overrides {
             isolation: self.isolation,
             seed: self.seed,
+            webhook_listen: self.webhook_listen,
+            webhook_url: self.webhook_url,
             ..o
         }
     }

@@ -53,6 +53,10 @@ pub struct Overrides {
     pub isolation: Option<Isolation>,
     /// `--seed` of the sentinel's traces.
     pub seed: Option<u64>,
+    /// `--webhook-listen`: where the sentinel's webhook receiver listens.
+    pub webhook_listen: Option<std::net::SocketAddr>,
+    /// `--webhook-url`: the URL the target is told to post notifications to.
+    pub webhook_url: Option<String>,
     /// `--alerts`: where the sentinel reads its alert's state.
     pub alerts: Option<AlertSource>,
     /// The segment flags: which share of the load this process sends.

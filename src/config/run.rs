@@ -4,6 +4,7 @@
 use crate::sentinel::origin::Origin;
 pub use crate::sentinel::plan::AlertSource;
 use crate::sentinel::plan::{PhaseWindow, SentinelPlan, SentinelSection};
+use crate::sentinel::webhook::ReceiverPlan;
 pub use crate::verify::alertmanager::AlertmanagerPlan;
 use crate::verify::alertmanager::RunSide;
 use std::collections::BTreeMap;
@@ -226,6 +227,8 @@ pub struct RunPlan {
     pub tls: ClientTls,
     /// `--alertmanager`: the Alertmanager that notifies the sentinel of Prometheus's alert.
     pub alertmanager: Option<AlertmanagerPlan>,
+    /// `--webhook-listen` and `--webhook-url`: the receiver of the target's notifications.
+    pub webhook: ReceiverPlan,
     /// The segment whose process runs the sentinel; the others send their share of the load
     /// through the same phases and judge nothing.
     pub sentinel_segment: usize,
@@ -386,10 +389,40 @@ pub fn build(
         profile: o.profile.clone(),
         tls,
         alertmanager: None,
+        webhook: receiver_plan(o)?,
         sentinel_segment,
         start_at: o.start_at,
         sentinel_cpus: placement.sentinel_cpus,
     })
+}
+
+/// `--webhook-listen` and `--webhook-url`. An address that binds every interface says nothing
+/// about where the target reaches it, so it needs the URL; a URL must be plain http://, as the
+/// reference pipeline posts.
+fn receiver_plan(o: &Overrides) -> Result<ReceiverPlan, UsageError> {
+    let mut plan = ReceiverPlan::default();
+    if let Some(listen) = o.webhook_listen {
+        plan.listen = listen;
+    }
+    if let Some(url) = &o.webhook_url {
+        let uri: http::Uri = url.parse().map_err(|_| {
+            UsageError::new(format!("--webhook-url {url:?}: use http://HOST:PORT/PATH"))
+        })?;
+        if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+            return Err(UsageError::new(format!(
+                "--webhook-url {url:?}: use http://HOST:PORT/PATH (the target posts plain HTTP)"
+            )));
+        }
+        plan.url = Some(url.clone());
+    } else if plan.listen.ip().is_unspecified() {
+        return Err(UsageError::new(format!(
+            "--webhook-listen {} binds every interface: give --webhook-url, the URL the target \
+             reaches this receiver at (e.g. http://POD_IP:{}/hook)",
+            plan.listen,
+            plan.listen.port()
+        )));
+    }
+    Ok(plan)
 }
 
 /// Where the run sends and queries: `--target` (or the environment's endpoint, when a backend
@@ -694,6 +727,36 @@ mod alertmanager_tests {
             ..Overrides::default()
         };
         build(Profile::default(), None, &o).unwrap()
+    }
+
+    #[test]
+    fn a_webhook_on_every_interface_needs_the_url_the_target_posts_to() {
+        let with = |listen: &str, url: Option<&str>| {
+            let o = Overrides {
+                env: Some(OtlpEnv::default()),
+                webhook_listen: Some(listen.parse().unwrap()),
+                webhook_url: url.map(str::to_owned),
+                ..Overrides::default()
+            };
+            build(Profile::default(), None, &o).map(|p| p.webhook)
+        };
+        let e = with("0.0.0.0:9466", None).unwrap_err().to_string();
+        assert!(
+            e.starts_with("--webhook-listen 0.0.0.0:9466") && e.contains("--webhook-url"),
+            "{e}"
+        );
+        for bad in ["https://10.0.0.1:9466/hook", "10.0.0.1:9466", "http://"] {
+            let e = with("0.0.0.0:9466", Some(bad)).unwrap_err().to_string();
+            assert!(e.starts_with("--webhook-url"), "{bad}: {e}");
+        }
+        let p = with("0.0.0.0:9466", Some("http://10.0.0.1:9466/hook")).unwrap();
+        assert_eq!(p.url.as_deref(), Some("http://10.0.0.1:9466/hook"));
+        let p = with("127.0.0.2:0", None).unwrap();
+        assert_eq!(
+            (p.listen.to_string(), p.url),
+            ("127.0.0.2:0".to_owned(), None)
+        );
+        assert_eq!(plan(None).webhook, ReceiverPlan::default());
     }
 
     #[test]

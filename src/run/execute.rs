@@ -126,7 +126,7 @@ async fn start(
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<(Running, Option<Start>)> {
     let tasks = CancellationToken::new();
-    let webhook = WebhookReceiver::start(tasks.clone())
+    let webhook = WebhookReceiver::start(&plan.webhook, tasks.clone())
         .await
         .context("starting the webhook receiver")?;
     // Before anything is set up on the target: a missing route stops the run at once.

@@ -1,5 +1,6 @@
-//! The sentinel's webhook receiver: a loopback HTTP server that records every alert
-//! notification the target posts, with the time it arrived.
+//! The sentinel's webhook receiver: an HTTP server that records every alert notification the
+//! target posts, with the time it arrived. It listens on loopback unless told otherwise: a
+//! pipeline in another pod or host needs it on an address it can reach, and the URL to post to.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -37,11 +38,32 @@ struct Payload {
     at_unix_nano: u64,
 }
 
+/// Where the receiver listens, and the URL the target is told to post to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiverPlan {
+    /// The address bound (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// The URL given to the target; `None` derives it from the bound address, which only a
+    /// specific (not `0.0.0.0`) listen address allows.
+    pub url: Option<String>,
+}
+
+impl Default for ReceiverPlan {
+    /// Loopback, a free port, the URL of the bound address.
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            url: None,
+        }
+    }
+}
+
 /// The running receiver.
 #[derive(Debug, Clone)]
 pub struct WebhookReceiver {
     /// Where it listens.
     pub addr: SocketAddr,
+    url: String,
     received: Arc<Mutex<Vec<Notification>>>,
 }
 
@@ -53,10 +75,14 @@ fn now_unix_ns() -> u64 {
 }
 
 impl WebhookReceiver {
-    /// Binds 127.0.0.1:0 and serves until `stop`.
-    pub async fn start(stop: CancellationToken) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+    /// Binds `plan.listen` and serves until `stop`.
+    pub async fn start(plan: &ReceiverPlan, stop: CancellationToken) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(plan.listen).await?;
         let addr = listener.local_addr()?;
+        let url = plan
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}/hook"));
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();
         tokio::spawn(async move {
@@ -78,12 +104,16 @@ impl WebhookReceiver {
                 });
             }
         });
-        Ok(Self { addr, received })
+        Ok(Self {
+            addr,
+            url,
+            received,
+        })
     }
 
     /// The URL to give the target.
     pub fn url(&self) -> String {
-        format!("http://{}/hook", self.addr)
+        self.url.clone()
     }
 
     /// Every notification received so far.

@@ -81,7 +81,7 @@ async fn start<'h>(
     };
     tokio::spawn(server::serve(listener, endpoints, tasks.clone()));
     let query = h.backend.clone();
-    let webhook = WebhookReceiver::start(tasks.clone())
+    let webhook = WebhookReceiver::start(&run.webhook, tasks.clone())
         .await
         .context("starting the webhook receiver")?;
     let mut warnings = Vec::new();
