@@ -95,7 +95,7 @@ if $quick; then
     stage clippy clippy
     stage peers peers
     stage nextest nextest
-    stage tests tests -E 'group(@global) | group(watch-production)'
+    stage tests tests -E 'group(@global)'
     exit 0
 fi
 
