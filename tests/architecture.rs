@@ -534,3 +534,60 @@ fn the_length_check_counts_a_function_from_fn_to_its_closing_brace() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!((found[0].0.as_str(), found[0].2), ("long", 82));
 }
+
+/// The module index between `<!-- modules -->` and `<!-- /modules -->` in the architecture
+/// page: one line per folder, `` - `folder/`: `a`, `b/` ``, as paths relative to `src/`
+/// (`pipeline/ingest/http`, `verify/backend/`).
+fn indexed_modules(doc: &str) -> std::collections::BTreeSet<String> {
+    let start = doc
+        .find("<!-- modules -->")
+        .expect("docs/architecture.md has a `<!-- modules -->` index");
+    let end = doc.find("<!-- /modules -->").expect("the index ends");
+    let mut found = std::collections::BTreeSet::new();
+    for line in doc[start..end].lines().filter(|l| l.starts_with("- `")) {
+        let (folder, items) = line[3..].split_once("`: ").expect("- `folder/`: `a`, `b`");
+        let folder = folder.trim_start_matches("src/");
+        for item in items.split(", ") {
+            found.insert(format!("{folder}{}", item.trim_matches('`')));
+        }
+    }
+    found
+}
+
+/// Every module and folder of the tree under `dir`, as `indexed_modules` writes them.
+fn tree_modules(dir: &Path) -> std::collections::BTreeSet<String> {
+    let mut found = std::collections::BTreeSet::new();
+    for rel in read_tree(dir).keys() {
+        let parts: Vec<String> = rel
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        for depth in 1..parts.len() {
+            found.insert(format!("{}/", parts[..depth].join("/")));
+        }
+        let file = parts.last().unwrap().trim_end_matches(".rs");
+        let folder = parts[..parts.len() - 1].join("/");
+        let top = parts.len() == 1 && matches!(file, "lib" | "main");
+        if file != "mod" && !top {
+            let prefix = if folder.is_empty() {
+                String::new()
+            } else {
+                format!("{folder}/")
+            };
+            found.insert(format!("{prefix}{file}"));
+        }
+    }
+    found
+}
+
+#[test]
+fn every_module_is_named_in_the_architecture_page_and_no_other() {
+    let doc = std::fs::read_to_string(root().join("docs/architecture.md")).unwrap();
+    let (indexed, tree) = (indexed_modules(&doc), tree_modules(&root().join("src")));
+    let unnamed: Vec<_> = tree.difference(&indexed).collect();
+    let gone: Vec<_> = indexed.difference(&tree).collect();
+    assert!(
+        unnamed.is_empty() && gone.is_empty(),
+        "docs/architecture.md's module index misses {unnamed:?} and names {gone:?}, which do not exist"
+    );
+}
