@@ -18,32 +18,12 @@ use span_sentinel::config::watch::{WatchOverrides, watch_plan};
 use span_sentinel::watch::engine::{Observer, watch};
 use span_sentinel::watch::windows::{Totals, WindowVerdict};
 
+use crate::support::files::BURSTY_WATCH_PROFILE;
 use crate::support::{ServeChild, assert_matches_schema, bin, sigterm, wait_for_line};
-
-/// A short-horizon sentinel: 40 traces/s, traces decided within 5 s, a burst every 6 s.
-const PROFILE: &str = r#"
-[sentinel]
-traces_per_sec = 40.0
-settle = "1s"
-freshness_timeout = "5s"
-retry_max_elapsed = "2s"
-
-[sentinel.bursts]
-offset = "2s"
-period = "6s"
-burst = "2s"
-
-[checks]
-min_traces = 10
-
-[pipeline]
-settle = "1s"
-alert_interval = "250ms"
-"#;
 
 fn write_profile(dir: &Path) -> PathBuf {
     let path = dir.join("watch.toml");
-    std::fs::write(&path, PROFILE).unwrap();
+    std::fs::write(&path, BURSTY_WATCH_PROFILE).unwrap();
     path
 }
 

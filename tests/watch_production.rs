@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::ServeChild;
+use crate::support::files::BURSTY_WATCH_PROFILE;
 use crate::support::peers::peer_path;
 
 fn repo(path: &str) -> PathBuf {
@@ -335,34 +336,13 @@ fn the_query_word_splitter_sees_names_not_labels_or_ranges() {
     assert_eq!(w, ["histogram_quantile", "sum", "without", "c"]);
 }
 
-/// A burst every 6 s (2-4 s, 8-10 s, ...), decided within a few seconds of its end.
-const BURST_PROFILE: &str = r#"
-[sentinel]
-traces_per_sec = 40.0
-settle = "1s"
-freshness_timeout = "5s"
-retry_max_elapsed = "2s"
-
-[sentinel.bursts]
-offset = "2s"
-period = "6s"
-burst = "2s"
-
-[checks]
-min_traces = 10
-
-[pipeline]
-settle = "1s"
-alert_interval = "250ms"
-"#;
-
 /// A 12 s watch against `serve` whose webhook receiver listens on every interface and tells
 /// the pipeline `url`; its report's totals.
 fn watch_with_webhook(listen: SocketAddr, url: &str) -> Value {
     let serve = ServeChild::start(&[]);
     let dir = tempfile::tempdir().unwrap();
     let (profile, json) = (dir.path().join("w.toml"), dir.path().join("w.json"));
-    std::fs::write(&profile, BURST_PROFILE).unwrap();
+    std::fs::write(&profile, BURSTY_WATCH_PROFILE).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
         .arg("watch")
         .arg(&profile)

@@ -12,6 +12,28 @@ pub fn profile(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A short-horizon `watch` profile: 40 traces/s, traces decided within 5 s, a 2 s error burst
+/// every 6 s (2-4 s, 8-10 s, ...), alerts evaluated every 250 ms.
+pub const BURSTY_WATCH_PROFILE: &str = r#"
+[sentinel]
+traces_per_sec = 40.0
+settle = "1s"
+freshness_timeout = "5s"
+retry_max_elapsed = "2s"
+
+[sentinel.bursts]
+offset = "2s"
+period = "6s"
+burst = "2s"
+
+[checks]
+min_traces = 10
+
+[pipeline]
+settle = "1s"
+alert_interval = "250ms"
+"#;
+
 /// The JSON document in the file at `path`.
 pub fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
