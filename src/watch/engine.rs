@@ -15,7 +15,7 @@ use super::alerts::{AlertFollower, wait_for_quiet};
 use super::metrics::Registry;
 use super::server::{self, Endpoints, Readiness};
 use super::traces::TraceFollower;
-use super::windows::{CHECKS, Recorder, Totals, WindowVerdict};
+use super::windows::{ALERT_CHECKS, CHECKS, Recorder, Totals, WindowVerdict};
 use super::{CheckSummary, StopReason, WatchOutcome};
 use crate::config::watch::WatchPlan;
 use crate::engine::Anchor;
@@ -181,6 +181,9 @@ async fn watch_async(
         window: plan.window,
         next_window_end: ctx.anchor.instant + plan.window,
     };
+    if let Some(e) = started.query.alert_history_unsupported() {
+        follow.rec.unsupported(&ALERT_CHECKS, &e.to_string());
+    }
     let total = ctx.plan.total();
     let reason = loop {
         tokio::time::sleep(TICK).await;
@@ -255,9 +258,11 @@ async fn finish(
     }
     let warnings = clean_up(s).await;
     let checks = summarize(&rec);
+    // A check the backend cannot answer was not judged: the verdict comes from the others.
     let verdict = checks
         .iter()
         .map(|c| c.status)
+        .filter(|s| *s != Status::Unsupported)
         .max()
         .unwrap_or(Status::Inconclusive);
     let millis = |i: usize| {
@@ -320,6 +325,8 @@ fn summarize(rec: &Recorder) -> Vec<CheckSummary> {
                 Status::Fail
             } else if w[0] > 0 {
                 Status::Pass
+            } else if w[4] > 0 && w[1] == 0 {
+                Status::Unsupported
             } else {
                 Status::Inconclusive
             },

@@ -7,7 +7,7 @@
 //! Memory is bounded: one window's evidence (its freshness samples: window × trace rate), the
 //! last [`KEEP_WINDOWS`] verdicts, counters and fixed-size histograms.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,14 @@ use crate::verify::status::{PhaseKind, Status};
 
 /// Verdicts of past windows kept for the final report.
 pub const KEEP_WINDOWS: usize = 100;
+
+/// The alert checks of [`CHECKS`]: what a backend without alert history cannot answer.
+pub const ALERT_CHECKS: [&str; 4] = [
+    "alert_detection",
+    "alert_detect_delay",
+    "alert_clear_delay",
+    "spurious_alerts",
+];
 
 /// The checks a window is judged on: `run`'s, without `histogram_error` (the target's
 /// histograms are cumulative over every process that ever sent, so one process cannot judge
@@ -143,8 +151,11 @@ pub struct Recorder {
     pub history: VecDeque<WindowVerdict>,
     /// Windows judged so far.
     pub windows: u64,
-    /// Per check (in [`CHECKS`] order): windows that ended pass, inconclusive, degraded, fail.
-    pub check_windows: [[u64; 4]; CHECKS.len()],
+    /// Per check (in [`CHECKS`] order): windows that ended pass, inconclusive, degraded, fail,
+    /// unsupported (indexed by `metrics::status_code`).
+    pub check_windows: [[u64; 5]; CHECKS.len()],
+    /// Checks the backend cannot answer, with why: `unsupported` in every window, never a pass.
+    unsupported: BTreeMap<&'static str, String>,
 }
 
 fn delay_histogram() -> Hdr<u64> {
@@ -165,7 +176,16 @@ impl Recorder {
             delays_ms: [delay_histogram(), delay_histogram(), delay_histogram()],
             history: VecDeque::new(),
             windows: 0,
-            check_windows: [[0; 4]; CHECKS.len()],
+            check_windows: [[0; 5]; CHECKS.len()],
+            unsupported: BTreeMap::new(),
+        }
+    }
+
+    /// `checks` cannot be answered by the backend (`why` says which and what): each window
+    /// judges them `unsupported`, whatever its evidence (none: the backend was not asked).
+    pub fn unsupported(&mut self, checks: &[&'static str], why: &str) {
+        for c in checks {
+            self.unsupported.insert(c, why.to_owned());
         }
     }
 
@@ -268,6 +288,13 @@ impl Recorder {
             checks::judge(&[(phase, PhaseKind::Baseline, evidence)], &self.tolerances)
                 .into_iter()
                 .filter(|c| CHECKS.contains(&c.name.as_ref()))
+                .map(|mut c| {
+                    if let Some(why) = self.unsupported.get(c.name.as_ref()) {
+                        c.status = Status::Unsupported;
+                        c.evidence = why.clone();
+                    }
+                    c
+                })
                 .collect();
         for c in &checks {
             self.registry.set_status(&c.name, c.status);
@@ -293,5 +320,41 @@ impl Recorder {
         self.windows += 1;
         self.start_unix_ns = end_unix_ns;
         verdict
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alert_checks_a_backend_cannot_answer_are_unsupported_in_every_window_never_pass() {
+        let registry = Arc::new(Registry::new(&CHECKS));
+        let mut rec = Recorder::new(registry.clone(), CheckTolerances::default(), 0);
+        // With nothing found, spurious_alerts would read `pass` (0 found) and the others
+        // `inconclusive`: the backend was never asked, so neither may stand.
+        rec.unsupported(&ALERT_CHECKS, "unsupported by jaeger: alert history");
+        for end in [1_000_000_000, 2_000_000_000] {
+            let w = rec.close_window(end);
+            for c in &w.checks {
+                let alert = ALERT_CHECKS.contains(&c.name.as_ref());
+                assert_eq!(c.status == Status::Unsupported, alert, "{c:?}");
+                if alert {
+                    assert_eq!(c.evidence, "unsupported by jaeger: alert history");
+                }
+            }
+            assert_ne!(
+                w.verdict,
+                Status::Unsupported,
+                "the verdict comes from the others"
+            );
+        }
+        let i = CHECKS.iter().position(|c| *c == "spurious_alerts").unwrap();
+        assert_eq!(rec.check_windows[i], [0, 0, 0, 0, 2]);
+        assert!(
+            registry
+                .render()
+                .contains("span_sentinel_check_status{check=\"spurious_alerts\"} 4")
+        );
     }
 }

@@ -266,6 +266,12 @@ impl Backend {
         reference.histograms().await.map(Histograms::Exact)
     }
 
+    /// Why this backend cannot answer alert history (`unsupported by jaeger: alert history`),
+    /// or `None` when it can.
+    pub fn alert_history_unsupported(&self) -> Option<QueryError> {
+        self.reference_api("alert history").err()
+    }
+
     /// The tenant's alert transition history, oldest first.
     pub async fn alert_history(&self) -> Result<Vec<Transition>, QueryError> {
         self.reference_api("alert history")?.alert_history().await
