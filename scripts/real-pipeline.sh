@@ -43,12 +43,25 @@ peer() {
 }
 
 # free_ports N: N distinct free loopback ports, one a line (all bound at once, then released).
+# They lie below the kernel's ephemeral range, from a random start: a port from bind(0) would be
+# handed to the next process that binds port 0 once released here, before the peer binds it.
 free_ports() {
     python3 -c '
-import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
+import random, socket, sys
+low = 10000
+with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+    high = max(int(f.read().split()[0]), low + 1)
+start = random.randrange(low, high)
+socks = []
+for port in list(range(start, high)) + list(range(low, start)):
+    if len(socks) == int(sys.argv[1]):
+        break
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        socks.append(s)
+    except OSError:
+        s.close()
 print("\n".join(str(s.getsockname()[1]) for s in socks))
 ' "$1"
 }

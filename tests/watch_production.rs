@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -95,10 +95,7 @@ fn every_alert_rule_passes_promtool_tests_that_fire_it_and_keep_it_quiet() {
 /// A port free a moment ago: `/healthz` must be reachable before the watch prints its address,
 /// which it does only once it is ready.
 fn free_port() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
+    crate::support::peers::loopback(crate::support::peers::free_port())
 }
 
 /// `GET path` over HTTP/1.0: the status code and the body, or `None` while nothing listens.

@@ -29,13 +29,21 @@ impl Drop for Reaped {
     }
 }
 
-/// A loopback port free right now.
+/// A loopback port free right now, for a peer's configuration written before anything binds
+/// it. It lies below the kernel's ephemeral range (`ip_local_port_range`, 32768 by default),
+/// from a random start: a port from `bind(0)` would be handed to the next test that binds port 0
+/// as soon as it is released here, and the suite runs tests side by side.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (low, high) = (10_000u16, ephemeral_start.max(10_001));
+    let start = low + (rand::random::<u16>() % (high - low));
+    (start..high)
+        .chain(low..start)
+        .find(|p| TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free loopback port below the ephemeral range")
 }
 
 /// `127.0.0.1:port`.
