@@ -163,7 +163,8 @@ async fn shared_queue_lets_a_flood_reject_or_delay_another_tenant() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn fair_queues_keep_another_tenant_within_10_percent_while_a_is_throttled() {
+async fn fair_queues_keep_another_tenants_p99_within_10_percent_or_2_ms_and_its_rate_within_10_percent_while_a_is_throttled()
+ {
     // Runs alone (.config/nextest.toml): latency is compared against a baseline of well under
     // a millisecond, so no other test may run beside it.
     let (alone, flooded, a_acked, pipeline) = measure(Isolation::Fair).await;
@@ -172,7 +173,8 @@ async fn fair_queues_keep_another_tenant_within_10_percent_while_a_is_throttled(
         flooded.accepted >= alone.accepted * 0.9,
         "{alone:?} {flooded:?}"
     );
-    // 10%, with a 2 ms floor for scheduler jitter: B's p99 over 2,000 interleaved requests is
+    // The name says the bound held: 10% or 2 ms, whichever is larger. The 2 ms floor is for
+    // scheduler jitter: B's p99 over 2,000 interleaved requests is
     // about 0.4-0.7 ms on an idle machine, so 10% is 40-70 µs, the size of one preemption. On a
     // busy 2-core machine B's p99 alone was measured at 2.5-3.3 ms and the flood's own CPU
     // (4 connections and the pipeline rejecting them) added 0.8-1.6 ms: contention, which no
