@@ -395,3 +395,21 @@ fn a_webhook_on_every_interface_without_its_url_exits_2_naming_the_flag() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--webhook-url"), "{stderr}");
 }
+
+/// A receiver address already taken is bad input, named, not an internal error.
+#[test]
+fn a_webhook_address_in_use_exits_2_naming_the_flag() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_span-sentinel"))
+        .args(["watch", "--duration=1s", "--metrics-addr=127.0.0.1:0"])
+        .arg(format!("--webhook-listen={addr}"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("--webhook-listen {addr}: cannot listen there")),
+        "{stderr}"
+    );
+}

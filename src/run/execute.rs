@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::evidence;
@@ -126,9 +125,7 @@ async fn start(
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<(Running, Option<Start>)> {
     let tasks = CancellationToken::new();
-    let webhook = WebhookReceiver::start(&plan.webhook, tasks.clone())
-        .await
-        .context("starting the webhook receiver")?;
+    let webhook = WebhookReceiver::start(&plan.webhook, tasks.clone()).await?;
     // Before anything is set up on the target: a missing route stops the run at once.
     let alertmanager = match &plan.alertmanager {
         Some(am) => Some(Alertmanager::start(plan.alertmanager_side(), am, tasks.clone()).await?),

@@ -17,6 +17,8 @@ use serde::Deserialize;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::error::UsageError;
+
 /// A notification as received.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notification {
@@ -75,10 +77,17 @@ fn now_unix_ns() -> u64 {
 }
 
 impl WebhookReceiver {
-    /// Binds `plan.listen` and serves until `stop`.
-    pub async fn start(plan: &ReceiverPlan, stop: CancellationToken) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(plan.listen).await?;
-        let addr = listener.local_addr()?;
+    /// Binds `plan.listen` and serves until `stop`. An address it cannot listen on is a usage
+    /// error naming `--webhook-listen` (exit 2).
+    pub async fn start(plan: &ReceiverPlan, stop: CancellationToken) -> Result<Self, UsageError> {
+        let cannot = |e: std::io::Error| {
+            UsageError::new(format!(
+                "--webhook-listen {}: cannot listen there: {e}",
+                plan.listen
+            ))
+        };
+        let listener = TcpListener::bind(plan.listen).await.map_err(cannot)?;
+        let addr = listener.local_addr().map_err(cannot)?;
         let url = plan
             .url
             .clone()

@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use super::alerts::{AlertFollower, wait_for_quiet};
@@ -81,9 +80,7 @@ async fn start<'h>(
     };
     tokio::spawn(server::serve(listener, endpoints, tasks.clone()));
     let query = h.backend.clone();
-    let webhook = WebhookReceiver::start(&run.webhook, tasks.clone())
-        .await
-        .context("starting the webhook receiver")?;
+    let webhook = WebhookReceiver::start(&run.webhook, tasks.clone()).await?;
     let mut warnings = Vec::new();
     let created = Anchor::now().start_unix_ns;
     h.set_up(run, &webhook, &mut warnings).await?;
