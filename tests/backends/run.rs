@@ -101,7 +101,7 @@ fn killing_jaeger_mid_run_gives_a_check_that_names_it() {
     cmd.arg(&json).arg(&profile);
     let out = std::thread::scope(|scope| {
         scope.spawn(|| {
-            std::thread::sleep(Duration::from_secs(5));
+            pipeline.wait_for_sentinel_in_jaeger(Duration::from_secs(60));
             pipeline.kill_jaeger();
         });
         finish(cmd, Duration::from_secs(90))

@@ -73,6 +73,31 @@ impl RealPipeline {
         assert!(status.success(), "kill -9 {pid}");
     }
 
+    /// Waits (at most `limit`) until Jaeger lists a sentinel service: a run has set up and is
+    /// sending. A fixed sleep before killing Jaeger raced the run's start on a busy machine.
+    pub fn wait_for_sentinel_in_jaeger(&self, limit: Duration) {
+        use std::io::{Read, Write};
+        let traces = self.var("SPAN_SENTINEL_TRACES");
+        let addr = traces
+            .trim_start_matches("jaeger+http://")
+            .trim_end_matches('/');
+        let lists_sentinel = || -> Option<bool> {
+            let mut stream = std::net::TcpStream::connect(addr).ok()?;
+            write!(stream, "GET /api/services HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).ok()?;
+            Some(answer.contains("\"sentinel-"))
+        };
+        let start = std::time::Instant::now();
+        while lists_sentinel() != Some(true) {
+            assert!(
+                start.elapsed() < limit,
+                "no sentinel service in Jaeger after {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Where the state (configs, logs) lives.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
